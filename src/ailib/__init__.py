@@ -1,0 +1,1 @@
+"""ailib: one typed client for every LLM provider."""

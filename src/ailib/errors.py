@@ -1,0 +1,224 @@
+"""Errors raised by ailib, and the 13 AI-Protocol standard error codes.
+
+Every error carries a standard code (``err.code == "E2001"``), its name, and whether
+retrying or falling back to another provider may help::
+
+    AiLibError                    base; .code .name .retryable .fallbackable
+    ├── ProtocolError             a manifest or a wire payload is wrong
+    │   ├── ManifestError         bad manifest: names file, line and key
+    │   ├── StreamDecodeError     malformed stream: byte offset and the bytes
+    │   └── ParameterError        parameter the manifest does not declare (E1005)
+    ├── TransportError            no HTTP response (connect, read, timeout)
+    │   └── StreamInterruptedError  the stream broke after bytes arrived; .partial
+    └── RemoteError               the provider answered with an error (status, body)
+
+Example::
+
+    try:
+        client.chat().user("hi").execute()
+    except RemoteError as err:
+        if err.code == "E2001":
+            time.sleep(err.retry_after or 1)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from ailib.types.response import ChatResponse
+
+
+class StandardCode(NamedTuple):
+    """One AI-Protocol standard error code."""
+
+    code: str
+    name: str
+    retryable: bool
+    fallbackable: bool
+
+
+STANDARD_CODES: dict[str, StandardCode] = {
+    c.code: c
+    for c in (
+        StandardCode("E1001", "invalid_request", False, False),
+        StandardCode("E1002", "authentication", False, True),
+        StandardCode("E1003", "permission_denied", False, False),
+        StandardCode("E1004", "not_found", False, False),
+        StandardCode("E1005", "request_too_large", False, False),
+        StandardCode("E2001", "rate_limited", True, True),
+        StandardCode("E2002", "quota_exhausted", False, True),
+        StandardCode("E3001", "server_error", True, True),
+        StandardCode("E3002", "overloaded", True, True),
+        StandardCode("E3003", "timeout", True, True),
+        StandardCode("E4001", "conflict", True, False),
+        StandardCode("E4002", "cancelled", False, False),
+        StandardCode("E9999", "unknown", False, False),
+    )
+}
+CODE_BY_NAME: dict[str, StandardCode] = {c.name: c for c in STANDARD_CODES.values()}
+# Names some manifests use for the same standard codes.
+CODE_BY_NAME.update(
+    {
+        "capability_not_declared": STANDARD_CODES["E1005"],
+        "unsupported_capability": STANDARD_CODES["E1005"],
+        "context_length_exceeded": STANDARD_CODES["E1005"],
+        "invalid_argument": STANDARD_CODES["E1001"],
+        "unauthorized": STANDARD_CODES["E1002"],
+        "forbidden": STANDARD_CODES["E1003"],
+        "quota_exceeded": STANDARD_CODES["E2002"],
+        "insufficient_quota": STANDARD_CODES["E2002"],
+        "service_unavailable": STANDARD_CODES["E3002"],
+        "internal_error": STANDARD_CODES["E3001"],
+    }
+)
+
+# Standard HTTP status map (used after provider code and provider HTTP overrides).
+STANDARD_HTTP_MAP: dict[int, str] = {
+    400: "E1001",
+    401: "E1002",
+    403: "E1003",
+    404: "E1004",
+    408: "E3003",
+    409: "E4001",
+    413: "E1005",
+    422: "E1001",
+    429: "E2001",
+    500: "E3001",
+    502: "E3001",
+    503: "E3002",
+    504: "E3003",
+    529: "E3002",
+}
+
+
+def standard_code(code_or_name: str) -> StandardCode:
+    """Look up a standard code by ``E....`` code or by name; unknown gives E9999."""
+    found = STANDARD_CODES.get(code_or_name) or CODE_BY_NAME.get(code_or_name.lower())
+    return found or STANDARD_CODES["E9999"]
+
+
+class AiLibError(Exception):
+    """Base of every ailib error; carries a standard code and retry/fallback flags."""
+
+    default_code = "E9999"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        provider_code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        provider: str | None = None,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message)
+        std = standard_code(code or self.default_code)
+        self.message = message
+        self.code = std.code
+        self.name = std.name
+        self.retryable = std.retryable
+        self.fallbackable = std.fallbackable
+        self.status = status
+        self.provider_code = provider_code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.provider = provider
+        self.body = body
+
+    def __str__(self) -> str:
+        parts = [f"[{self.code} {self.name}]"]
+        if self.provider:
+            parts.append(f"{self.provider}:")
+        parts.append(self.message)
+        extra = []
+        if self.status is not None:
+            extra.append(f"status={self.status}")
+        if self.provider_code:
+            extra.append(f"provider_code={self.provider_code}")
+        if self.request_id:
+            extra.append(f"request_id={self.request_id}")
+        if self.retry_after is not None:
+            extra.append(f"retry_after={self.retry_after:g}s")
+        if extra:
+            parts.append("(" + ", ".join(extra) + ")")
+        return " ".join(parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class ProtocolError(AiLibError):
+    """A manifest or a payload does not follow the protocol."""
+
+    default_code = "E1001"
+
+
+class ManifestError(ProtocolError):
+    """A manifest is invalid; the message names the file, the line and the key."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, key: str = ""
+    ) -> None:
+        where = path or "<manifest>"
+        if line is not None:
+            where += f":{line}"
+        if key:
+            where += f" at '{key}'"
+        super().__init__(f"{where}: {message}")
+        self.path = path
+        self.line = line
+        self.key = key
+
+
+class StreamDecodeError(ProtocolError):
+    """A stream could not be decoded; names the byte offset and shows the bytes."""
+
+    default_code = "E9999"
+
+    def __init__(self, message: str, *, offset: int, data: bytes) -> None:
+        shown = data[:200]
+        super().__init__(f"{message} at byte offset {offset}: {shown!r}")
+        self.offset = offset
+        self.data = data
+
+
+class ParameterError(ProtocolError):
+    """A parameter is not declared by the provider's manifest (raised before sending)."""
+
+    default_code = "E1005"
+
+
+class CapabilityError(ProtocolError):
+    """The provider or model does not declare a capability the request needs."""
+
+    default_code = "E1005"
+
+
+class TransportError(AiLibError):
+    """No usable HTTP response: connection refused, reset, or timed out."""
+
+    default_code = "E3003"
+
+
+class StreamInterruptedError(TransportError):
+    """A stream broke after data arrived; ``partial`` holds what was received."""
+
+    default_code = "E3001"
+
+    def __init__(self, message: str, *, partial: ChatResponse | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.partial = partial
+
+
+class RemoteError(AiLibError):
+    """The provider answered with an error (an HTTP error status or an error in a stream)."""
+
+
+class CancelledError(AiLibError):
+    """The operation was cancelled by the caller."""
+
+    default_code = "E4002"
