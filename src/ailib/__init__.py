@@ -1,1 +1,79 @@
-"""ailib: one typed client for every LLM provider."""
+"""ailib: one typed client for every LLM provider, compiled from AI-Protocol manifests.
+
+Example::
+
+    from ailib import AiClient
+
+    with AiClient.create("openai/gpt-4o") as client:
+        resp = client.chat().system("Be brief.").user("Hello").execute()
+        print(resp.content)
+
+Names load lazily so ``import ailib`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "AiClient": "ailib._client",
+    "AsyncAiClient": "ailib._client",
+    "ChatBuilder": "ailib._client",
+    "AsyncChatBuilder": "ailib._client",
+    "ChatStream": "ailib._client",
+    "AsyncChatStream": "ailib._client",
+    "Message": "ailib.types.messages",
+    "MessageRole": "ailib.types.messages",
+    "ContentBlock": "ailib.types.messages",
+    "ToolDefinition": "ailib.types.tools",
+    "ToolCall": "ailib.types.tools",
+    "ChatResponse": "ailib.types.response",
+    "Usage": "ailib.types.response",
+    "StreamEvent": "ailib.types.events",
+    "AiLibError": "ailib.errors",
+    "ProtocolError": "ailib.errors",
+    "TransportError": "ailib.errors",
+    "RemoteError": "ailib.errors",
+    "ParameterError": "ailib.errors",
+    "StreamInterruptedError": "ailib.errors",
+}
+
+if TYPE_CHECKING:
+    from ailib._client import (
+        AiClient,
+        AsyncAiClient,
+        AsyncChatBuilder,
+        AsyncChatStream,
+        ChatBuilder,
+        ChatStream,
+    )
+    from ailib.errors import (
+        AiLibError,
+        ParameterError,
+        ProtocolError,
+        RemoteError,
+        StreamInterruptedError,
+        TransportError,
+    )
+    from ailib.types.events import StreamEvent
+    from ailib.types.messages import ContentBlock, Message, MessageRole
+    from ailib.types.response import ChatResponse, Usage
+    from ailib.types.tools import ToolCall, ToolDefinition
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ailib' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

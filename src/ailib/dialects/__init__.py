@@ -1,0 +1,71 @@
+"""Wire dialect operators: turn a unified chat request into a provider request body.
+
+A provider that speaks a known dialect needs only a manifest; the dialect is named by
+the manifest's ``dialect`` key. Response decoding is not here: it is driven by the
+manifest's event maps (see ``ailib.protocol.interpret`` and the generated modules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from ailib.errors import ProtocolError
+from ailib.types.messages import Message
+from ailib.types.tools import ToolDefinition
+
+
+@attrs.frozen
+class ChatRequest:
+    """A provider-neutral chat request (model id without the provider prefix)."""
+
+    model: str
+    messages: list[Message]
+    params: dict[str, Any] = attrs.field(factory=dict)
+    tools: list[ToolDefinition] = attrs.field(factory=list)
+    stream: bool = False
+    extra_body: dict[str, Any] = attrs.field(factory=dict)
+
+
+Encoder = Callable[[ChatRequest], dict[str, Any]]
+
+EFFORT_BUDGETS = {"minimal": 512, "low": 1024, "medium": 4096, "high": 16384}
+
+
+def reasoning_config(value: Any) -> dict[str, Any]:
+    """Normalize ``.reasoning(...)``: an effort string, a token budget or a dict."""
+    if isinstance(value, str):
+        return {"effort": value, "budget_tokens": EFFORT_BUDGETS.get(value, 4096)}
+    if isinstance(value, int) and not isinstance(value, bool):
+        return {"budget_tokens": value, "effort": _effort_for(value)}
+    if isinstance(value, dict):
+        cfg = dict(value)
+        if "effort" not in cfg and "budget_tokens" in cfg:
+            cfg["effort"] = _effort_for(int(cfg["budget_tokens"]))
+        cfg.setdefault("budget_tokens", EFFORT_BUDGETS.get(str(cfg.get("effort")), 4096))
+        return cfg
+    if value is True:
+        return {"effort": "medium", "budget_tokens": EFFORT_BUDGETS["medium"]}
+    raise ProtocolError(f"reasoning must be an effort string, a token budget or a dict: {value!r}")
+
+
+def _effort_for(budget: int) -> str:
+    for effort, limit in (("low", 2048), ("medium", 8192)):
+        if budget <= limit:
+            return effort
+    return "high"
+
+
+def get_dialect(name: str) -> Encoder:
+    """The request encoder of a wire dialect."""
+    if name == "openai_chat":
+        from ailib.dialects.openai_chat import encode
+    elif name == "anthropic_messages":
+        from ailib.dialects.anthropic_messages import encode
+    elif name == "gemini_generate":
+        from ailib.dialects.gemini_generate import encode
+    else:
+        raise ProtocolError(f"unknown wire dialect {name!r}")
+    return encode

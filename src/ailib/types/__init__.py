@@ -1,0 +1,36 @@
+"""Unified types shared by every provider."""
+
+from ailib.types.events import (
+    ContentDelta,
+    StreamEnd,
+    StreamEvent,
+    ThinkingDelta,
+    ToolCallArgumentsDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+    UnknownEvent,
+    UsageEvent,
+)
+from ailib.types.messages import ContentBlock, Message, MessageRole
+from ailib.types.response import Candidate, ChatResponse, Usage
+from ailib.types.tools import ToolCall, ToolDefinition
+
+__all__ = [
+    "Candidate",
+    "ChatResponse",
+    "ContentBlock",
+    "ContentDelta",
+    "Message",
+    "MessageRole",
+    "StreamEnd",
+    "StreamEvent",
+    "ThinkingDelta",
+    "ToolCall",
+    "ToolCallArgumentsDelta",
+    "ToolCallEnded",
+    "ToolCallStarted",
+    "ToolDefinition",
+    "UnknownEvent",
+    "Usage",
+    "UsageEvent",
+]

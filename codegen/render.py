@@ -1,0 +1,140 @@
+"""Render the generated file set (in memory) from manifests, templates and async sources."""
+
+from __future__ import annotations
+
+import json
+import keyword
+import pprint
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import jsonschema
+
+from ailib.protocol.interpret import candidate_split
+from ailib.protocol.loader import parse_text, validate
+from codegen.compile import (
+    compile_codes_of,
+    compile_event_map,
+    compile_message_of,
+    compile_params,
+)
+from codegen.unasync import UNASYNC_FILES, unasync
+
+PARAM_TYPES = {
+    "float": "float",
+    "number": "float",
+    "integer": "int",
+    "boolean": "bool",
+    "string": "str",
+    "object": "dict[str, Any]",
+    "array": "list[Any]",
+    "string_or_array": "str | list[str]",
+    "reasoning": "str | int | dict[str, Any]",
+    "tool_choice": "str | dict[str, Any]",
+}
+
+
+def ruff_format(text: str, name: str) -> str:
+    """Format Python source with ruff (deterministic output)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "ruff", "format", "--stdin-filename", name, "-"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"ruff format failed on {name}:\n{result.stderr}\n{text}")
+    return result.stdout
+
+
+def _env(root: Path) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(root / "codegen/templates"),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        autoescape=False,
+    )
+
+
+def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Everything one provider template needs, computed from its manifest."""
+    pid = data["id"]
+    cls = data.get("class_name") or pid.title().replace("-", "").replace("_", "")
+    params = []
+    for key, spec in data.get("parameters", {}).items():
+        if not key.isidentifier() or keyword.iskeyword(key) or key in ("model", "messages", "tools", "stream", "extra_body"):
+            continue
+        params.append({"key": key, "name": key, "type": PARAM_TYPES.get(spec["type"], "Any")})
+    errors = data.get("error_classification", {})
+    rl = data.get("rate_limit_headers", {})
+    models = list(data.get("metadata", {}).get("models", {}))
+    return {
+        "id": pid,
+        "module": pid.replace("-", "_"),
+        "name": data.get("name", pid),
+        "dialect": data.get("dialect", "openai_chat"),
+        "source": source,
+        "sync_cls": cls,
+        "async_cls": f"Async{cls}",
+        "example_model": models[0] if models else "model-id",
+        "manifest_literal": pprint.pformat(data, sort_dicts=False, width=100),
+        "stream_map": compile_event_map("_stream_one", data.get("streaming", {}).get("event_map", [])),
+        "response_map": compile_event_map("_response_one", data.get("response", {}).get("event_map", [])),
+        "codes_of": compile_codes_of(
+            "_codes_of", errors.get("error_code_paths", ["$.error.code", "$.error.type"])
+        ),
+        "message_of": compile_message_of("_message_of", errors.get("error_message_path", "$.error.message")),
+        "encode_params": compile_params("_encode_params", data.get("parameters", {})),
+        "stream_split": repr(candidate_split(data.get("streaming", {}))),
+        "response_split": repr(candidate_split(data.get("response", {}))),
+        "by_code": repr(dict(errors.get("by_error_code", {}))),
+        "by_status": repr({int(k): v for k, v in errors.get("by_http_status", {}).items()}),
+        "patterns": [(p["pattern"], p["maps_to"]) for p in errors.get("by_error_message", [])],
+        "request_id_headers": repr(tuple(data.get("request_id_headers", ["x-request-id", "request-id"]))),
+        "retry_after_headers": repr((rl.get("retry_after", "retry-after"),)),
+        "retry_after_ms_headers": repr((rl.get("retry_after_ms", "retry-after-ms"),)),
+        "params": params,
+    }
+
+
+def load_manifests(root: Path) -> list[tuple[dict[str, Any], str]]:
+    schema_path = root / "manifests/schema/provider.schema.json"
+    validator = jsonschema.Draft202012Validator(json.loads(schema_path.read_text()))
+    out = []
+    for path in sorted((root / "manifests/providers").glob("*.yaml")):
+        source = path.relative_to(root).as_posix()
+        data, tree = parse_text(path.read_text(encoding="utf-8"), source)
+        validate(data, tree, source, validator)
+        out.append((data, source))
+    return out
+
+
+def render_all(root: Path) -> dict[Path, str]:
+    env = _env(root)
+    files: dict[Path, str] = {}
+    plans = [plan_provider(data, source) for data, source in load_manifests(root)]
+    pkg = root / "src/ailib/providers"
+    for plan in plans:
+        text = env.get_template("provider.py.jinja").render(**plan)
+        text = re.sub(r"\n{3,}(?=\s*@overload|\s*(async )?def chat)", "\n\n", text)
+        files[pkg / f"{plan['module']}.py"] = ruff_format(text, f"{plan['module']}.py")
+    files[pkg / "_registry.py"] = ruff_format(
+        env.get_template("_registry.py.jinja").render(providers=plans), "_registry.py"
+    )
+    files[pkg / "__init__.py"] = ruff_format(
+        env.get_template("__init__.py.jinja").render(providers=plans), "__init__.py"
+    )
+    for src_rel, dst_rel in UNASYNC_FILES:
+        source = (root / src_rel).read_text(encoding="utf-8")
+        files[root / dst_rel] = ruff_format(unasync(source, src_rel), Path(dst_rel).name)
+    schema = json.loads((root / "manifests/schema/provider.schema.json").read_text())
+    schema = {"$comment": "GENERATED by `python -m codegen` from manifests/schema/provider.schema.json", **schema}
+    files[root / "src/ailib/protocol/provider.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    return files

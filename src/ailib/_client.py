@@ -1,0 +1,14 @@
+"""AiClient (sync) and AsyncAiClient: the public entry points.
+
+Example::
+
+    with AiClient.create("openai/gpt-4o") as client:
+        print(client.chat().user("Hello").execute().content)
+"""
+
+from ailib.runtime._async_client import AsyncAiClient, AsyncChatBuilder
+from ailib.runtime._async_engine import AsyncChatStream
+from ailib.runtime._sync_client import AiClient, ChatBuilder
+from ailib.runtime._sync_engine import ChatStream
+
+__all__ = ["AiClient", "AsyncAiClient", "AsyncChatBuilder", "AsyncChatStream", "ChatBuilder", "ChatStream"]

@@ -1,0 +1,91 @@
+"""Anthropic Messages request encoding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ailib.dialects import ChatRequest, reasoning_config
+from ailib.types.messages import ContentBlock, Message, MessageRole
+
+
+def _block(block: ContentBlock) -> dict[str, Any] | None:
+    if block.type == "text":
+        return {"type": "text", "text": block.text_value or ""}
+    if block.type == "image":
+        if block.url:
+            return {"type": "image", "source": {"type": "url", "url": block.url}}
+        source = {"type": "base64", "media_type": block.media_type or "image/png", "data": block.data}
+        return {"type": "image", "source": source}
+    if block.type == "thinking":
+        return {"type": "thinking", "thinking": block.text_value or "", "signature": block.signature or ""}
+    if block.type == "redacted_thinking":
+        return {"type": "redacted_thinking", "data": block.data}
+    return None
+
+
+def _content(msg: Message) -> list[dict[str, Any]]:
+    if isinstance(msg.content, str):
+        return [{"type": "text", "text": msg.content}] if msg.content else []
+    return [b for b in (_block(x) for x in msg.content) if b is not None]
+
+
+def encode_messages(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
+    """System text and the alternating user/assistant turns (tool results merged into user)."""
+    system: list[str] = []
+    turns: list[dict[str, Any]] = []
+
+    def add(role: str, blocks: list[dict[str, Any]]) -> None:
+        if turns and turns[-1]["role"] == role:
+            turns[-1]["content"].extend(blocks)
+        else:
+            turns.append({"role": role, "content": blocks})
+
+    for msg in messages:
+        if msg.role is MessageRole.SYSTEM:
+            system.append(msg.text)
+        elif msg.role is MessageRole.TOOL:
+            result = {"type": "tool_result", "tool_use_id": msg.tool_call_id, "content": msg.text}
+            add("user", [result])
+        elif msg.role is MessageRole.ASSISTANT:
+            blocks = _content(msg)
+            for call in msg.tool_calls:
+                use = {"type": "tool_use", "id": call.id, "name": call.function_name}
+                use["input"] = call.arguments
+                blocks.append(use)
+            add("assistant", blocks)
+        else:
+            add("user", _content(msg))
+    for turn in turns:  # a plain single text block is sent as a string, like the docs show
+        content = turn["content"]
+        if len(content) == 1 and content[0]["type"] == "text":
+            turn["content"] = content[0]["text"]
+    return ("\n\n".join(system) if system else None), turns
+
+
+def _tool_choice(value: Any) -> Any:
+    if isinstance(value, dict):
+        return value
+    if value in ("auto", "none"):
+        return {"type": value}
+    if value in ("required", "any"):
+        return {"type": "any"}
+    return {"type": "tool", "name": value}
+
+
+def encode(req: ChatRequest) -> dict[str, Any]:
+    system, turns = encode_messages(req.messages)
+    body: dict[str, Any] = {"model": req.model, "messages": turns}
+    if system is not None:
+        body["system"] = system
+    if req.tools:
+        body["tools"] = [
+            {"name": t.name, "description": t.description, "input_schema": t.parameters}
+            for t in req.tools
+        ]
+    params = req.params
+    if "tool_choice" in params:
+        body["tool_choice"] = _tool_choice(params["tool_choice"])
+    if "reasoning" in params:
+        budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
+        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+    return body

@@ -1,0 +1,74 @@
+"""OpenAI Chat Completions request encoding (also every OpenAI-compatible endpoint)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ailib.dialects import ChatRequest, reasoning_config
+from ailib.types.messages import ContentBlock, Message, MessageRole
+
+
+def _part(block: ContentBlock) -> dict[str, Any]:
+    if block.type == "image":
+        image: dict[str, Any] = {"url": block.data_url}
+        if block.detail:
+            image["detail"] = block.detail
+        return {"type": "image_url", "image_url": image}
+    return {"type": "text", "text": block.text_value or ""}
+
+
+def encode_message(msg: Message) -> dict[str, Any]:
+    out: dict[str, Any] = {"role": msg.role.value}
+    if isinstance(msg.content, str):
+        out["content"] = msg.content
+    else:
+        parts = [_part(b) for b in msg.content if b.type in ("text", "image")]
+        if msg.role is MessageRole.ASSISTANT:
+            out["content"] = "".join(p.get("text", "") for p in parts) or None
+        else:
+            out["content"] = parts
+    if msg.role is MessageRole.TOOL:
+        out["tool_call_id"] = msg.tool_call_id
+    if msg.tool_calls:
+        out["tool_calls"] = [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function_name, "arguments": call.raw_arguments or "{}"},
+            }
+            for call in msg.tool_calls
+        ]
+        if out.get("content") == "":
+            out["content"] = None
+    if msg.name and msg.role is not MessageRole.TOOL:
+        out["name"] = msg.name
+    return out
+
+
+def _tool_choice(value: Any) -> Any:
+    if isinstance(value, str) and value not in ("auto", "none", "required"):
+        if value == "any":
+            return "required"
+        return {"type": "function", "function": {"name": value}}
+    return value
+
+
+def encode(req: ChatRequest) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": req.model, "messages": [encode_message(m) for m in req.messages]}
+    if req.tools:
+        body["tools"] = []
+        for tool in req.tools:
+            fn: dict[str, Any] = {"name": tool.name, "parameters": tool.parameters}
+            if tool.description:
+                fn["description"] = tool.description
+            if tool.strict is not None:
+                fn["strict"] = tool.strict
+            body["tools"].append({"type": "function", "function": fn})
+    params = req.params
+    if "tool_choice" in params:
+        body["tool_choice"] = _tool_choice(params["tool_choice"])
+    if "response_format" in params:
+        body["response_format"] = params["response_format"]
+    if "reasoning" in params:
+        body["reasoning_effort"] = reasoning_config(params["reasoning"])["effort"]
+    return body

@@ -1,0 +1,268 @@
+"""Accumulator: turns event-map emissions into public events and a final ChatResponse.
+
+Pure and sans-IO: ``feed(emissions) -> events``, ``finish() -> events``,
+``response() -> ChatResponse``. Tool calls are keyed by (candidate, index); argument
+fragments accumulate until the block ends or the stream finishes.
+
+Example::
+
+    asm = Assembler(termination={"end_turn": "stop"})
+    events = asm.feed([("content", 0, {"text": "Hi"})]) + asm.finish()
+    asm.response().content  # "Hi"
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ailib.errors import AiLibError
+from ailib.protocol.interpret import Emitted
+from ailib.types.events import (
+    ContentDelta,
+    StreamEnd,
+    StreamEvent,
+    ThinkingDelta,
+    ToolCallArgumentsDelta,
+    ToolCallEnded,
+    ToolCallStarted,
+    UnknownEvent,
+    UsageEvent,
+)
+from ailib.types.messages import ContentBlock
+from ailib.types.response import Candidate, ChatResponse, Usage
+from ailib.types.tools import ToolCall
+
+USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cache_creation_tokens",
+)
+_USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
+
+
+class _ToolState:
+    __slots__ = ("args", "ended", "extra", "id", "index", "name")
+
+    def __init__(self, index: int, id: str, name: str) -> None:
+        self.index = index
+        self.id = id
+        self.name = name
+        self.args: list[str] = []
+        self.extra: dict[str, Any] = {}
+        self.ended = False
+
+    def call(self) -> ToolCall:
+        return ToolCall.from_raw(self.id, self.name, "".join(self.args), index=self.index, extra=self.extra)
+
+
+class _CandState:
+    __slots__ = ("content", "finish", "raw_finish", "reasoning", "thinking", "tools")
+
+    def __init__(self) -> None:
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.thinking: list[list[Any]] = []  # [text, signature, redacted_data]
+        self.tools: dict[int, _ToolState] = {}
+        self.finish: str | None = None
+        self.raw_finish: str | None = None
+
+
+class Assembler:
+    """Accumulates one response (streamed or not) from emissions."""
+
+    def __init__(
+        self,
+        termination: dict[str, str] | None = None,
+        on_error: Callable[[dict[str, Any]], AiLibError] | None = None,
+    ) -> None:
+        self.termination = termination or {}
+        self.on_error = on_error
+        self.cands: dict[int, _CandState] = {}
+        self.usage: dict[str, int] = {}
+        self.meta: dict[str, Any] = {}
+        self.finished = False
+
+    def _cand(self, index: int) -> _CandState:
+        state = self.cands.get(index)
+        if state is None:
+            state = self.cands[index] = _CandState()
+        return state
+
+    def feed(self, emitted: list[Emitted]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for kind, cand, f in emitted:
+            if kind == "content":
+                text = f.get("text", f.get("content"))
+                if isinstance(text, str) and text:
+                    self._cand(cand).content.append(text)
+                    out.append(ContentDelta(text, cand))
+            elif kind == "tool_call":
+                self._tool(cand, f, out)
+            elif kind == "thinking":
+                self._thinking(cand, f, out)
+            elif kind == "thinking_signature":
+                blocks = self._cand(cand).thinking
+                if blocks and f.get("signature"):
+                    blocks[-1][1] = f["signature"]
+            elif kind == "thinking_redacted":
+                self._cand(cand).thinking.append(["", None, f.get("data")])
+            elif kind == "tool_call_end":
+                tool = self._cand(cand).tools.get(_int(f.get("index"), -1))
+                if tool is not None and not tool.ended:
+                    tool.ended = True
+                    out.append(ToolCallEnded(tool.index, tool.call(), cand))
+            elif kind == "usage":
+                self._usage(f, out)
+            elif kind == "finish":
+                out.extend(self._finish(cand, f))
+            elif kind == "meta":
+                for key, value in f.items():
+                    self.meta.setdefault(key, value)
+            elif kind == "error":
+                if self.on_error is not None:
+                    raise self.on_error(f)
+                raise AiLibError(str(f.get("message", f)))
+            elif kind == "unknown":
+                out.append(UnknownEvent(str(f.get("type", "frame")), f.get("data")))
+        return out
+
+    def _thinking(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
+        text = f.get("text", f.get("thinking"))
+        state = self._cand(cand)
+        if f.get("new_block") or not state.thinking or state.thinking[-1][1] is not None:
+            if isinstance(text, str) and (text or f.get("signature")):
+                state.thinking.append(["", None, None])
+        if isinstance(text, str) and text:
+            state.reasoning.append(text)
+            state.thinking[-1][0] += text
+            out.append(ThinkingDelta(text, cand))
+        if f.get("signature") and state.thinking:
+            state.thinking[-1][1] = f["signature"]
+
+    def _tool(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
+        state = self._cand(cand)
+        index = _int(f.get("index"), len(state.tools))
+        tool = state.tools.get(index)
+        args = f.get("arguments")
+        if tool is None or tool.ended:
+            if tool is not None:  # a reused index after the block ended: a new call
+                index = max(state.tools) + 1
+            call_id = f.get("id") or f"call_{cand}_{index}"
+            tool = state.tools[index] = _ToolState(index, str(call_id), str(f.get("name") or ""))
+            out.append(ToolCallStarted(index, tool.id, tool.name, cand))
+        elif f.get("name") and not tool.name:
+            tool.name = str(f["name"])
+        for key in ("thought_signature",):
+            if f.get(key):
+                tool.extra[key] = f[key]
+        if isinstance(args, dict | list):
+            text = json.dumps(args, ensure_ascii=False)
+            tool.args = [text]
+            out.append(ToolCallArgumentsDelta(index, text, tool.id, cand))
+            tool.ended = True
+            out.append(ToolCallEnded(index, tool.call(), cand))
+        elif isinstance(args, str) and args:
+            tool.args.append(args)
+            out.append(ToolCallArgumentsDelta(index, args, tool.id, cand))
+
+    def _usage(self, f: dict[str, Any], out: list[StreamEvent]) -> None:
+        changed = False
+        for key, value in f.items():
+            key = _USAGE_ALIASES.get(key, key)
+            if key in USAGE_FIELDS and isinstance(value, int | float):
+                self.usage[key] = int(value)
+                changed = True
+        if changed:
+            out.append(UsageEvent(self.current_usage()))
+
+    def _close_tools(self, cand: int) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for tool in self._cand(cand).tools.values():
+            if not tool.ended:
+                tool.ended = True
+                out.append(ToolCallEnded(tool.index, tool.call(), cand))
+        return out
+
+    def _finish(self, cand: int, f: dict[str, Any]) -> list[StreamEvent]:
+        raw = f.get("reason", f.get("finish_reason"))
+        if raw is None:
+            return []
+        state = self._cand(cand)
+        out = self._close_tools(cand)
+        state.raw_finish = str(raw)
+        state.finish = self.normalize_finish(str(raw), bool(state.tools))
+        out.append(StreamEnd(state.finish, state.raw_finish, cand))
+        return out
+
+    def normalize_finish(self, raw: str, has_tools: bool) -> str:
+        reason = self.termination.get(raw, raw)
+        if reason == "stop" and has_tools:
+            return "tool_calls"
+        return reason
+
+    def finish(self) -> list[StreamEvent]:
+        """End of input: close open tool calls."""
+        self.finished = True
+        out: list[StreamEvent] = []
+        for cand in sorted(self.cands):
+            out.extend(self._close_tools(cand))
+        return out
+
+    def current_usage(self) -> Usage:
+        u = self.usage
+        inp, outp = u.get("input_tokens", 0), u.get("output_tokens", 0)
+        return Usage(
+            input_tokens=inp,
+            output_tokens=outp,
+            total_tokens=u.get("total_tokens", inp + outp),
+            cached_tokens=u.get("cached_tokens", 0),
+            reasoning_tokens=u.get("reasoning_tokens", 0),
+            cache_creation_tokens=u.get("cache_creation_tokens", 0),
+        )
+
+    def response(self, *, request_id: str | None = None, raw: Any = None) -> ChatResponse:
+        """The accumulated response (candidate 0 first; all in ``candidates``)."""
+        candidates = []
+        for index in sorted(self.cands) or [0]:
+            state = self._cand(index)
+            calls = [t.call() for _, t in sorted(state.tools.items())]
+            candidates.append(
+                Candidate(
+                    index,
+                    "".join(state.content),
+                    calls,
+                    state.finish,
+                    "".join(state.reasoning) or None,
+                )
+            )
+        first = candidates[0]
+        state = self._cand(first.index)
+        blocks = [
+            ContentBlock("redacted_thinking", data=data)
+            if data is not None
+            else ContentBlock.thinking(text, sig)
+            for text, sig, data in state.thinking
+        ]
+        return ChatResponse(
+            content=first.content,
+            tool_calls=first.tool_calls,
+            finish_reason=first.finish_reason,
+            usage=self.current_usage(),
+            request_id=request_id,
+            raw=raw,
+            model=self.meta.get("model"),
+            id=self.meta.get("id"),
+            reasoning=first.reasoning,
+            raw_finish_reason=state.raw_finish,
+            candidates=candidates,
+            thinking_blocks=blocks,
+        )
+
+
+def _int(value: Any, default: int) -> int:
+    return value if type(value) is int else default

@@ -1,0 +1,138 @@
+"""The runtime manifest model: a validated provider manifest with typed accessors.
+
+Example::
+
+    m = Manifest.from_dict(data, source="openai.yaml")
+    m.base_url, m.chat_path(stream=True), m.declared_parameters
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+DEFAULT_RETRY: dict[str, Any] = {
+    "max_retries": 2,
+    "min_delay_ms": 500,
+    "max_delay_ms": 30000,
+    "jitter": "full",
+    "retry_on_http_status": [408, 409, 429, 500, 502, 503, 504, 529],
+}
+
+
+@attrs.frozen
+class Manifest:
+    """A provider manifest (AI-Protocol v2 plus ailib extensions) as read at runtime."""
+
+    data: dict[str, Any] = attrs.field(repr=False)
+    source: str = "<builtin>"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "<builtin>") -> Manifest:
+        return cls(data, source)
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    @property
+    def name(self) -> str:
+        return str(self.data.get("name", self.id))
+
+    @property
+    def dialect(self) -> str:
+        return str(self.data.get("dialect", "openai_chat"))
+
+    @property
+    def endpoint(self) -> dict[str, Any]:
+        ep: dict[str, Any] = self.data.get("endpoint", {})
+        return ep
+
+    @property
+    def base_url(self) -> str:
+        return str(self.endpoint.get("base_url", "")).rstrip("/")
+
+    def chat_path(self, *, stream: bool) -> str:
+        ep = self.endpoint
+        if stream and ep.get("chat_stream"):
+            return str(ep["chat_stream"])
+        return str(ep.get("chat", "/chat/completions"))
+
+    @property
+    def auth(self) -> dict[str, Any]:
+        auth: dict[str, Any] = self.endpoint.get("auth", {})
+        return auth
+
+    @property
+    def token_env(self) -> list[str]:
+        env = self.auth.get("token_env") or f"{self.id.upper().replace('-', '_')}_API_KEY"
+        names = [env] if isinstance(env, str) else list(env)
+        names.extend(self.auth.get("token_env_fallbacks", []))
+        return names
+
+    @property
+    def declared_parameters(self) -> dict[str, dict[str, Any]]:
+        params: dict[str, dict[str, Any]] = self.data.get("parameters", {})
+        return params
+
+    @property
+    def streaming(self) -> dict[str, Any]:
+        s: dict[str, Any] = self.data.get("streaming", {})
+        return s
+
+    @property
+    def response(self) -> dict[str, Any]:
+        r: dict[str, Any] = self.data.get("response", {})
+        return r
+
+    @property
+    def errors(self) -> dict[str, Any]:
+        e: dict[str, Any] = self.data.get("error_classification", {})
+        return e
+
+    @property
+    def retry_policy(self) -> dict[str, Any]:
+        return {**DEFAULT_RETRY, **self.data.get("retry_policy", {})}
+
+    @property
+    def rate_limit_headers(self) -> dict[str, str]:
+        h: dict[str, str] = self.data.get("rate_limit_headers", {})
+        return h
+
+    @property
+    def request_id_headers(self) -> list[str]:
+        return list(self.data.get("request_id_headers", ["x-request-id", "request-id"]))
+
+    @property
+    def termination(self) -> dict[str, str]:
+        t: dict[str, str] = self.data.get("termination", {}).get("mapping", {})
+        return t
+
+    @property
+    def models(self) -> dict[str, Any]:
+        m: dict[str, Any] = self.data.get("metadata", {}).get("models", {}) or self.data.get(
+            "models", {}
+        )
+        return m
+
+    @property
+    def capabilities(self) -> set[str]:
+        caps = self.data.get("capabilities", {})
+        if isinstance(caps, list):
+            return set(caps)
+        return set(caps.get("required", [])) | set(caps.get("optional", []))
+
+    def with_overrides(self, overlay: dict[str, Any], source: str) -> Manifest:
+        return Manifest(deep_merge(self.data, overlay), f"{self.source} + {source}")
+
+
+def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """Merge ``overlay`` onto ``base``: dicts recursively, everything else replaced."""
+    out = dict(base)
+    for key, value in overlay.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -1,0 +1,1 @@
+"""The shared runtime every generated provider module calls; it names no provider."""

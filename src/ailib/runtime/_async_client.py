@@ -1,0 +1,102 @@
+"""AsyncAiClient: ``"provider/model"`` in, unified responses out (async).
+
+``_sync_client.py`` is generated from this file by ``python -m codegen``.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
+from ailib.runtime.builder import ChatBuilderBase
+from ailib.runtime.registry import split_model
+from ailib.types.response import ChatResponse
+
+
+class AsyncChatBuilder(ChatBuilderBase):
+    """Fluent request builder; finish with ``await .execute()`` or ``.stream()``."""
+
+    def __init__(self, engine: AsyncEngine, model: str) -> None:
+        super().__init__(model)
+        self._engine = engine
+
+    async def execute(self) -> ChatResponse:
+        return await self._engine.execute(self.build(stream=False))
+
+    def stream(self) -> AsyncChatStream:
+        return self._engine.stream(self.build(stream=True))
+
+
+class AsyncAiClient:
+    """One client for every provider, addressed as ``provider/model``.
+
+    Example::
+
+        async with await AsyncAiClient.create("anthropic/claude-sonnet-4-5") as client:
+            resp = await client.chat().user("Hello").execute()
+    """
+
+    def __init__(self, engine: AsyncEngine, model: str) -> None:
+        self._engine = engine
+        self.model = model
+
+    @classmethod
+    async def create(
+        cls,
+        model: str,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        max_retries: int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        drop_unsupported: bool = False,
+        default_headers: dict[str, str] | None = None,
+    ) -> AsyncAiClient:
+        """Create a client for ``provider/model-id``; the key defaults to the manifest's env var."""
+        from ailib.runtime.registry import provider_class
+
+        provider_id, model_id = split_model(model)
+        engine_cls: Any = provider_class(provider_id, asynchronous=True)
+        engine: AsyncEngine = engine_cls(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=timeout,
+            max_retries=max_retries,
+            http_client=http_client,
+            drop_unsupported=drop_unsupported,
+            default_headers=default_headers,
+        )
+        return cls(engine, model_id)
+
+    @property
+    def provider(self) -> AsyncEngine:
+        """The typed provider object behind this client."""
+        return self._engine
+
+    @property
+    def provider_id(self) -> str:
+        return self._engine.spec.id
+
+    def chat(self) -> AsyncChatBuilder:
+        return AsyncChatBuilder(self._engine, self.model)
+
+    async def aclose(self) -> None:
+        await self._engine.aclose()
+
+    async def close(self) -> None:  # unasync: skip
+        await self._engine.aclose()  # unasync: skip
+
+    async def __aenter__(self) -> AsyncAiClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.provider_id + '/' + self.model!r})"

@@ -1,0 +1,342 @@
+"""Async engine: the I/O loop shared by every async provider class.
+
+This file is the single source: ``_sync_engine.py`` is generated from it by
+``python -m codegen`` (an unasync pass) and checked for freshness in CI.
+
+Example::
+
+    provider = AsyncOpenAI(api_key="...")
+    resp = await provider.chat(model="gpt-4o", messages=[Message.user("Hi")])
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+
+from ailib.dialects import ChatRequest
+from ailib.errors import AiLibError, RemoteError, StreamDecodeError, StreamInterruptedError
+from ailib.errors import TransportError as AiTransportError
+from ailib.pipeline.assemble import Assembler
+from ailib.pipeline.decoders import JsonArrayDecoder, NdjsonDecoder, SseDecoder, make_decoder
+from ailib.runtime.classify import classify, stream_error
+from ailib.runtime.request import Prepared, auth_headers, prepare, resolve_api_key
+from ailib.runtime.spec import ProviderSpec
+from ailib.types.events import StreamEvent
+from ailib.types.response import ChatResponse
+
+DEFAULT_TIMEOUT = 60.0
+
+
+class AsyncEngine:
+    """Auth, retries, error classification and streaming for one provider (async)."""
+
+    spec: ProviderSpec
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        *,
+        max_retries: int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        drop_unsupported: bool = False,
+        default_headers: dict[str, str] | None = None,
+        spec: ProviderSpec | None = None,
+    ) -> None:
+        if spec is not None:
+            self.spec = spec
+        self._key = resolve_api_key(self.spec, api_key)
+        self.base_url = (base_url or self.spec.manifest.base_url).rstrip("/")
+        self.drop_unsupported = drop_unsupported
+        policy = self.spec.manifest.retry_policy
+        self.max_retries = int(policy["max_retries"] if max_retries is None else max_retries)
+        self._auth_headers, self._auth_query = auth_headers(self.spec, self._key)
+        headers = {"content-type": "application/json", **self._auth_headers}
+        headers.update(default_headers or {})
+        self._headers = headers
+        self._owns_client = http_client is None
+        self._client = http_client or httpx.AsyncClient(
+            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(provider={self.spec.id!r}, base_url={self.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool (only if this object created it)."""
+        if self._owns_client:
+            await self._client.aclose()
+
+    async def __aenter__(self) -> AsyncEngine:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    # ---- request lifecycle ------------------------------------------------------------
+
+    def prepare(self, req: ChatRequest) -> Prepared:
+        return prepare(
+            self.spec,
+            req,
+            base_url=self.base_url,
+            query=self._auth_query,
+            drop_unsupported=self.drop_unsupported,
+        )
+
+    async def execute(self, req: ChatRequest) -> ChatResponse:
+        """Send a non-streaming request and return the unified response."""
+        prepared = self.prepare(attrs_evolve_stream(req, False))
+        response = await self._send(prepared)
+        try:
+            raw = await response.aread()
+        finally:
+            await response.aclose()
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise StreamDecodeError("response body is not JSON", offset=0, data=raw) from None
+        return self.parse_response(body, response.headers)
+
+    def parse_response(self, body: Any, headers: httpx.Headers) -> ChatResponse:
+        asm = Assembler(self.spec.manifest.termination, self._stream_error)
+        asm.feed(self.spec.map_response(body))
+        asm.finish()
+        return asm.response(request_id=self._request_id(headers), raw=body)
+
+    def stream(self, req: ChatRequest) -> AsyncChatStream:
+        """A stream of events; open it with ``async with`` or just iterate it."""
+        return AsyncChatStream(self, self.prepare(attrs_evolve_stream(req, True)))
+
+    def _request_id(self, headers: httpx.Headers) -> str | None:
+        for name in self.spec.errors.request_id_headers:
+            value = headers.get(name)
+            if value:
+                return str(value)
+        return None
+
+    def _stream_error(self, fields: dict[str, Any]) -> AiLibError:
+        return stream_error(self.spec.errors, fields)
+
+    # ---- sending with retries -----------------------------------------------------------
+
+    def _should_retry(self, exc: BaseException) -> bool:
+        if isinstance(exc, RemoteError):
+            allowed = self.spec.manifest.retry_policy["retry_on_http_status"]
+            return exc.retryable and (exc.status is None or exc.status in allowed)
+        return isinstance(exc, AiTransportError) and exc.retryable
+
+    def _wait(self, state: RetryCallState) -> float:
+        policy = self.spec.manifest.retry_policy
+        cap = float(policy["max_delay_ms"]) / 1000.0
+        exc = state.outcome.exception() if state.outcome is not None else None
+        if isinstance(exc, AiLibError) and exc.retry_after is not None:
+            return min(exc.retry_after, cap)
+        base = float(policy["min_delay_ms"]) / 1000.0 * (2 ** (state.attempt_number - 1))
+        delay = min(cap, base)
+        jitter = policy.get("jitter", "full")
+        if jitter == "full":
+            return random.uniform(0, delay)
+        if jitter == "equal":
+            return delay / 2 + random.uniform(0, delay / 2)
+        return delay
+
+    async def _send(self, prepared: Prepared) -> httpx.Response:
+        """Send with the retry policy; returns an open response with a success status."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_retries + 1),
+            wait=self._wait,
+            retry=retry_if_exception(self._should_retry),
+            sleep=asyncio.sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send_once(prepared)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(self, prepared: Prepared) -> httpx.Response:
+        request = self._client.build_request(
+            "POST", prepared.url, content=prepared.body, headers=self._headers
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise AiTransportError(f"request timed out: {type(exc).__name__}", code="E3003",
+                                   provider=self.spec.id) from None
+        except httpx.TransportError as exc:
+            raise AiTransportError(f"connection failed: {exc}", code="E3001",
+                                   provider=self.spec.id) from None
+        if response.status_code >= 400:
+            try:
+                raw = await response.aread()
+            finally:
+                await response.aclose()
+            raise self._http_error(response, raw)
+        return response
+
+    def _http_error(self, response: httpx.Response, raw: bytes) -> RemoteError:
+        text = raw.decode("utf-8", "replace")
+        try:
+            body: Any = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        return classify(
+            self.spec.errors, status=response.status_code, body=body, headers=response.headers,
+            text=text,
+        )
+
+
+def attrs_evolve_stream(req: ChatRequest, stream: bool) -> ChatRequest:
+    if req.stream == stream:
+        return req
+    import attrs
+
+    return attrs.evolve(req, stream=stream)
+
+
+class AsyncChatStream:
+    """Streamed events of one chat request, accumulated into ``final_response()``.
+
+    Example::
+
+        async with client.chat().user("Hi").stream() as stream:
+            async for event in stream:
+                if event.is_content_delta:
+                    print(event.as_content_delta.content, end="")
+        final = await stream.final_response()
+    """
+
+    def __init__(self, engine: AsyncEngine, prepared: Prepared) -> None:
+        self._engine = engine
+        self._prepared = prepared
+        self._response: httpx.Response | None = None
+        self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error)
+        self._started = False
+        self._done = False
+        self.request_id: str | None = None
+
+    async def __aenter__(self) -> AsyncChatStream:
+        await self._open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._response is not None:
+            await self._response.aclose()
+
+    async def _open(self) -> httpx.Response:
+        if self._response is None:
+            self._response = await self._engine._send(self._prepared)
+            self.request_id = self._engine._request_id(self._response.headers)
+        return self._response
+
+    def __aiter__(self) -> AsyncIterator[StreamEvent]:
+        if self._started:
+            raise RuntimeError("a stream can be iterated only once")
+        self._started = True
+        return self._events()
+
+    def _decoder(self, response: httpx.Response) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder:
+        ctype = response.headers.get("content-type", "")
+        if "event-stream" in ctype:
+            return SseDecoder()
+        if "ndjson" in ctype or "jsonl" in ctype:
+            return NdjsonDecoder()
+        if "application/json" in ctype:
+            return JsonArrayDecoder()
+        return make_decoder(self._engine.spec.manifest.streaming.get("decoder", {}).get("format", "sse"))
+
+    async def _events(self) -> AsyncIterator[StreamEvent]:
+        response = await self._open()
+        decoder = self._decoder(response)
+        frames = _FrameReader(self._engine.spec.manifest.streaming.get("decoder", {}))
+        map_stream = self._engine.spec.map_stream
+        feed = self._asm.feed
+        try:
+            try:
+                async for chunk in response.aiter_bytes():
+                    for frame in frames.frames(decoder.feed(chunk)):
+                        for event in feed(map_stream(frame)):
+                            yield event
+                for frame in frames.frames(decoder.flush()):
+                    for event in feed(map_stream(frame)):
+                        yield event
+            except httpx.TransportError as exc:
+                raise StreamInterruptedError(
+                    f"stream interrupted after {frames.count} frames: {exc}",
+                    partial=self._partial(),
+                    provider=self._engine.spec.id,
+                    request_id=self.request_id,
+                ) from None
+            if not frames.done and not any(c.finish for c in self._asm.cands.values()):
+                raise StreamInterruptedError(
+                    f"stream ended after {frames.count} frames without its end marker",
+                    partial=self._partial(),
+                    provider=self._engine.spec.id,
+                    request_id=self.request_id,
+                )
+            for event in self._asm.finish():
+                yield event
+            self._done = True
+        finally:
+            await response.aclose()
+
+    def _partial(self) -> ChatResponse:
+        return self._asm.response(request_id=self.request_id)
+
+    async def final_response(self) -> ChatResponse:
+        """The accumulated response; consumes the rest of the stream if needed."""
+        if not self._started:
+            async for _ in self:
+                pass
+        if not self._done:
+            raise RuntimeError("the stream was not fully consumed")
+        return self._asm.response(request_id=self.request_id)
+
+
+class _FrameReader:
+    """Turns decoder output (SSE events or JSON values) into JSON frames."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.done_signal = config.get("done_signal")
+        self.done = False
+        self.count = 0
+
+    def frames(self, items: list[Any]) -> list[Any]:
+        out = []
+        for item in items:
+            if type(item) is not dict and hasattr(item, "data"):
+                data = item.data
+                if not data or self.done:
+                    continue
+                if data == self.done_signal:
+                    self.done = True
+                    continue
+                try:
+                    frame = json.loads(data)
+                except ValueError:
+                    raise StreamDecodeError(
+                        "stream event data is not JSON", offset=-1, data=data.encode()
+                    ) from None
+                out.append(frame)
+            else:
+                out.append(item)
+            self.count += 1
+        return out

@@ -1,0 +1,95 @@
+"""The fluent chat builder shared by the sync and async clients (no I/O here)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from ailib.dialects import ChatRequest
+from ailib.types.messages import ContentBlock, Message
+from ailib.types.tools import ToolDefinition
+
+_B = TypeVar("_B", bound="ChatBuilderBase")
+
+
+class ChatBuilderBase:
+    """Collects messages, tools and parameters; ``execute()``/``stream()`` live in subclasses."""
+
+    def __init__(self, model: str) -> None:
+        self._model = model
+        self._messages: list[Message] = []
+        self._tools: list[ToolDefinition] = []
+        self._params: dict[str, Any] = {}
+        self._extra_body: dict[str, Any] = {}
+
+    def system(self: _B, content: str) -> _B:
+        self._messages.append(Message.system(content))
+        return self
+
+    def user(self: _B, content: str | list[ContentBlock]) -> _B:
+        self._messages.append(Message.user(content))
+        return self
+
+    def assistant(self: _B, content: str) -> _B:
+        self._messages.append(Message.assistant(content))
+        return self
+
+    def message(self: _B, message: Message) -> _B:
+        self._messages.append(message)
+        return self
+
+    def messages(self: _B, messages: Iterable[Message]) -> _B:
+        self._messages.extend(messages)
+        return self
+
+    def tools(self: _B, tools: Iterable[ToolDefinition]) -> _B:
+        self._tools.extend(tools)
+        return self
+
+    def tool_choice(self: _B, choice: str | dict[str, Any]) -> _B:
+        return self.param("tool_choice", choice)
+
+    def temperature(self: _B, value: float) -> _B:
+        return self.param("temperature", value)
+
+    def max_tokens(self: _B, value: int) -> _B:
+        return self.param("max_tokens", value)
+
+    def top_p(self: _B, value: float) -> _B:
+        return self.param("top_p", value)
+
+    def stop(self: _B, value: str | list[str]) -> _B:
+        return self.param("stop", value)
+
+    def seed(self: _B, value: int) -> _B:
+        return self.param("seed", value)
+
+    def response_format(self: _B, value: dict[str, Any]) -> _B:
+        return self.param("response_format", value)
+
+    def json_mode(self: _B) -> _B:
+        return self.param("response_format", {"type": "json_object"})
+
+    def reasoning(self: _B, value: str | int | dict[str, Any] = "medium") -> _B:
+        """Ask for reasoning: an effort ('low'/'medium'/'high'), a token budget or a dict."""
+        return self.param("reasoning", value)
+
+    def param(self: _B, name: str, value: Any) -> _B:
+        """Set any parameter the provider's manifest declares (checked before sending)."""
+        self._params[name] = value
+        return self
+
+    def extra_body(self: _B, body: dict[str, Any]) -> _B:
+        """Raw wire fields deep-merged into the request body, unchecked."""
+        self._extra_body.update(body)
+        return self
+
+    def build(self, *, stream: bool = False) -> ChatRequest:
+        return ChatRequest(
+            model=self._model,
+            messages=list(self._messages),
+            params=dict(self._params),
+            tools=list(self._tools),
+            stream=stream,
+            extra_body=dict(self._extra_body),
+        )

@@ -1,0 +1,123 @@
+"""Error classification: provider error → typed error with a standard code.
+
+Order: provider code found in the body → the provider's HTTP override → the standard
+HTTP map → message patterns → E9999.
+
+Example::
+
+    err = classify(tables, status=429, body=body, headers=headers)
+    err.code, err.retryable, err.retry_after
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+
+from ailib.errors import STANDARD_HTTP_MAP, RemoteError, standard_code
+
+
+@attrs.frozen
+class ErrorTables:
+    """The classification data of one provider (dict literals when compiled)."""
+
+    provider: str
+    by_code: Mapping[str, str]
+    by_status: Mapping[int, str]
+    patterns: tuple[tuple[re.Pattern[str], str], ...]
+    codes_of: Callable[[Any], list[str]]
+    message_of: Callable[[Any], str | None]
+    request_id_headers: tuple[str, ...] = ("x-request-id", "request-id")
+    retry_after_headers: tuple[str, ...] = ("retry-after",)
+    retry_after_ms_headers: tuple[str, ...] = ("retry-after-ms",)
+
+
+def parse_retry_after(headers: Mapping[str, str], tables: ErrorTables) -> float | None:
+    """Seconds to wait from retry-after-ms / Retry-After (delta seconds or HTTP date)."""
+    for name in tables.retry_after_ms_headers:
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) / 1000.0)
+            except ValueError:
+                pass
+    for name in tables.retry_after_headers:
+        value = headers.get(name)
+        if not value:
+            continue
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            parsed = email.utils.parsedate_tz(value)
+            if parsed is not None:
+                return max(0.0, email.utils.mktime_tz(parsed) - time.time())
+    return None
+
+
+def standard_name(tables: ErrorTables, status: int | None, codes: list[str], message: str) -> str:
+    for code in codes:
+        name = tables.by_code.get(code)
+        if name:
+            return name
+    if status is not None:
+        name = tables.by_status.get(status)
+        if name:
+            return name
+        std = STANDARD_HTTP_MAP.get(status)
+        if std:
+            return std
+    for pattern, name in tables.patterns:
+        if pattern.search(message):
+            return name
+    if status is not None and status >= 500:
+        return "E3001"
+    return "E9999"
+
+
+def classify(
+    tables: ErrorTables,
+    *,
+    status: int | None,
+    body: Any,
+    headers: Mapping[str, str] | None = None,
+    text: str = "",
+) -> RemoteError:
+    """Build the typed error for an HTTP error response or an in-stream error."""
+    headers = headers or {}
+    codes = tables.codes_of(body) if body is not None else []
+    message = tables.message_of(body) if body is not None else None
+    if not message:
+        message = text[:500] or (f"HTTP {status}" if status else "provider error")
+    name = standard_name(tables, status, codes, message)
+    request_id = next((headers[h] for h in tables.request_id_headers if headers.get(h)), None)
+    if request_id is None and isinstance(body, dict) and isinstance(body.get("request_id"), str):
+        request_id = body["request_id"]
+    return RemoteError(
+        message,
+        code=standard_code(name).code,
+        status=status,
+        provider_code=codes[0] if codes else None,
+        request_id=request_id,
+        retry_after=parse_retry_after(headers, tables),
+        provider=tables.provider,
+        body=body,
+    )
+
+
+def stream_error(tables: ErrorTables, fields: dict[str, Any]) -> RemoteError:
+    """The typed error for an error event inside a 200 stream."""
+    codes = [str(fields[k]) for k in ("code", "type") if fields.get(k) is not None]
+    message = str(fields.get("message") or "error in stream")
+    name = standard_name(tables, None, codes, message)
+    return RemoteError(
+        message,
+        code=standard_code(name).code,
+        provider_code=codes[0] if codes else None,
+        provider=tables.provider,
+        body=fields,
+    )

@@ -1,0 +1,82 @@
+"""Parameter checks done before any request is sent.
+
+Example::
+
+    clean = check_params(manifest, {"temperature": 0.2}, drop_unsupported=False)
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from typing import Any
+
+from ailib.errors import ParameterError
+from ailib.protocol.manifest import Manifest
+
+log = logging.getLogger("ailib")
+
+_TYPES: dict[str, tuple[type, ...]] = {
+    "float": (int, float),
+    "number": (int, float),
+    "integer": (int,),
+    "boolean": (bool,),
+    "string": (str,),
+    "object": (dict,),
+    "array": (list, tuple),
+    "string_or_array": (str, list, tuple),
+    "reasoning": (str, int, dict, bool),
+    "tool_choice": (str, dict),
+}
+
+
+def check_params(
+    manifest: Manifest, params: dict[str, Any], *, drop_unsupported: bool = False
+) -> dict[str, Any]:
+    """Validate names, types and ranges; fill required defaults. Raises ParameterError."""
+    declared = manifest.declared_parameters
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if value is None:
+            continue
+        spec = declared.get(name)
+        if spec is None:
+            if drop_unsupported:
+                log.warning("ailib: %s does not declare parameter %r; dropped", manifest.id, name)
+                continue
+            close = difflib.get_close_matches(name, list(declared), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ParameterError(
+                f"provider {manifest.id!r} does not declare parameter {name!r}{hint} "
+                f"(declared: {', '.join(sorted(declared))}). Pass drop_unsupported=True to drop "
+                "it, or .extra_body({...}) to send raw wire fields.",
+                provider=manifest.id,
+            )
+        _check_value(manifest.id, name, spec, value)
+        out[name] = value
+    for name, spec in declared.items():
+        if spec.get("required") and name not in out and "default" in spec:
+            out[name] = spec["default"]
+    return out
+
+
+def _check_value(provider: str, name: str, spec: dict[str, Any], value: Any) -> None:
+    kind = spec.get("type", "")
+    allowed = _TYPES.get(kind)
+    bad_bool = isinstance(value, bool) and kind in ("float", "number", "integer")
+    if allowed is not None and (bad_bool or not isinstance(value, allowed)):
+        raise ParameterError(
+            f"parameter {name!r} of {provider!r} must be {kind}, got {type(value).__name__}",
+            code="E1001",
+            provider=provider,
+        )
+    low, high = spec.get("min"), spec.get("max")
+    if "range" in spec:
+        low, high = spec["range"]
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise ParameterError(
+                f"parameter {name!r} of {provider!r} must be within [{low}, {high}], got {value}",
+                code="E1001",
+                provider=provider,
+            )

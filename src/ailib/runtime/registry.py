@@ -1,0 +1,38 @@
+"""Find the provider class for a ``provider/model`` string (generated modules load lazily).
+
+Example::
+
+    split_model("openai/gpt-4o")            # ("openai", "gpt-4o")
+    provider_class("openai", asynchronous=False)  # ailib.providers.openai.OpenAI
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ailib.errors import AiLibError
+
+
+def split_model(model: str) -> tuple[str, str]:
+    """Split ``provider/model-id``; the model id may itself contain slashes."""
+    provider, sep, model_id = model.partition("/")
+    if not sep or not provider or not model_id:
+        raise AiLibError(
+            f"model must look like 'provider/model-id' (e.g. 'openai/gpt-4o'), got {model!r}",
+            code="E1001",
+        )
+    return provider, model_id
+
+
+def provider_class(provider_id: str, *, asynchronous: bool) -> Any:
+    """The generated provider class, imported on first use."""
+    from ailib.providers._registry import PROVIDERS
+
+    entry = PROVIDERS.get(provider_id)
+    if entry is None:
+        known = ", ".join(sorted(PROVIDERS))
+        raise AiLibError(f"unknown provider {provider_id!r}; known: {known}", code="E1004")
+    module_name, sync_name, async_name = entry
+    module = importlib.import_module(f"ailib.providers.{module_name}")
+    return getattr(module, async_name if asynchronous else sync_name)

@@ -1,0 +1,142 @@
+"""Non-I/O request preparation shared by the sync and async engines.
+
+Example::
+
+    prepared = prepare(spec, settings, ChatRequest(model="gpt-4o", messages=[...]))
+    prepared.url, prepared.headers, prepared.body
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from urllib.parse import quote
+
+import attrs
+
+from ailib.dialects import ChatRequest, get_dialect
+from ailib.errors import AiLibError, CapabilityError
+from ailib.protocol.manifest import deep_merge
+from ailib.runtime.params import check_params
+from ailib.runtime.spec import ProviderSpec
+from ailib.types.messages import MessageRole
+
+
+class Secret:
+    """An API key that never shows itself in repr, str or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def resolve_api_key(spec: ProviderSpec, api_key: str | None) -> Secret:
+    """The explicit key, else the manifest's environment variables, else none."""
+    if api_key:
+        return Secret(api_key)
+    for name in spec.manifest.token_env:
+        value = os.environ.get(name)
+        if value:
+            return Secret(value)
+    return Secret("")
+
+
+def auth_headers(spec: ProviderSpec, key: Secret) -> tuple[dict[str, str], dict[str, str]]:
+    """(headers, query params) that carry the credential and the manifest's extra headers."""
+    auth = spec.manifest.auth
+    headers = {h["name"]: str(h["value"]) for h in auth.get("extra_headers", [])}
+    query: dict[str, str] = {}
+    kind = auth.get("type", "bearer")
+    if key and kind != "none":
+        if kind == "query_param":
+            query[auth.get("param", "key")] = key.reveal()
+        elif kind == "bearer":
+            prefix = auth.get("prefix", "Bearer")
+            headers[auth.get("header", "Authorization")] = f"{prefix} {key.reveal()}".strip()
+        else:
+            headers[auth.get("header", "x-api-key")] = key.reveal()
+    return headers, query
+
+
+@attrs.frozen
+class Prepared:
+    url: str
+    body: bytes = attrs.field(repr=False)
+    payload: dict[str, Any] = attrs.field(repr=False)
+    stream: bool
+
+
+def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
+    """Refuse requests needing a capability the provider or model does not declare."""
+    manifest = spec.manifest
+    caps = set(manifest.capabilities)
+    model_caps = manifest.models.get(req.model, {}).get("capabilities")
+    needs = []
+    if req.tools:
+        needs.append("tools")
+    if req.stream:
+        needs.append("streaming")
+    if any(
+        not isinstance(m.content, str) and any(b.type == "image" for b in m.content)
+        for m in req.messages
+        if m.role is MessageRole.USER
+    ):
+        needs.append("vision")
+    if "reasoning" in req.params:
+        needs.append("reasoning")
+    for need in needs:
+        if caps and need not in caps:
+            raise CapabilityError(
+                f"provider {manifest.id!r} does not declare the {need!r} capability",
+                provider=manifest.id,
+            )
+        if model_caps is not None and need not in model_caps:
+            raise CapabilityError(
+                f"model {req.model!r} of {manifest.id!r} does not declare the {need!r} capability",
+                provider=manifest.id,
+            )
+
+
+def prepare(
+    spec: ProviderSpec,
+    req: ChatRequest,
+    *,
+    base_url: str,
+    query: dict[str, str],
+    drop_unsupported: bool = False,
+) -> Prepared:
+    """Validate and encode a chat request into URL + JSON body (raises before sending)."""
+    manifest = spec.manifest
+    if not req.messages:
+        raise AiLibError("a chat request needs at least one message", code="E1001")
+    params = check_params(manifest, req.params, drop_unsupported=drop_unsupported)
+    req = attrs.evolve(req, params=params)
+    check_capabilities(spec, req)
+    body = get_dialect(manifest.dialect)(req)
+    wire = spec.encode_params(params)
+    if wire:
+        body = deep_merge(body, wire)
+    if req.stream:
+        body = deep_merge(body, manifest.streaming.get("request", {}))
+    if req.extra_body:
+        body = deep_merge(body, req.extra_body)
+    path = manifest.chat_path(stream=req.stream).replace("{model}", quote(req.model, safe=""))
+    url = base_url.rstrip("/") + path
+    if query:
+        sep = "&" if "?" in url else "?"
+        url += sep + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Prepared(url, data, body, req.stream)

@@ -1,0 +1,514 @@
+"""Render a :class:`~ailib.testing.Scenario` in each provider's wire format.
+
+The bodies mirror real recorded exchanges (field names, ordering, JSON layout):
+OpenAI Chat Completions, Anthropic Messages and Gemini ``generateContent``.
+Stream events are rendered from string templates so that thousands of deltas
+cost microseconds each.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+import attrs
+
+from ailib.testing.scenario import FRAGMENT, Call, Plan, Scenario, make_plan
+
+__all__ = ["DIALECTS", "Call", "Reply", "error_reply", "render"]
+
+Headers = list[tuple[str, str]]
+_Errors = dict[int, tuple[str, str | None, str]]
+_SLOT = "\ue000slot\ue000"
+_enc: Callable[[str], str] = json.encoder.encode_basestring  # C-accelerated
+_FINGERPRINT = "fp_mock0000"
+
+
+def _compact(obj: Any) -> str:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def _pretty(obj: Any, indent: int = 2) -> str:
+    return json.dumps(obj, indent=indent, ensure_ascii=False)
+
+
+def _template(rendered: str) -> Callable[[str], str]:
+    """Split an event rendered around ``_SLOT`` into a fast string template."""
+    pre, post = rendered.split(_enc(_SLOT), 1)
+    return lambda piece: pre + _enc(piece) + post
+
+
+@attrs.frozen
+class Reply:
+    """A rendered response: a full ``body``, or ``events`` for a chunked stream."""
+
+    status: int
+    headers: Headers
+    body: bytes = b""
+    events: list[bytes] | None = None
+
+
+class Dialect:
+    """Rendering rules of one provider API."""
+
+    tool_prefix = ""
+    json_type = "application/json"
+    stream_type = "text/event-stream; charset=utf-8"
+    #: status -> (error type, error code, message template with ``{model}``)
+    errors: ClassVar[_Errors] = {}
+
+    def request_id(self, seq: int) -> tuple[str, str] | None:
+        return None
+
+    def headers(self, call: Call, *, error: bool = False) -> Headers:
+        ctype = self.stream_type if call.stream and not error else self.json_type
+        rid = self.request_id(call.seq)
+        return [("content-type", ctype)] + ([rid] if rid else [])
+
+    def complete(self, p: Plan) -> bytes:
+        raise NotImplementedError
+
+    def stream(self, p: Plan) -> list[str]:
+        raise NotImplementedError
+
+    def error_body(self, call: Call, status: int, message: str | None) -> bytes:
+        raise NotImplementedError
+
+    def error_entry(self, status: int) -> tuple[str, str | None, str]:
+        if status in self.errors:
+            return self.errors[status]
+        return self.errors[400] if status < 500 else self.errors[500]
+
+
+class OpenAIDialect(Dialect):
+    """OpenAI Chat Completions (also DeepSeek-style ``reasoning_content``)."""
+
+    tool_prefix = "call_"
+    errors: ClassVar[_Errors] = {
+        400: ("invalid_request_error", None, "Invalid request sent to model {model}."),
+        401: ("invalid_request_error", "invalid_api_key",
+              "Incorrect API key provided: sk-mock*******. You can find your API key at "
+              "https://platform.openai.com/account/api-keys."),
+        403: ("invalid_request_error", "unsupported_country_region_territory",
+              "Country, region, or territory not supported"),
+        404: ("invalid_request_error", "model_not_found",
+              "The model `{model}` does not exist or you do not have access to it."),
+        429: ("requests", "rate_limit_exceeded",
+              "Rate limit reached for {model} in organization org-mock on requests per min "
+              "(RPM): Limit 3, Used 3, Requested 1. Please try again in 20s. Visit "
+              "https://platform.openai.com/account/rate-limits to learn more."),
+        500: ("server_error", None,
+              "The server had an error while processing your request. Sorry about that!"),
+        503: ("server_error", None, "The engine is currently overloaded, please try again later."),
+    }  # fmt: skip
+
+    def request_id(self, seq: int) -> tuple[str, str]:
+        return ("x-request-id", f"req_{seq:032x}")
+
+    def headers(self, call: Call, *, error: bool = False) -> Headers:
+        return [*super().headers(call, error=error), ("openai-version", "2020-10-01")]
+
+    def usage(self, p: Plan) -> dict[str, Any]:
+        return {
+            "prompt_tokens": p.input_tokens,
+            "completion_tokens": p.output_tokens,
+            "total_tokens": p.input_tokens + p.output_tokens,
+            "prompt_tokens_details": {"cached_tokens": p.cached, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": p.thoughts,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
+            },
+        }
+
+    def _head(self, p: Plan, kind: str) -> dict[str, Any]:
+        return {
+            "id": f"chatcmpl-mock{p.call.seq:025d}",
+            "object": kind,
+            "created": p.created,
+            "model": p.model,
+        }
+
+    def complete(self, p: Plan) -> bytes:
+        message: dict[str, Any] = {"role": "assistant"}
+        message["content"] = p.text if p.has_text_block() else None
+        if p.reasoning is not None:
+            message["reasoning_content"] = p.reasoning
+        if p.tools:
+            message["tool_calls"] = [
+                {"id": t.id, "type": "function",
+                 "function": {"name": t.name, "arguments": _compact(t.args)}}
+                for t in p.tools
+            ]  # fmt: skip
+        message["refusal"] = None
+        message["annotations"] = []
+        body = self._head(p, "chat.completion")
+        body["choices"] = [
+            {"index": 0, "message": message, "logprobs": None,
+             "finish_reason": p.finish("stop", "tool_calls")}
+        ]  # fmt: skip
+        body["usage"] = self.usage(p)
+        body["service_tier"] = "default"
+        body["system_fingerprint"] = _FINGERPRINT
+        return (_pretty(body) + "\n").encode()
+
+    def stream(self, p: Plan) -> list[str]:
+        head = self._head(p, "chat.completion.chunk")
+        head["service_tier"] = "default"
+        head["system_fingerprint"] = _FINGERPRINT
+        include_usage = (p.call.body.get("stream_options") or {}).get("include_usage") is True
+
+        def event(delta: dict[str, Any], finish: str | None = None) -> str:
+            choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+            chunk = {**head, "choices": [choice]}
+            if include_usage:
+                chunk["usage"] = None
+            return "data: " + _compact(chunk) + "\n\n"
+
+        out: list[str] = []
+        if p.reasoning is not None:
+            out.append(event({"role": "assistant", "content": None, "reasoning_content": ""}))
+            tpl = _template(event({"content": None, "reasoning_content": _SLOT}))
+            out.extend(map(tpl, p.reasoning_pieces))
+        if p.has_text_block():
+            if not out:
+                out.append(event({"role": "assistant", "content": "", "refusal": None}))
+            delta: dict[str, Any] = {"content": _SLOT}
+            if p.reasoning is not None:
+                delta["reasoning_content"] = None
+            out.extend(map(_template(event(delta)), p.pieces))
+        for i, tool in enumerate(p.tools):
+            function = {"name": tool.name, "arguments": ""}
+            call = {"index": i, "id": tool.id, "type": "function", "function": function}
+            if out:
+                out.append(event({"tool_calls": [call]}))
+            else:
+                first = {"role": "assistant", "content": None, "tool_calls": [call]}
+                out.append(event({**first, "refusal": None}))
+            tpl = _template(event({"tool_calls": [{"index": i, "function": {"arguments": _SLOT}}]}))
+            out.extend(map(tpl, FRAGMENT.findall(_compact(tool.args))))
+        if p.scenario.stream_error is not None:
+            error = _merge_error(p.scenario.stream_error, self.error_object(p.call, 500, None))
+            return [*out, "data: " + _compact(error) + "\n\n"]
+        out.append(event({}, p.finish("stop", "tool_calls")))
+        if include_usage:
+            out.append(
+                "data: " + _compact({**head, "choices": [], "usage": self.usage(p)}) + "\n\n"
+            )
+        out.append("data: [DONE]\n\n")
+        return out
+
+    def error_object(self, call: Call, status: int, message: str | None) -> dict[str, Any]:
+        kind, code, default = self.error_entry(status)
+        if message is not None:  # custom messages (bad JSON, unknown URL) carry no code
+            code = None
+        text = default.format(model=call.model) if message is None else message
+        return {"message": text, "type": kind, "param": None, "code": code}
+
+    def error_body(self, call: Call, status: int, message: str | None) -> bytes:
+        body = {"error": self.error_object(call, status, message)}
+        if status == 404 and message is None:  # real model_not_found is 4-space indented
+            return (_pretty(body, 4) + "\n").encode()
+        return _pretty(body).encode()
+
+
+class AnthropicDialect(Dialect):
+    """Anthropic Messages API (``thinking``/``tool_use`` blocks, named SSE events)."""
+
+    tool_prefix = "toolu_"
+    errors: ClassVar[_Errors] = {
+        400: ("invalid_request_error", None, "messages: mock invalid request"),
+        401: ("authentication_error", None, "invalid x-api-key"),
+        403: ("permission_error", None,
+              "Your API key does not have permission to use the specified resource."),
+        404: ("not_found_error", None, "model: {model}"),
+        413: ("request_too_large", None, "Request exceeds the maximum allowed number of bytes."),
+        429: ("rate_limit_error", None,
+              "This request would exceed the rate limit for your organization (mock) of 50 "
+              "requests per minute. For details, refer to: "
+              "https://docs.claude.com/en/api/rate-limits."),
+        500: ("api_error", None, "Internal server error"),
+        529: ("overloaded_error", None, "Overloaded"),
+    }  # fmt: skip
+
+    def request_id(self, seq: int) -> tuple[str, str]:
+        return ("request-id", f"req_011Cmock{seq:016d}")
+
+    def headers(self, call: Call, *, error: bool = False) -> Headers:
+        base = super().headers(call, error=error)
+        return [*base, ("cache-control", "no-cache")] if call.stream and not error else base
+
+    def usage(self, p: Plan, output: int, *, final: bool = False) -> dict[str, Any]:
+        usage: dict[str, Any] = {"input_tokens": max(p.input_tokens - p.cached, 0)}
+        usage["cache_creation_input_tokens"] = 0
+        usage["cache_read_input_tokens"] = p.cached
+        if final:  # message_delta usage
+            return {**usage, "output_tokens": output}
+        creation = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
+        return {
+            **usage,
+            "cache_creation": creation,
+            "output_tokens": output,
+            "service_tier": "standard",
+        }
+
+    def _message(self, p: Plan, content: list[Any], stop: str | None, output: int) -> Any:
+        return {
+            "model": p.model,
+            "id": f"msg_mock{p.call.seq:016d}",
+            "type": "message",
+            "role": "assistant",
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": self.usage(p, output),
+        }
+
+    @staticmethod
+    def signature(p: Plan) -> str:
+        digest = hashlib.sha256((p.reasoning or "").encode()).digest()
+        return base64.b64encode(b"mock-signature:" + digest).decode()
+
+    def complete(self, p: Plan) -> bytes:
+        content: list[Any] = []
+        if p.reasoning is not None:
+            content.append(
+                {"type": "thinking", "thinking": p.reasoning, "signature": self.signature(p)}
+            )
+        if p.has_text_block():
+            content.append({"type": "text", "text": p.text})
+        for t in p.tools:
+            content.append({"type": "tool_use", "id": t.id, "name": t.name, "input": t.args})
+        stop = p.finish("end_turn", "tool_use")
+        return _compact(self._message(p, content, stop, p.output_tokens)).encode()
+
+    def stream(self, p: Plan) -> list[str]:
+        def event(kind: str, data: dict[str, Any]) -> str:
+            return f"event: {kind}\ndata: " + _compact({"type": kind, **data}) + "\n\n"
+
+        out = [event("message_start", {"message": self._message(p, [], None, 1)})]
+        index = 0
+
+        def block(start: dict[str, Any], deltas: Iterable[str], kind: str, key: str) -> None:
+            nonlocal index
+            out.append(event("content_block_start", {"index": index, "content_block": start}))
+            if index == 0:
+                out.append('event: ping\ndata: {"type": "ping"}\n\n')
+            delta = {"index": index, "delta": {"type": kind, key: _SLOT}}
+            out.extend(map(_template(event("content_block_delta", delta)), deltas))
+            if kind == "thinking_delta":
+                sig = {"type": "signature_delta", "signature": self.signature(p)}
+                out.append(event("content_block_delta", {"index": index, "delta": sig}))
+            out.append(event("content_block_stop", {"index": index}))
+            index += 1
+
+        if p.reasoning is not None:
+            start: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
+            block(start, p.reasoning_pieces, "thinking_delta", "thinking")
+        if p.has_text_block():
+            block({"type": "text", "text": ""}, p.pieces, "text_delta", "text")
+        for t in p.tools:
+            start = {"type": "tool_use", "id": t.id, "name": t.name, "input": {}}
+            fragments = ["", *FRAGMENT.findall(json.dumps(t.args, ensure_ascii=False))]
+            block(start, fragments, "input_json_delta", "partial_json")
+        if p.scenario.stream_error is not None:
+            error = _merge_error(p.scenario.stream_error, self.error_object(p.call, 529, None))
+            return [*out, "event: error\ndata: " + _compact({"type": "error", **error}) + "\n\n"]
+        delta = {"stop_reason": p.finish("end_turn", "tool_use"), "stop_sequence": None}
+        usage = self.usage(p, p.output_tokens, final=True)
+        out.append(event("message_delta", {"delta": delta, "usage": usage}))
+        out.append(event("message_stop", {}))
+        return out
+
+    def error_object(self, call: Call, status: int, message: str | None) -> dict[str, Any]:
+        kind, _, default = self.error_entry(status)
+        text = message if message is not None else default.format(model=call.model)
+        return {"error": {"type": kind, "message": text}}
+
+    def error_body(self, call: Call, status: int, message: str | None) -> bytes:
+        body = {"type": "error", **self.error_object(call, status, message)}
+        body["request_id"] = self.request_id(call.seq)[1]
+        return _compact(body).encode()
+
+
+class GeminiDialect(Dialect):
+    """Gemini ``generateContent`` / ``streamGenerateContent`` (SSE or JSON array)."""
+
+    json_type = "application/json; charset=UTF-8"
+    errors: ClassVar[_Errors] = {
+        400: ("INVALID_ARGUMENT", None, "API key not valid. Please pass a valid API key."),
+        401: ("UNAUTHENTICATED", None,
+              "Request had invalid authentication credentials. Expected OAuth 2 access token, "
+              "login cookie or other valid authentication credential."),
+        403: ("PERMISSION_DENIED", None,
+              "Method doesn't allow unregistered callers (callers without established identity)."
+              " Please use API Key or other form of API consumer identity to call this API."),
+        404: ("NOT_FOUND", None,
+              "models/{model} is not found for API version v1beta, or is not supported for "
+              "generateContent. Call ListModels to see the list of available models and their "
+              "supported methods."),
+        429: ("RESOURCE_EXHAUSTED", None,
+              "Resource exhausted. Please try again later. Please refer to "
+              "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more "
+              "details."),
+        500: ("INTERNAL", None, "An internal error has occurred. Please retry or report in "
+              "https://developers.generativeai.google/guide/troubleshooting"),
+        503: ("UNAVAILABLE", None, "The model is overloaded. Please try again later."),
+        504: ("DEADLINE_EXCEEDED", None, "Deadline expired before operation could complete."),
+    }  # fmt: skip
+
+    def headers(self, call: Call, *, error: bool = False) -> Headers:
+        if not call.stream or not call.sse:
+            return [("content-type", self.json_type)]
+        extra = [] if error else [("content-disposition", "attachment")]
+        return [("content-type", "text/event-stream"), *extra]  # even for errors, like Google
+
+    def usage(self, p: Plan, *, final: bool) -> dict[str, Any]:
+        usage: dict[str, Any] = {"promptTokenCount": p.input_tokens}
+        if final:
+            usage["candidatesTokenCount"] = max(p.output_tokens - p.thoughts, 0)
+            usage["totalTokenCount"] = p.input_tokens + p.output_tokens
+        else:
+            usage["totalTokenCount"] = p.input_tokens + p.thoughts
+        if p.cached:
+            usage["cachedContentTokenCount"] = p.cached
+        usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": p.input_tokens}]
+        if p.cached:
+            usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": p.cached}]
+        if p.thoughts:
+            usage["thoughtsTokenCount"] = p.thoughts
+        return usage
+
+    def _response(self, p: Plan, parts: list[Any], *, final: bool) -> dict[str, Any]:
+        candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
+        if final:
+            candidate["finishReason"] = p.finish("STOP", "STOP")
+        candidate["index"] = 0
+        return {
+            "candidates": [candidate],
+            "usageMetadata": self.usage(p, final=final),
+            "modelVersion": p.model,
+            "responseId": f"mock{p.call.seq:018d}",
+        }
+
+    def _parts(self, p: Plan) -> tuple[list[Any], list[Any]]:
+        thought = [{"text": p.reasoning, "thought": True}] if p.reasoning is not None else []
+        text = [{"text": p.text}] if p.has_text_block() else []
+        calls = [{"functionCall": {"name": t.name, "args": t.args}} for t in p.tools]
+        return thought + text, calls
+
+    def complete(self, p: Plan) -> bytes:
+        parts, calls = self._parts(p)
+        return (_pretty(self._response(p, parts + calls, final=True)) + "\n").encode()
+
+    def stream(self, p: Plan) -> list[str]:
+        if p.call.sse:
+            dumps: Callable[[Any], str] = lambda o: json.dumps(  # noqa: E731
+                o, separators=(",", ": "), ensure_ascii=False
+            )
+        else:
+            dumps = _pretty
+        thought_tpl = _template(
+            dumps(self._response(p, [{"text": _SLOT, "thought": True}], final=False))
+        )
+        text_tpl = _template(dumps(self._response(p, [{"text": _SLOT}], final=False)))
+        items: list[tuple[str, bool]] = [(piece, True) for piece in p.reasoning_pieces]
+        items += [(piece, False) for piece in p.pieces]
+        _, calls = self._parts(p)
+        error = p.scenario.stream_error
+        last: list[tuple[str, bool]] = []
+        if error is None and not calls:  # the last text piece carries finishReason
+            last = [items.pop() if p.pieces else ("", False)]
+        out = [(thought_tpl if is_thought else text_tpl)(piece) for piece, is_thought in items]
+        for piece, is_thought in last:
+            part = {"text": piece, "thought": True} if is_thought else {"text": piece}
+            out.append(dumps(self._response(p, [part], final=True)))
+        if error is not None:
+            if calls:
+                out.append(dumps(self._response(p, calls, final=False)))
+            out.append(dumps(_merge_error(error, self.error_object(p.call, 503, None))))
+        elif calls:
+            out.append(dumps(self._response(p, calls, final=True)))
+        if p.call.sse:
+            return ["data: " + item + "\r\n\r\n" for item in out]
+        framed = [("[" if i == 0 else ",\r\n") + item + "\n" for i, item in enumerate(out)]
+        return [*framed, "]"]
+
+    def error_object(self, call: Call, status: int, message: str | None) -> dict[str, Any]:
+        kind, _, default = self.error_entry(status)
+        text = message if message is not None else default.format(model=call.model)
+        error: dict[str, Any] = {"code": status, "message": text, "status": kind}
+        if status == 400 and message is None:
+            error["details"] = [
+                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
+                 "domain": "googleapis.com",
+                 "metadata": {"service": "generativelanguage.googleapis.com"}},
+                {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
+                 "message": text},
+            ]  # fmt: skip
+        return {"error": error}
+
+    def error_body(self, call: Call, status: int, message: str | None) -> bytes:
+        return (_pretty(self.error_object(call, status, message)) + "\n").encode()
+
+
+DIALECTS: dict[str, Dialect] = {
+    "openai": OpenAIDialect(),
+    "anthropic": AnthropicDialect(),
+    "gemini": GeminiDialect(),
+}
+
+
+def _merge_error(given: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
+    """``{"error": {...}}`` payload: a dict with an ``error`` key is used verbatim."""
+    if "error" in given:
+        return given
+    inner = default.get("error", default)
+    return {"error": {**inner, **given}}
+
+
+def _seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(float(value))
+
+
+def _finish(headers: Headers, scenario: Scenario | None) -> Headers:
+    if scenario is not None:
+        if scenario.retry_after is not None:
+            headers.append(("retry-after", _seconds(scenario.retry_after)))
+        overrides = {k.lower() for k in scenario.headers}
+        headers = [h for h in headers if h[0] not in overrides] + list(scenario.headers.items())
+    return headers
+
+
+def error_reply(
+    call: Call, status: int, message: str | None = None, scenario: Scenario | None = None
+) -> Reply:
+    """The provider's real error response for ``status`` (optionally a custom message)."""
+    dialect = DIALECTS[call.dialect]
+    headers = dialect.headers(call, error=True)
+    body: Any = scenario.error_body if scenario is not None else None
+    if body is None:
+        raw = dialect.error_body(call, status, message)
+    elif isinstance(body, bytes):
+        raw = body
+    elif isinstance(body, str):
+        raw = body.encode()
+    else:
+        raw = _compact(body).encode()
+    return Reply(status, _finish(headers, scenario), raw)
+
+
+def render(call: Call, scenario: Scenario, next_tool_id: Callable[[], int]) -> Reply:
+    """Render ``scenario`` as the answer to ``call``."""
+    if scenario.status >= 400 or scenario.error_body is not None:
+        return error_reply(call, scenario.status, None, scenario)
+    dialect = DIALECTS[call.dialect]
+    plan = make_plan(call, scenario, dialect.tool_prefix, next_tool_id)
+    headers = _finish(dialect.headers(call), scenario)
+    if call.stream:
+        return Reply(scenario.status, headers, events=[e.encode() for e in dialect.stream(plan)])
+    return Reply(scenario.status, headers, dialect.complete(plan))

@@ -1,0 +1,137 @@
+"""Chat messages and their content blocks."""
+
+from __future__ import annotations
+
+import base64
+import enum
+import json
+from typing import Any
+
+import attrs
+
+from ailib.types.tools import ToolCall
+
+
+class MessageRole(str, enum.Enum):
+    SYSTEM = "system"
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+
+
+@attrs.frozen
+class ContentBlock:
+    """One part of a multimodal message.
+
+    Example::
+
+        ContentBlock.text("Describe this image:")
+        ContentBlock.image_base64(data, "image/jpeg")
+        ContentBlock.image_url("https://example.com/cat.png")
+    """
+
+    type: str
+    text_value: str | None = None
+    url: str | None = None
+    data: str | None = None
+    media_type: str | None = None
+    detail: str | None = None
+    signature: str | None = None
+
+    @classmethod
+    def text(cls, text: str) -> ContentBlock:
+        return cls("text", text_value=text)
+
+    @classmethod
+    def image_url(cls, url: str, *, detail: str | None = None) -> ContentBlock:
+        if url.startswith("data:") and ";base64," in url:
+            head, data = url.split(",", 1)
+            return cls("image", data=data, media_type=head[5:].split(";")[0], detail=detail)
+        return cls("image", url=url, detail=detail)
+
+    @classmethod
+    def image_base64(
+        cls, data: str | bytes, media_type: str = "image/png", *, detail: str | None = None
+    ) -> ContentBlock:
+        if isinstance(data, bytes):
+            data = base64.b64encode(data).decode("ascii")
+        return cls("image", data=data, media_type=media_type, detail=detail)
+
+    @classmethod
+    def thinking(cls, text: str, signature: str | None = None) -> ContentBlock:
+        return cls("thinking", text_value=text, signature=signature)
+
+    @property
+    def data_url(self) -> str:
+        """The image as a URL (``data:`` URL for inline images)."""
+        if self.url:
+            return self.url
+        return f"data:{self.media_type or 'image/png'};base64,{self.data or ''}"
+
+
+def _content_converter(value: str | list[ContentBlock] | None) -> str | list[ContentBlock]:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else list(value)
+
+
+@attrs.frozen
+class Message:
+    """A chat message.
+
+    Example::
+
+        messages = [Message.system("You are a Python expert."), Message.user("Hi")]
+        Message.user_with_image("What's in this image?", image_url="https://x/y.jpg")
+        Message.tool(call.id, {"temperature": 21})
+    """
+
+    role: MessageRole = attrs.field(converter=MessageRole)
+    content: str | list[ContentBlock] = attrs.field(default="", converter=_content_converter)
+    tool_calls: list[ToolCall] = attrs.field(factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+    @classmethod
+    def system(cls, content: str) -> Message:
+        return cls(MessageRole.SYSTEM, content)
+
+    @classmethod
+    def user(cls, content: str | list[ContentBlock]) -> Message:
+        return cls(MessageRole.USER, content)
+
+    @classmethod
+    def assistant(
+        cls, content: str | list[ContentBlock] = "", tool_calls: list[ToolCall] | None = None
+    ) -> Message:
+        return cls(MessageRole.ASSISTANT, content, list(tool_calls or []))
+
+    @classmethod
+    def tool(cls, tool_call_id: str, content: Any, *, name: str | None = None) -> Message:
+        """A tool result; non-string content is sent as JSON."""
+        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        return cls(MessageRole.TOOL, text, tool_call_id=tool_call_id, name=name)
+
+    @classmethod
+    def user_with_image(
+        cls,
+        text: str,
+        *,
+        image_url: str | None = None,
+        image_base64: str | bytes | None = None,
+        media_type: str = "image/jpeg",
+    ) -> Message:
+        if image_url is not None:
+            image = ContentBlock.image_url(image_url)
+        elif image_base64 is not None:
+            image = ContentBlock.image_base64(image_base64, media_type)
+        else:
+            raise ValueError("user_with_image needs image_url or image_base64")
+        return cls(MessageRole.USER, [ContentBlock.text(text), image])
+
+    @property
+    def text(self) -> str:
+        """The text of the message (text blocks joined)."""
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(b.text_value or "" for b in self.content if b.type == "text")
