@@ -161,9 +161,11 @@ def compile_codes_of(func_name: str, paths: list[str]) -> str:
             el = f"e{names[0]}"
             lines.append(f"    for {el} in {parent} if type({parent}) is list else ():")
             inner = Scope(lines, "        ", {False: el, True: el}, names)
-            val = inner.value(Path(text, path.steps[cut + 1 :], True)) if cut + 1 < len(
-                path.steps
-            ) else el
+            val = (
+                inner.value(Path(text, path.steps[cut + 1 :], True))
+                if cut + 1 < len(path.steps)
+                else el
+            )
             lines.append(f"        if _is_code({val}):")
             lines.append(f"            found.append(str({val}))")
         else:
@@ -184,7 +186,10 @@ def compile_message_of(func_name: str, path_text: str) -> str:
 
 def compile_params(func_name: str, declared: dict[str, dict[str, Any]]) -> str:
     """Source of ``def func_name(p) -> dict`` placing parameters at their wire paths."""
-    lines = [f"def {func_name}(p: dict[str, Any]) -> dict[str, Any]:", "    body: dict[str, Any] = {}"]
+    lines = [
+        f"def {func_name}(p: dict[str, Any]) -> dict[str, Any]:",
+        "    body: dict[str, Any] = {}",
+    ]
     for name, spec in declared.items():
         encoder = spec.get("encoder")
         if encoder and encoder != "stop_list":

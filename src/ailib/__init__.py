@@ -63,7 +63,28 @@ if TYPE_CHECKING:
     from ailib.types.response import ChatResponse, Usage
     from ailib.types.tools import ToolCall, ToolDefinition
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "AiClient",
+    "AiLibError",
+    "AsyncAiClient",
+    "AsyncChatBuilder",
+    "AsyncChatStream",
+    "ChatBuilder",
+    "ChatResponse",
+    "ChatStream",
+    "ContentBlock",
+    "Message",
+    "MessageRole",
+    "ParameterError",
+    "ProtocolError",
+    "RemoteError",
+    "StreamEvent",
+    "StreamInterruptedError",
+    "ToolCall",
+    "ToolDefinition",
+    "TransportError",
+    "Usage",
+]
 
 
 def __getattr__(name: str) -> Any:

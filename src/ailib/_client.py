@@ -11,4 +11,11 @@ from ailib.runtime._async_engine import AsyncChatStream
 from ailib.runtime._sync_client import AiClient, ChatBuilder
 from ailib.runtime._sync_engine import ChatStream
 
-__all__ = ["AiClient", "AsyncAiClient", "AsyncChatBuilder", "AsyncChatStream", "ChatBuilder", "ChatStream"]
+__all__ = [
+    "AiClient",
+    "AsyncAiClient",
+    "AsyncChatBuilder",
+    "AsyncChatStream",
+    "ChatBuilder",
+    "ChatStream",
+]

@@ -14,10 +14,18 @@ def _block(block: ContentBlock) -> dict[str, Any] | None:
     if block.type == "image":
         if block.url:
             return {"type": "image", "source": {"type": "url", "url": block.url}}
-        source = {"type": "base64", "media_type": block.media_type or "image/png", "data": block.data}
+        source = {
+            "type": "base64",
+            "media_type": block.media_type or "image/png",
+            "data": block.data,
+        }
         return {"type": "image", "source": source}
     if block.type == "thinking":
-        return {"type": "thinking", "thinking": block.text_value or "", "signature": block.signature or ""}
+        return {
+            "type": "thinking",
+            "thinking": block.text_value or "",
+            "signature": block.signature or "",
+        }
     if block.type == "redacted_thinking":
         return {"type": "redacted_thinking", "data": block.data}
     return None
@@ -49,7 +57,8 @@ def encode_messages(messages: list[Message]) -> tuple[str | None, list[dict[str,
         elif msg.role is MessageRole.ASSISTANT:
             blocks = _content(msg)
             for call in msg.tool_calls:
-                use = {"type": "tool_use", "id": call.id, "name": call.function_name}
+                use: dict[str, Any] = {"type": "tool_use", "id": call.id}
+                use["name"] = call.function_name
                 use["input"] = call.arguments
                 blocks.append(use)
             add("assistant", blocks)

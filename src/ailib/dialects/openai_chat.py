@@ -54,7 +54,10 @@ def _tool_choice(value: Any) -> Any:
 
 
 def encode(req: ChatRequest) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": req.model, "messages": [encode_message(m) for m in req.messages]}
+    body: dict[str, Any] = {
+        "model": req.model,
+        "messages": [encode_message(m) for m in req.messages],
+    }
     if req.tools:
         body["tools"] = []
         for tool in req.tools:

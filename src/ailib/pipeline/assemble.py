@@ -57,7 +57,9 @@ class _ToolState:
         self.ended = False
 
     def call(self) -> ToolCall:
-        return ToolCall.from_raw(self.id, self.name, "".join(self.args), index=self.index, extra=self.extra)
+        return ToolCall.from_raw(
+            self.id, self.name, "".join(self.args), index=self.index, extra=self.extra
+        )
 
 
 class _CandState:
@@ -134,9 +136,9 @@ class Assembler:
     def _thinking(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
         text = f.get("text", f.get("thinking"))
         state = self._cand(cand)
-        if f.get("new_block") or not state.thinking or state.thinking[-1][1] is not None:
-            if isinstance(text, str) and (text or f.get("signature")):
-                state.thinking.append(["", None, None])
+        starts = f.get("new_block") or not state.thinking or state.thinking[-1][1] is not None
+        if starts and isinstance(text, str) and (text or f.get("signature")):
+            state.thinking.append(["", None, None])
         if isinstance(text, str) and text:
             state.reasoning.append(text)
             state.thinking[-1][0] += text

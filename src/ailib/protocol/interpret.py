@@ -80,7 +80,7 @@ class Rule:
     @classmethod
     def from_config(cls, cfg: dict[str, Any]) -> Rule:
         fields_cfg = cfg.get("fields", cfg.get("extract", {})) or {}
-        fields = []
+        fields: list[tuple[str, Path | None, Any]] = []
         for name, spec in fields_cfg.items():
             if isinstance(spec, str) and spec[:1] in ("$", "@"):
                 fields.append((name, parse_path(spec), None))

@@ -34,10 +34,7 @@ def _line_of(node: Any, keys: list[Any]) -> int | None:
         lc = getattr(node, "lc", None)
         try:
             if lc is not None:
-                if isinstance(key, int):
-                    line = lc.item(key)[0] + 1
-                else:
-                    line = lc.key(key)[0] + 1
+                line = (lc.item(key) if isinstance(key, int) else lc.key(key))[0] + 1
             node = node[key]
         except (KeyError, IndexError, TypeError, AttributeError):
             break
@@ -92,8 +89,8 @@ def validate(data: dict[str, Any], tree: Any, source: str, validator: Any = None
             line=_line_of(tree, keys),
             key=".".join(str(k) for k in keys),
         )
-    from ailib.protocol.interpret import EventMapper
     from ailib.protocol.expr import parse_path
+    from ailib.protocol.interpret import EventMapper
 
     for section in ("streaming", "response"):
         for i, rule in enumerate(data.get(section, {}).get("event_map", [])):
@@ -102,7 +99,10 @@ def validate(data: dict[str, Any], tree: Any, source: str, validator: Any = None
                 EventMapper.from_config({"event_map": [rule]})
             except ProtocolError as exc:
                 raise ManifestError(
-                    exc.message, path=source, line=_line_of(tree, keys), key=f"{section}.event_map.{i}"
+                    exc.message,
+                    path=source,
+                    line=_line_of(tree, keys),
+                    key=f"{section}.event_map.{i}",
                 ) from None
     for i, p in enumerate(data.get("error_classification", {}).get("error_code_paths", [])):
         try:

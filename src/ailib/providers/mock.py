@@ -16,13 +16,13 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal, overload
 
+from ailib.dialects import ChatRequest
 from ailib.protocol.interpret import Emitted, fan_out
 from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
 from ailib.runtime.spec import ProviderSpec
-from ailib.dialects import ChatRequest
 from ailib.types.messages import Message
 from ailib.types.response import ChatResponse
 from ailib.types.tools import ToolDefinition

@@ -81,7 +81,10 @@ class AsyncEngine:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -144,7 +147,7 @@ class AsyncEngine:
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, AiLibError) and exc.retry_after is not None:
             return min(exc.retry_after, cap)
-        base = float(policy["min_delay_ms"]) / 1000.0 * (2 ** (state.attempt_number - 1))
+        base = float(policy["min_delay_ms"]) / 1000.0 * (2.0 ** (state.attempt_number - 1))
         delay = min(cap, base)
         jitter = policy.get("jitter", "full")
         if jitter == "full":
@@ -174,11 +177,13 @@ class AsyncEngine:
         try:
             response = await self._client.send(request, stream=True)
         except httpx.TimeoutException as exc:
-            raise AiTransportError(f"request timed out: {type(exc).__name__}", code="E3003",
-                                   provider=self.spec.id) from None
+            raise AiTransportError(
+                f"request timed out: {type(exc).__name__}", code="E3003", provider=self.spec.id
+            ) from None
         except httpx.TransportError as exc:
-            raise AiTransportError(f"connection failed: {exc}", code="E3001",
-                                   provider=self.spec.id) from None
+            raise AiTransportError(
+                f"connection failed: {exc}", code="E3001", provider=self.spec.id
+            ) from None
         if response.status_code >= 400:
             try:
                 raw = await response.aread()
@@ -194,7 +199,10 @@ class AsyncEngine:
         except ValueError:
             body = None
         return classify(
-            self.spec.errors, status=response.status_code, body=body, headers=response.headers,
+            self.spec.errors,
+            status=response.status_code,
+            body=body,
+            headers=response.headers,
             text=text,
         )
 
@@ -233,7 +241,10 @@ class AsyncChatStream:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.aclose()
 
@@ -261,7 +272,9 @@ class AsyncChatStream:
             return NdjsonDecoder()
         if "application/json" in ctype:
             return JsonArrayDecoder()
-        return make_decoder(self._engine.spec.manifest.streaming.get("decoder", {}).get("format", "sse"))
+        return make_decoder(
+            self._engine.spec.manifest.streaming.get("decoder", {}).get("format", "sse")
+        )
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
         response = await self._open()

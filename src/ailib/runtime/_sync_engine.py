@@ -148,7 +148,7 @@ class SyncEngine:
         exc = state.outcome.exception() if state.outcome is not None else None
         if isinstance(exc, AiLibError) and exc.retry_after is not None:
             return min(exc.retry_after, cap)
-        base = float(policy["min_delay_ms"]) / 1000.0 * (2 ** (state.attempt_number - 1))
+        base = float(policy["min_delay_ms"]) / 1000.0 * (2.0 ** (state.attempt_number - 1))
         delay = min(cap, base)
         jitter = policy.get("jitter", "full")
         if jitter == "full":

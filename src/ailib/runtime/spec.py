@@ -62,11 +62,16 @@ class ProviderSpec:
         )
 
 
-def error_tables(manifest: Manifest, codes_of: Callable[[Any], list[str]] | None = None,
-                 message_of: Callable[[Any], str | None] | None = None) -> ErrorTables:
+def error_tables(
+    manifest: Manifest,
+    codes_of: Callable[[Any], list[str]] | None = None,
+    message_of: Callable[[Any], str | None] | None = None,
+) -> ErrorTables:
     """Error tables from a manifest; compiled modules pass their own extractors."""
     cfg = manifest.errors
-    code_paths = [parse_path(p) for p in cfg.get("error_code_paths", ["$.error.code", "$.error.type"])]
+    code_paths = [
+        parse_path(p) for p in cfg.get("error_code_paths", ["$.error.code", "$.error.type"])
+    ]
     message_path = parse_path(cfg.get("error_message_path", "$.error.message"))
 
     def interp_codes(body: Any) -> list[str]:

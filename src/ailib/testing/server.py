@@ -222,6 +222,8 @@ class MockServer:
             return False
         try:
             method, target, version, headers = self._parse_head(head)
+            if headers.get("expect", "").lower() == "100-continue":  # e.g. curl, large bodies
+                writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             body = await self._read_body(reader, headers)
         except _BadRequest:
             await self._send_plain(writer, 400)

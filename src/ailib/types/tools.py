@@ -29,8 +29,8 @@ def _schema_for(annotation: Any) -> dict[str, Any]:
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
         return _schema_for(args[0]) if len(args) == 1 else {}
     if origin in (list, tuple, set):
-        args = typing.get_args(annotation)
-        return {"type": "array", "items": _schema_for(args[0])} if args else {"type": "array"}
+        items = typing.get_args(annotation)
+        return {"type": "array", "items": _schema_for(items[0])} if items else {"type": "array"}
     base = origin or annotation
     return {"type": _JSON_TYPES[base]} if base in _JSON_TYPES else {}
 
@@ -67,7 +67,9 @@ class ToolDefinition:
         if func is None:
             if not name:
                 raise ValueError("ToolDefinition.from_function needs a function or a name")
-            return cls(name, description or "", parameters or {"type": "object", "properties": {}}, strict)
+            return cls(
+                name, description or "", parameters or {"type": "object", "properties": {}}, strict
+            )
         if parameters is None:
             props: dict[str, Any] = {}
             required: list[str] = []
