@@ -39,7 +39,27 @@ PARAM_TYPES = {
 
 
 def ruff_format(text: str, name: str) -> str:
-    """Format Python source with ruff (deterministic output)."""
+    """Sort imports and format Python source with ruff (deterministic output)."""
+    fixed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ruff",
+            "check",
+            "--select",
+            "I",
+            "--fix",
+            "--quiet",
+            "--stdin-filename",
+            name,
+            "-",
+        ],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    text = fixed.stdout or text
     result = subprocess.run(
         [sys.executable, "-m", "ruff", "format", "--stdin-filename", name, "-"],
         input=text,

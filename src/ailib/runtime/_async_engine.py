@@ -27,7 +27,7 @@ from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
 from ailib.pipeline.decoders import JsonArrayDecoder, NdjsonDecoder, SseDecoder, make_decoder
 from ailib.runtime.classify import classify, stream_error
-from ailib.runtime.request import Prepared, auth_headers, prepare, resolve_api_key
+from ailib.runtime.request import MaskedDict, Prepared, auth_headers, prepare, resolve_api_key
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
@@ -60,7 +60,7 @@ class AsyncEngine:
         policy = self.spec.manifest.retry_policy
         self.max_retries = int(policy["max_retries"] if max_retries is None else max_retries)
         self._auth_headers, self._auth_query = auth_headers(self.spec, self._key)
-        headers = {"content-type": "application/json", **self._auth_headers}
+        headers = MaskedDict({"content-type": "application/json", **self._auth_headers})
         headers.update(default_headers or {})
         self._headers = headers
         self._owns_client = http_client is None

@@ -73,10 +73,10 @@ def _check_value(provider: str, name: str, spec: dict[str, Any], value: Any) -> 
     low, high = spec.get("min"), spec.get("max")
     if "range" in spec:
         low, high = spec["range"]
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise ParameterError(
-                f"parameter {name!r} of {provider!r} must be within [{low}, {high}], got {value}",
-                code="E1001",
-                provider=provider,
-            )
+    numeric = isinstance(value, int | float) and not isinstance(value, bool)
+    if numeric and ((low is not None and value < low) or (high is not None and value > high)):
+        raise ParameterError(
+            f"parameter {name!r} of {provider!r} must be within [{low}, {high}], got {value}",
+            code="E1001",
+            provider=provider,
+        )

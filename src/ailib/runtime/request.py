@@ -43,6 +43,18 @@ class Secret:
         return bool(self._value)
 
 
+class MaskedDict(dict[str, str]):
+    """Headers or query parameters whose credential values never show in a repr."""
+
+    secret_names = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "key"})
+
+    def __repr__(self) -> str:
+        shown = {k: "***" if k.lower() in self.secret_names else v for k, v in self.items()}
+        return f"MaskedDict({shown!r})"
+
+    __str__ = __repr__
+
+
 def resolve_api_key(spec: ProviderSpec, api_key: str | None) -> Secret:
     """The explicit key, else the manifest's environment variables, else none."""
     if api_key:
@@ -54,11 +66,11 @@ def resolve_api_key(spec: ProviderSpec, api_key: str | None) -> Secret:
     return Secret("")
 
 
-def auth_headers(spec: ProviderSpec, key: Secret) -> tuple[dict[str, str], dict[str, str]]:
+def auth_headers(spec: ProviderSpec, key: Secret) -> tuple[MaskedDict, MaskedDict]:
     """(headers, query params) that carry the credential and the manifest's extra headers."""
     auth = spec.manifest.auth
-    headers = {h["name"]: str(h["value"]) for h in auth.get("extra_headers", [])}
-    query: dict[str, str] = {}
+    headers = MaskedDict({h["name"]: str(h["value"]) for h in auth.get("extra_headers", [])})
+    query = MaskedDict()
     kind = auth.get("type", "bearer")
     if key and kind != "none":
         if kind == "query_param":

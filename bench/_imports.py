@@ -1,0 +1,76 @@
+"""Import-time benchmark: each statement timed in fresh interpreters, rounds interleaved."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from _common import Row, Settings, have, judge, median, rotate
+
+IMPORT_TARGET = 1.5  # ailib <= 1.5x httpx
+
+_PROBE = (
+    "import time\n"
+    "t0 = time.perf_counter_ns()\n"
+    "{stmt}\n"
+    "t1 = time.perf_counter_ns()\n"
+    "print(t1 - t0)\n"
+)
+
+
+def _statements() -> list[tuple[str, str]]:
+    """(label, statement) pairs; third-party SDKs only when installed."""
+    items = [
+        ("import httpx", "import httpx"),
+        ("import ailib", "import ailib"),
+        ("from ailib import AiClient", "from ailib import AiClient"),
+        ("from ailib import AiClient, AsyncAiClient", "from ailib import AiClient, AsyncAiClient"),
+    ]
+    for module in ("openai", "anthropic", "litellm"):
+        if have(module):
+            items.append((f"import {module}", f"import {module}"))
+    return items
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in ("PYTHONWARNINGS", "PYTHONPROFILEIMPORTTIME", "PYTHONDONTWRITEBYTECODE"):
+        env.pop(name, None)
+    return env
+
+
+def _time_once(stmt: str, env: dict[str, str]) -> float:
+    """Milliseconds spent in ``stmt`` inside a brand-new interpreter."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE.format(stmt=stmt)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
+    )
+    return int(proc.stdout.strip().splitlines()[-1]) / 1e6
+
+
+def run(settings: Settings) -> list[Row]:
+    """Median import time of each statement over ``settings.import_runs`` fresh processes."""
+    env = _env()
+    items = _statements()
+    for _, stmt in items:  # warm-up: byte-compile, fill the OS page cache
+        _time_once(stmt, env)
+    samples: dict[str, list[float]] = {label: [] for label, _ in items}
+    for i in range(settings.import_runs):
+        for label, stmt in rotate(items, i):
+            samples[label].append(_time_once(stmt, env))
+    base = median(samples["import httpx"])
+    rows = []
+    for label, _ in items:
+        value = median(samples[label])
+        ratio = value / base
+        row = Row("1. import time (fresh process, median)", label, value, "ms", ratio)
+        row.extra = {"samples_ms": samples[label]}
+        if "ailib" in label:
+            row.target, row.passed = judge(ratio, IMPORT_TARGET)
+        rows.append(row)
+    return rows

@@ -1,0 +1,1 @@
+pytest_plugins = ["ailib.testing.pytest_plugin"]
