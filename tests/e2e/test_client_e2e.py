@@ -70,7 +70,14 @@ def _check_wire(provider: str, model: str, server: MockServer) -> None:
 def test_execute_sync(target: tuple[str, str, str], mock_server: MockServer) -> None:
     provider, model, _ = target
     with _client(target) as client:
-        resp = client.chat().system("Be brief.").user("Hello").temperature(0.2).max_tokens(64).execute()
+        resp = (
+            client.chat()
+            .system("Be brief.")
+            .user("Hello")
+            .temperature(0.2)
+            .max_tokens(64)
+            .execute()
+        )
     assert resp.content == "echo: Hello"
     assert resp.finish_reason == "stop"
     assert resp.usage.input_tokens > 0 and resp.usage.output_tokens > 0
@@ -82,7 +89,14 @@ def test_execute_sync(target: tuple[str, str, str], mock_server: MockServer) -> 
 async def test_execute_async(target: tuple[str, str, str], mock_server: MockServer) -> None:
     provider, model, _ = target
     async with await _aclient(target) as client:
-        resp = await client.chat().system("Be brief.").user("Hello").temperature(0.2).max_tokens(64).execute()
+        resp = (
+            await client.chat()
+            .system("Be brief.")
+            .user("Hello")
+            .temperature(0.2)
+            .max_tokens(64)
+            .execute()
+        )
     assert resp.content == "echo: Hello"
     assert resp.finish_reason == "stop"
     _check_wire(provider, model, mock_server)
@@ -128,7 +142,11 @@ def _tool_turns(provider: str, server: MockServer, resp_calls: list[Any]) -> Non
         assert fr == {"name": "get_weather", "response": {"temp": 21}}
     else:
         assert body["messages"][1]["tool_calls"][0]["id"] == call.id
-        assert body["messages"][2] == {"role": "tool", "tool_call_id": call.id, "content": '{"temp": 21}'}
+        assert body["messages"][2] == {
+            "role": "tool",
+            "tool_call_id": call.id,
+            "content": '{"temp": 21}',
+        }
 
 
 def test_tools_round_trip_sync(target: tuple[str, str, str], mock_server: MockServer) -> None:
@@ -143,7 +161,9 @@ def test_tools_round_trip_sync(target: tuple[str, str, str], mock_server: MockSe
     _tool_turns(target[0], mock_server, first.tool_calls)
 
 
-async def test_tools_round_trip_async(target: tuple[str, str, str], mock_server: MockServer) -> None:
+async def test_tools_round_trip_async(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
     mock_server.push(Scenario(tool_calls=[("get_weather", {"location": "Tokyo"})]))
     async with await _aclient(target) as client:
         async with client.chat().user("Weather in Tokyo?").tools([WEATHER]).stream() as stream:
@@ -165,7 +185,10 @@ def _reasoning(target: tuple[str, str, str]) -> tuple[str, str, str]:
 
 def test_reasoning_sync(target: tuple[str, str, str], mock_server: MockServer) -> None:
     target = _reasoning(target)
-    mock_server.push(Scenario(text="42", reasoning="think hard", reasoning_tokens=5), Scenario(text="42", reasoning="think hard"))
+    mock_server.push(
+        Scenario(text="42", reasoning="think hard", reasoning_tokens=5),
+        Scenario(text="42", reasoning="think hard"),
+    )
     with _client(target) as client:
         resp = client.chat().user("meaning?").reasoning("low").execute()
         with client.chat().user("meaning?").reasoning("low").stream() as stream:
@@ -189,8 +212,12 @@ async def test_reasoning_async(target: tuple[str, str, str], mock_server: MockSe
         assert body["reasoning_effort"] == "high"
 
 
-@pytest.mark.parametrize("status,code", [(429, "E2001"), (401, "E1002"), (404, "E1004"), (500, "E3001")])
-def test_error_status_sync(target: tuple[str, str, str], mock_server: MockServer, status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    "status,code", [(429, "E2001"), (401, "E1002"), (404, "E1004"), (500, "E3001")]
+)
+def test_error_status_sync(
+    target: tuple[str, str, str], mock_server: MockServer, status: int, code: str
+) -> None:
     mock_server.push(Scenario(status=status, retry_after=3 if status == 429 else None))
     with _client(target, max_retries=0) as client, pytest.raises(RemoteError) as info:
         client.chat().user("hi").execute()
@@ -217,35 +244,42 @@ def test_retry_then_success_sync(target: tuple[str, str, str], mock_server: Mock
     assert len(mock_server.requests) == 2
 
 
-async def test_retry_then_success_async(target: tuple[str, str, str], mock_server: MockServer) -> None:
+async def test_retry_then_success_async(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
     mock_server.push(Scenario(status=429, retry_after=0.01), Scenario(text="ok"))
     async with await _aclient(target, max_retries=1) as client:
         assert (await client.chat().user("hi").execute()).content == "ok"
     assert len(mock_server.requests) == 2
 
 
-def test_not_retryable_is_not_retried(target: tuple[str, str, str], mock_server: MockServer) -> None:
+def test_not_retryable_is_not_retried(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
     mock_server.push(Scenario(status=400), Scenario(text="never"))
     with _client(target, max_retries=3) as client, pytest.raises(RemoteError):
         client.chat().user("hi").execute()
     assert len(mock_server.requests) == 1
 
 
-def test_stream_cut_keeps_partial_sync(target: tuple[str, str, str], mock_server: MockServer) -> None:
+def test_stream_cut_keeps_partial_sync(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
     mock_server.push(Scenario(text="one two three four five six", cut_after=3), Scenario(text="x"))
     with _client(target, max_retries=3) as client:
         seen = []
-        with pytest.raises(StreamInterruptedError) as info:
-            with client.chat().user("hi").stream() as stream:
-                for event in stream:
-                    if event.is_content_delta:
-                        seen.append(event.as_content_delta.content)
+        with pytest.raises(StreamInterruptedError) as info, client.chat().user("hi").stream() as s:
+            for event in s:
+                if event.is_content_delta:
+                    seen.append(event.as_content_delta.content)
     assert info.value.partial is not None
     assert info.value.partial.content == "".join(seen)
     assert len(mock_server.requests) == 1  # never retried after the first byte
 
 
-async def test_stream_cut_keeps_partial_async(target: tuple[str, str, str], mock_server: MockServer) -> None:
+async def test_stream_cut_keeps_partial_async(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
     mock_server.push(Scenario(text="one two three four five six", cut_after=3))
     async with await _aclient(target) as client:
         with pytest.raises(StreamInterruptedError) as info:
@@ -256,7 +290,9 @@ async def test_stream_cut_keeps_partial_async(target: tuple[str, str, str], mock
     assert "six" not in info.value.partial.content
 
 
-def test_undeclared_parameter_refused_before_sending(target: tuple[str, str, str], mock_server: MockServer) -> None:
+def test_undeclared_parameter_refused_before_sending(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
     with _client(target) as client, pytest.raises(ParameterError) as info:
         client.chat().user("hi").param("temprature", 0.1).execute()
     assert info.value.code == "E1005" and "temperature" in str(info.value)
@@ -282,7 +318,9 @@ def test_image_message_encoding(target: tuple[str, str, str], mock_server: MockS
         src = body["messages"][0]["content"][1]["source"]
         assert src == {"type": "base64", "media_type": "image/png", "data": "iVBORw=="}
     elif target[0] == "gemini":
-        assert body["contents"][0]["parts"][1] == {"inlineData": {"mimeType": "image/png", "data": "iVBORw=="}}
+        assert body["contents"][0]["parts"][1] == {
+            "inlineData": {"mimeType": "image/png", "data": "iVBORw=="}
+        }
     else:
         part = body["messages"][0]["content"][1]
         assert part == {"type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw=="}}
@@ -297,8 +335,12 @@ def test_key_never_in_repr(target: tuple[str, str, str]) -> None:
 def test_undeclared_model_capability_refused(mock_server: MockServer) -> None:
     from ailib.errors import CapabilityError
 
-    with AiClient.create("openai/gpt-4o", api_key=KEY, base_url=mock_server.base_url("openai")) as client:
-        with pytest.raises(CapabilityError) as info:
-            client.chat().user("hi").reasoning("low").execute()
+    with (
+        AiClient.create(
+            "openai/gpt-4o", api_key=KEY, base_url=mock_server.base_url("openai")
+        ) as client,
+        pytest.raises(CapabilityError) as info,
+    ):
+        client.chat().user("hi").reasoning("low").execute()
     assert info.value.code == "E1005" and "reasoning" in str(info.value)
     assert mock_server.requests == []
