@@ -461,8 +461,6 @@ def test_random_error_bodies_extract_identically(provider: str) -> None:
     for n, body in enumerate(bodies):
         where = f"body #{n}: {json.dumps(body)[:2000]}"
         assert outcome(comp.message_of, body) == outcome(interp.message_of, body), where
-        if _list_at_plain_code_path(provider, body):
-            continue  # known divergence, pinned by test_codes_of_list_at_plain_path below
         got = outcome(comp.codes_of, body)
         assert got == outcome(interp.codes_of, body), where
         found += bool(got[0] == "ok" and got[1])
@@ -477,15 +475,6 @@ LIST_CODE_BODIES = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "ailib bug: interpreted codes_of (src/ailib/runtime/spec.py error_tables.interp_codes) "
-        "flattens a list found at ANY error_code_path, compiled _codes_of (codegen/compile.py "
-        "compile_codes_of) only iterates [*] paths; {'error': {'code': ['rate_limit_exceeded']}} "
-        "gives ['rate_limit_exceeded'] (E2001) interpreted vs [] (E1001) compiled"
-    ),
-)
 @pytest.mark.parametrize("provider", BUILTIN_PROVIDERS)
 def test_codes_of_list_at_plain_path(provider: str) -> None:
     body, status = LIST_CODE_BODIES[provider]

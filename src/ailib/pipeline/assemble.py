@@ -21,6 +21,7 @@ from ailib.errors import AiLibError
 from ailib.protocol.interpret import Emitted
 from ailib.types.events import (
     ContentDelta,
+    RefusalDelta,
     StreamEnd,
     StreamEvent,
     ThinkingDelta,
@@ -63,11 +64,12 @@ class _ToolState:
 
 
 class _CandState:
-    __slots__ = ("content", "finish", "raw_finish", "reasoning", "thinking", "tools")
+    __slots__ = ("content", "finish", "raw_finish", "reasoning", "refusal", "thinking", "tools")
 
     def __init__(self) -> None:
         self.content: list[str] = []
         self.reasoning: list[str] = []
+        self.refusal: list[str] = []
         self.thinking: list[list[Any]] = []  # [text, signature, redacted_data]
         self.tools: dict[int, _ToolState] = {}
         self.finish: str | None = None
@@ -86,6 +88,7 @@ class Assembler:
         self.on_error = on_error
         self.cands: dict[int, _CandState] = {}
         self.usage: dict[str, int] = {}
+        self.usage_flags: set[str] = set()
         self.meta: dict[str, Any] = {}
         self.finished = False
 
@@ -105,6 +108,11 @@ class Assembler:
                     out.append(ContentDelta(text, cand))
             elif kind == "tool_call":
                 self._tool(cand, f, out)
+            elif kind == "refusal":
+                text = f.get("text")
+                if isinstance(text, str) and text:
+                    self._cand(cand).refusal.append(text)
+                    out.append(RefusalDelta(text, cand))
             elif kind == "thinking":
                 self._thinking(cand, f, out)
             elif kind == "thinking_signature":
@@ -151,6 +159,8 @@ class Assembler:
         index = _int(f.get("index"), len(state.tools))
         tool = state.tools.get(index)
         args = f.get("arguments")
+        if tool is None and not f.get("id") and not f.get("name") and "index" in f:
+            return  # argument deltas of a block that is not a function call (server tools)
         if tool is None or tool.ended:
             if tool is not None:  # a reused index after the block ended: a new call
                 index = max(state.tools) + 1
@@ -174,6 +184,9 @@ class Assembler:
 
     def _usage(self, f: dict[str, Any], out: list[StreamEvent]) -> None:
         changed = False
+        for flag in ("input_excludes_cache", "output_excludes_reasoning"):
+            if f.get(flag) is True:
+                self.usage_flags.add(flag)
         for key, value in f.items():
             key = _USAGE_ALIASES.get(key, key)
             if key in USAGE_FIELDS and isinstance(value, int | float):
@@ -218,6 +231,10 @@ class Assembler:
     def current_usage(self) -> Usage:
         u = self.usage
         inp, outp = u.get("input_tokens", 0), u.get("output_tokens", 0)
+        if "input_excludes_cache" in self.usage_flags:  # Anthropic counts cache reads apart
+            inp += u.get("cached_tokens", 0) + u.get("cache_creation_tokens", 0)
+        if "output_excludes_reasoning" in self.usage_flags:  # Gemini counts thoughts apart
+            outp += u.get("reasoning_tokens", 0)
         return Usage(
             input_tokens=inp,
             output_tokens=outp,
@@ -240,6 +257,7 @@ class Assembler:
                     calls,
                     state.finish,
                     "".join(state.reasoning) or None,
+                    "".join(state.refusal) or None,
                 )
             )
         first = candidates[0]
@@ -260,6 +278,7 @@ class Assembler:
             model=self.meta.get("model"),
             id=self.meta.get("id"),
             reasoning=first.reasoning,
+            refusal=first.refusal,
             raw_finish_reason=state.raw_finish,
             candidates=candidates,
             thinking_blocks=blocks,

@@ -349,7 +349,7 @@ class JsonArrayDecoder:
                 return None
             return self._decode(buf, start, match.start())
         while True:  # windows that grow with the element: linear even for big buffers
-            stop = min(size, i + max(_WINDOW, i - start))
+            stop = min(size, i + max(_WINDOW, 2 * (i - start)))
             if self._scan_window(buf, i, stop):
                 return self._decode(buf, start, stop)
             if stop == size:

@@ -47,6 +47,7 @@ EMIT_ALIASES = {
 }
 EMIT_KINDS = {
     "content",
+    "refusal",
     "thinking",
     "thinking_signature",
     "thinking_redacted",
@@ -188,6 +189,8 @@ def encode_params(declared: dict[str, dict[str, Any]], params: dict[str, Any]) -
     """Map already-validated plain parameters to their wire places (interpreted)."""
     body: dict[str, Any] = {}
     for name, value in params.items():
+        if value is None:
+            continue
         spec = declared[name]
         encoder = spec.get("encoder")
         if encoder == "stop_list":

@@ -76,6 +76,7 @@ MANIFEST: dict[str, Any] = {
                     "output_tokens": "$.message.usage.output_tokens",
                     "cached_tokens": "$.message.usage.cache_read_input_tokens",
                     "cache_creation_tokens": "$.message.usage.cache_creation_input_tokens",
+                    "input_excludes_cache": True,
                 },
             },
             {
@@ -141,6 +142,7 @@ MANIFEST: dict[str, Any] = {
                     "input_tokens": "$.usage.input_tokens",
                     "cached_tokens": "$.usage.cache_read_input_tokens",
                     "cache_creation_tokens": "$.usage.cache_creation_input_tokens",
+                    "input_excludes_cache": True,
                 },
             },
             {
@@ -191,6 +193,7 @@ MANIFEST: dict[str, Any] = {
                     "output_tokens": "$.usage.output_tokens",
                     "cached_tokens": "$.usage.cache_read_input_tokens",
                     "cache_creation_tokens": "$.usage.cache_creation_input_tokens",
+                    "input_excludes_cache": True,
                 },
             },
         ]
@@ -320,6 +323,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         v10 = v6.get("cache_creation_input_tokens") if type(v6) is dict else None
         if v10 is not None:
             d["cache_creation_tokens"] = v10
+        d["input_excludes_cache"] = True
         out.append(("usage", cand, d))
     # rule 2: tool_call when $.type == 'content_block_start' && $.content_block.type == 'tool_use'
     v11 = f.get("content_block") if type(f) is dict else None
@@ -432,6 +436,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         v32 = v28.get("cache_creation_input_tokens") if type(v28) is dict else None
         if v32 is not None:
             d["cache_creation_tokens"] = v32
+        d["input_excludes_cache"] = True
         out.append(("usage", cand, d))
     # rule 13: error when $.type == 'error'
     if v1 == "error":
@@ -556,6 +561,7 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         v24 = v20.get("cache_creation_input_tokens") if type(v20) is dict else None
         if v24 is not None:
             d["cache_creation_tokens"] = v24
+        d["input_excludes_cache"] = True
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))

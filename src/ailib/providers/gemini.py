@@ -119,6 +119,7 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usageMetadata.totalTokenCount",
                     "cached_tokens": "$.usageMetadata.cachedContentTokenCount",
                     "reasoning_tokens": "$.usageMetadata.thoughtsTokenCount",
+                    "output_excludes_reasoning": True,
                 },
             },
         ],
@@ -173,6 +174,7 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usageMetadata.totalTokenCount",
                     "cached_tokens": "$.usageMetadata.cachedContentTokenCount",
                     "reasoning_tokens": "$.usageMetadata.thoughtsTokenCount",
+                    "output_excludes_reasoning": True,
                 },
             },
         ],
@@ -377,6 +379,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         v28 = v23.get("thoughtsTokenCount") if type(v23) is dict else None
         if v28 is not None:
             d["reasoning_tokens"] = v28
+        d["output_excludes_reasoning"] = True
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -487,6 +490,7 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         v28 = v23.get("thoughtsTokenCount") if type(v23) is dict else None
         if v28 is not None:
             d["reasoning_tokens"] = v28
+        d["output_excludes_reasoning"] = True
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))

@@ -114,9 +114,11 @@ MANIFEST: dict[str, Any] = {
                 },
             },
             {
-                "match": "$.choices[0].delta.role || $.choices[0].delta.refusal || $.obfuscation",
-                "emit": "ignore",
+                "match": "$.choices[0].delta.refusal",
+                "emit": "refusal",
+                "fields": {"text": "$.choices[0].delta.refusal"},
             },
+            {"match": "$.choices[0].delta.role || $.obfuscation", "emit": "ignore"},
         ],
     },
     "response": {
@@ -132,6 +134,11 @@ MANIFEST: dict[str, Any] = {
                 "match": "$.choices[0].message.content",
                 "emit": "content",
                 "fields": {"text": "$.choices[0].message.content"},
+            },
+            {
+                "match": "$.choices[0].message.refusal",
+                "emit": "refusal",
+                "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
                 "for_each": "$.choices[0].message.tool_calls[*]",
@@ -345,15 +352,18 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         if v27 is not None:
             d["reasoning_tokens"] = v27
         out.append(("usage", cand, d))
-    # rule 7: ignore when $.choices[0].delta.role || $.choices[0].delta.refusal || $.obfuscation
-    v28 = v9.get("role") if type(v9) is dict else None
-    v29 = v9.get("refusal") if type(v9) is dict else None
+    # rule 7: refusal when $.choices[0].delta.refusal
+    v28 = v9.get("refusal") if type(v9) is dict else None
+    if v28 is not None and v28 != []:
+        hit = True
+        d = {}
+        if v28 is not None:
+            d["text"] = v28
+        out.append(("refusal", cand, d))
+    # rule 8: ignore when $.choices[0].delta.role || $.obfuscation
+    v29 = v9.get("role") if type(v9) is dict else None
     v30 = f.get("obfuscation") if type(f) is dict else None
-    if (
-        (v28 is not None and v28 != [])
-        or (v29 is not None and v29 != [])
-        or (v30 is not None and v30 != [])
-    ):
+    if (v29 is not None and v29 != []) or (v30 is not None and v30 != []):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -394,55 +404,63 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         if v7 is not None:
             d["text"] = v7
         out.append(("content", cand, d))
-    # rule 3: tool_call when always
-    v8 = v5.get("tool_calls") if type(v5) is dict else None
-    for e9 in v8 if type(v8) is list else ():
-        if e9 is None:
+    # rule 3: refusal when $.choices[0].message.refusal
+    v8 = v5.get("refusal") if type(v5) is dict else None
+    if v8 is not None and v8 != []:
+        hit = True
+        d = {}
+        if v8 is not None:
+            d["text"] = v8
+        out.append(("refusal", cand, d))
+    # rule 4: tool_call when always
+    v9 = v5.get("tool_calls") if type(v5) is dict else None
+    for e10 in v9 if type(v9) is list else ():
+        if e10 is None:
             continue
         if True:
             hit = True
             d = {}
-            v10 = e9.get("id") if type(e9) is dict else None
-            if v10 is not None:
-                d["id"] = v10
-            v11 = e9.get("function") if type(e9) is dict else None
-            v12 = v11.get("name") if type(v11) is dict else None
-            if v12 is not None:
-                d["name"] = v12
-            v13 = v11.get("arguments") if type(v11) is dict else None
+            v11 = e10.get("id") if type(e10) is dict else None
+            if v11 is not None:
+                d["id"] = v11
+            v12 = e10.get("function") if type(e10) is dict else None
+            v13 = v12.get("name") if type(v12) is dict else None
             if v13 is not None:
-                d["arguments"] = v13
+                d["name"] = v13
+            v14 = v12.get("arguments") if type(v12) is dict else None
+            if v14 is not None:
+                d["arguments"] = v14
             out.append(("tool_call", cand, d))
-    # rule 4: finish when $.choices[0].finish_reason
-    v14 = v4.get("finish_reason") if type(v4) is dict else None
-    if v14 is not None and v14 != []:
-        hit = True
-        d = {}
-        if v14 is not None:
-            d["reason"] = v14
-        out.append(("finish", cand, d))
-    # rule 5: usage when $.usage
-    v15 = f.get("usage") if type(f) is dict else None
+    # rule 5: finish when $.choices[0].finish_reason
+    v15 = v4.get("finish_reason") if type(v4) is dict else None
     if v15 is not None and v15 != []:
         hit = True
         d = {}
-        v16 = v15.get("prompt_tokens") if type(v15) is dict else None
-        if v16 is not None:
-            d["input_tokens"] = v16
-        v17 = v15.get("completion_tokens") if type(v15) is dict else None
+        if v15 is not None:
+            d["reason"] = v15
+        out.append(("finish", cand, d))
+    # rule 6: usage when $.usage
+    v16 = f.get("usage") if type(f) is dict else None
+    if v16 is not None and v16 != []:
+        hit = True
+        d = {}
+        v17 = v16.get("prompt_tokens") if type(v16) is dict else None
         if v17 is not None:
-            d["output_tokens"] = v17
-        v18 = v15.get("total_tokens") if type(v15) is dict else None
+            d["input_tokens"] = v17
+        v18 = v16.get("completion_tokens") if type(v16) is dict else None
         if v18 is not None:
-            d["total_tokens"] = v18
-        v19 = v15.get("prompt_tokens_details") if type(v15) is dict else None
-        v20 = v19.get("cached_tokens") if type(v19) is dict else None
-        if v20 is not None:
-            d["cached_tokens"] = v20
-        v21 = v15.get("completion_tokens_details") if type(v15) is dict else None
-        v22 = v21.get("reasoning_tokens") if type(v21) is dict else None
-        if v22 is not None:
-            d["reasoning_tokens"] = v22
+            d["output_tokens"] = v18
+        v19 = v16.get("total_tokens") if type(v16) is dict else None
+        if v19 is not None:
+            d["total_tokens"] = v19
+        v20 = v16.get("prompt_tokens_details") if type(v16) is dict else None
+        v21 = v20.get("cached_tokens") if type(v20) is dict else None
+        if v21 is not None:
+            d["cached_tokens"] = v21
+        v22 = v16.get("completion_tokens_details") if type(v16) is dict else None
+        v23 = v22.get("reasoning_tokens") if type(v22) is dict else None
+        if v23 is not None:
+            d["reasoning_tokens"] = v23
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))

@@ -78,7 +78,8 @@ def error_tables(
         found: list[str] = []
         for path in code_paths:
             value = lookup(path, body, None)
-            for item in value if isinstance(value, list) else [value]:
+            items = value if path.has_wildcard and isinstance(value, list) else [value]
+            for item in items:
                 if isinstance(item, str | int) and not isinstance(item, bool) and str(item):
                     found.append(str(item))
         return found

@@ -2,6 +2,7 @@
 
 from ailib.types.events import (
     ContentDelta,
+    RefusalDelta,
     StreamEnd,
     StreamEvent,
     ThinkingDelta,
@@ -22,6 +23,7 @@ __all__ = [
     "ContentDelta",
     "Message",
     "MessageRole",
+    "RefusalDelta",
     "StreamEnd",
     "StreamEvent",
     "ThinkingDelta",

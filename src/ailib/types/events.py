@@ -38,6 +38,14 @@ class StreamEvent:
         return self.kind == "content_delta"
 
     @property
+    def is_refusal_delta(self) -> bool:
+        return self.kind == "refusal_delta"
+
+    @property
+    def as_refusal_delta(self) -> RefusalDelta:
+        return self._as(RefusalDelta)
+
+    @property
     def is_thinking_delta(self) -> bool:
         return self.kind == "thinking_delta"
 
@@ -103,6 +111,15 @@ class ContentDelta(StreamEvent):
     content: str
     candidate: int = 0
     kind = "content_delta"
+
+
+@attrs.frozen
+class RefusalDelta(StreamEvent):
+    """Text of a refusal (OpenAI ``refusal``), kept apart from the content."""
+
+    refusal: str
+    candidate: int = 0
+    kind = "refusal_delta"
 
 
 @attrs.frozen

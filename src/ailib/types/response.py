@@ -12,7 +12,12 @@ from ailib.types.tools import ToolCall
 
 @attrs.frozen
 class Usage:
-    """Token usage; ``cached_tokens`` and ``reasoning_tokens`` are parts of input/output."""
+    """Token usage, normalized across providers.
+
+    ``input_tokens`` includes cached and cache-creation tokens and ``output_tokens``
+    includes reasoning tokens on every provider (Anthropic and Gemini report those apart;
+    ailib adds them back), so ``total_tokens == input_tokens + output_tokens``.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
@@ -39,6 +44,7 @@ class Candidate:
     tool_calls: list[ToolCall]
     finish_reason: str | None
     reasoning: str | None = None
+    refusal: str | None = None
 
 
 @attrs.frozen
@@ -61,6 +67,7 @@ class ChatResponse:
     model: str | None = None
     id: str | None = None
     reasoning: str | None = None
+    refusal: str | None = None
     raw_finish_reason: str | None = None
     candidates: list[Candidate] = attrs.field(factory=list, repr=False)
     # Thinking blocks (with provider signatures) that must be replayed in multi-turn use.
