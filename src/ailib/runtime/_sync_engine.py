@@ -286,10 +286,10 @@ class ChatStream:
         try:
             try:
                 for chunk in response.iter_bytes():
-                    for frame in frames.frames(decoder.feed(chunk)):
+                    for frame in frames.frames(decoder.feed(chunk), decoder.bytes_seen):
                         for event in feed(map_stream(frame)):
                             yield event
-                for frame in frames.frames(decoder.flush()):
+                for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
                     for event in feed(map_stream(frame)):
                         yield event
             except httpx.TransportError as exc:
@@ -333,7 +333,8 @@ class _FrameReader:
         self.done = False
         self.count = 0
 
-    def frames(self, items: list[Any]) -> list[Any]:
+    def frames(self, items: list[Any], offset: int) -> list[Any]:
+        """JSON frames of decoded items; ``offset`` is the stream position reached so far."""
         out = []
         for item in items:
             if type(item) is not dict and hasattr(item, "data"):
@@ -347,7 +348,9 @@ class _FrameReader:
                     frame = json.loads(data)
                 except ValueError:
                     raise StreamDecodeError(
-                        "stream event data is not JSON", offset=-1, data=data.encode()
+                        "stream event data is not JSON (the offset is where its event ended)",
+                        offset=offset,
+                        data=data.encode(),
                     ) from None
                 out.append(frame)
             else:

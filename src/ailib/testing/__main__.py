@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import time
+from types import FrameType
 
 from ailib.testing.server import MockServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Serve until Ctrl-C, printing the per-dialect base URLs."""
+    """Serve until Ctrl-C (or SIGTERM), printing the per-dialect base URLs."""
     parser = argparse.ArgumentParser(
         prog="python -m ailib.testing",
         description="Loopback server impersonating OpenAI, Anthropic and Gemini (echo answers).",
@@ -22,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     server = MockServer(host=args.host, port=args.port).start()
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # stop cleanly on SIGTERM like on Ctrl-C
     print(f"ailib mock server listening on {server.url}", flush=True)
     for dialect in ("openai", "anthropic", "gemini", "mock"):
         print(f"  {dialect:<10} {server.base_url(dialect)}", flush=True)
