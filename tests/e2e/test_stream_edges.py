@@ -28,18 +28,26 @@ def _sse_client(body: bytes) -> AiClient:
 def test_malformed_event_data_names_offset_and_bytes() -> None:
     good = b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
     body = good + b"data: {not json\n\n"
-    with _sse_client(body) as client, pytest.raises(StreamDecodeError) as info:
-        with client.chat().user("x").stream() as stream:
-            list(stream)
+    client = _sse_client(body)
+    with (
+        client,
+        pytest.raises(StreamDecodeError) as info,
+        client.chat().user("x").stream() as stream,
+    ):
+        list(stream)
     assert info.value.offset == len(body)
     assert b"{not json" in info.value.data and "{not json" in str(info.value)
 
 
 def test_missing_end_marker_is_an_interruption_with_partial() -> None:
     body = b'data: {"choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n'
-    with _sse_client(body) as client, pytest.raises(StreamInterruptedError) as info:
-        with client.chat().user("x").stream() as stream:
-            list(stream)
+    client = _sse_client(body)
+    with (
+        client,
+        pytest.raises(StreamInterruptedError) as info,
+        client.chat().user("x").stream() as stream,
+    ):
+        list(stream)
     assert info.value.partial is not None and info.value.partial.content == "Hi"
 
 
@@ -48,11 +56,14 @@ def test_missing_end_marker_is_an_interruption_with_partial() -> None:
 )
 def test_error_inside_200_stream_sync(mock_server: MockServer, provider: str, model: str) -> None:
     mock_server.push(Scenario(text="partial answer", stream_error={"message": "Overloaded"}))
-    with AiClient.create(
-        f"{provider}/{model}", api_key="k", base_url=mock_server.base_url(provider)
-    ) as client:
-        with pytest.raises(RemoteError) as info, client.chat().user("x").stream() as stream:
-            list(stream)
+    with (
+        AiClient.create(
+            f"{provider}/{model}", api_key="k", base_url=mock_server.base_url(provider)
+        ) as client,
+        pytest.raises(RemoteError) as info,
+        client.chat().user("x").stream() as stream,
+    ):
+        list(stream)
     err = info.value
     assert err.status is None and err.message == "Overloaded"
     # the mock sends OpenAI type "server_error" and Anthropic type "overloaded_error"
@@ -74,11 +85,11 @@ async def test_error_inside_200_stream_async(mock_server: MockServer) -> None:
 
 async def test_slow_chunks_arrive_in_order_async(mock_server: MockServer) -> None:
     mock_server.push(Scenario(text="a b c d", chunk_delay=0.01))
-    async with await AsyncAiClient.create(
-        "mock/echo", base_url=mock_server.base_url("mock")
-    ) as client:
-        async with client.chat().user("x").stream() as stream:
-            parts = [e.as_content_delta.content async for e in stream if e.is_content_delta]
+    async with (
+        await AsyncAiClient.create("mock/echo", base_url=mock_server.base_url("mock")) as client,
+        client.chat().user("x").stream() as stream,
+    ):
+        parts = [e.as_content_delta.content async for e in stream if e.is_content_delta]
     assert "".join(parts) == "a b c d" and len(parts) == 4
 
 

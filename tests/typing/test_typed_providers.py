@@ -8,7 +8,7 @@ import pytest
 
 mypy_api = pytest.importorskip("mypy.api")
 
-GOOD = '''
+GOOD = """
 from ailib import Message
 from ailib.providers.openai import OpenAI, AsyncOpenAI
 from ailib.providers.anthropic import Anthropic
@@ -26,9 +26,9 @@ async def async_calls(p: AsyncOpenAI) -> None:
     r: ChatResponse = await p.chat(model="gpt-4o", messages=[Message.user("hi")], max_tokens=5)
     s: AsyncChatStream = await p.chat(model="gpt-4o", messages=[], stream=True)
     print(r, s)
-'''
+"""
 
-BAD = '''
+BAD = """
 from ailib import Message
 from ailib.providers.openai import OpenAI
 from ailib.providers.gemini import Gemini
@@ -38,7 +38,7 @@ def calls(p: OpenAI, g: Gemini) -> None:
     p.chat(model="gpt-4o", messages=[], temperature="hot")
     g.chat(model="gemini-2.5-flash", messages=[], top_k="many")
     p.chat(model="gpt-4o", messages=[], top_k=3)
-'''
+"""
 
 
 def _mypy(tmp_path: Path, source: str) -> tuple[str, int]:
