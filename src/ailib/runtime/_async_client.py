@@ -5,14 +5,16 @@
 
 from __future__ import annotations
 
+import os
 from types import TracebackType
 from typing import Any
 
 import httpx
 
+from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime.builder import ChatBuilderBase
-from ailib.runtime.registry import split_model
+from ailib.runtime.registry import interpreted_spec, provider_class, split_model
 from ailib.types.response import ChatResponse
 
 
@@ -55,21 +57,27 @@ class AsyncAiClient:
         http_client: httpx.AsyncClient | None = None,
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
+        manifest: str | os.PathLike[str] | Manifest | None = None,
     ) -> AsyncAiClient:
-        """Create a client for ``provider/model-id``; the key defaults to the manifest's env var."""
-        from ailib.runtime.registry import provider_class
+        """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
+        ``manifest`` (a path or a Manifest) serves a provider that was not compiled: the
+        runtime interprets it, with the same results as a generated module.
+        """
         provider_id, model_id = split_model(model)
-        engine_cls: Any = provider_class(provider_id, asynchronous=True)
-        engine: AsyncEngine = engine_cls(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            http_client=http_client,
-            drop_unsupported=drop_unsupported,
-            default_headers=default_headers,
-        )
+        kwargs: dict[str, Any] = {
+            "api_key": api_key,
+            "base_url": base_url,
+            "timeout": timeout,
+            "max_retries": max_retries,
+            "http_client": http_client,
+            "drop_unsupported": drop_unsupported,
+            "default_headers": default_headers,
+        }
+        if manifest is not None:
+            engine = AsyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
+        else:
+            engine = provider_class(provider_id, asynchronous=True)(**kwargs)
         return cls(engine, model_id)
 
     @property

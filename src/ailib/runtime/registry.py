@@ -9,9 +9,14 @@ Example::
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
 
 from ailib.errors import AiLibError
+
+if TYPE_CHECKING:
+    from ailib.protocol.manifest import Manifest
+    from ailib.runtime.spec import ProviderSpec
 
 
 def split_model(model: str) -> tuple[str, str]:
@@ -36,3 +41,18 @@ def provider_class(provider_id: str, *, asynchronous: bool) -> Any:
     module_name, sync_name, async_name = entry
     module = importlib.import_module(f"ailib.providers.{module_name}")
     return getattr(module, async_name if asynchronous else sync_name)
+
+
+def interpreted_spec(manifest: str | os.PathLike[str] | Manifest, provider_id: str) -> ProviderSpec:
+    """An interpreted spec for a manifest file or object; its id must match the model prefix."""
+    from ailib.protocol.loader import load_manifest_file
+    from ailib.protocol.manifest import Manifest
+    from ailib.runtime.spec import ProviderSpec
+
+    loaded = manifest if isinstance(manifest, Manifest) else load_manifest_file(manifest)
+    if loaded.id != provider_id:
+        raise AiLibError(
+            f"manifest {loaded.source} is for provider {loaded.id!r}, not {provider_id!r}",
+            code="E1001",
+        )
+    return ProviderSpec.interpreted(loaded)
