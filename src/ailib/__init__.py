@@ -19,12 +19,13 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "AiClient": "ailib._client",
-    "AsyncAiClient": "ailib._client",
-    "ChatBuilder": "ailib._client",
-    "AsyncChatBuilder": "ailib._client",
-    "ChatStream": "ailib._client",
-    "AsyncChatStream": "ailib._client",
+    # sync names never import asyncio; async names never import the sync twin
+    "AiClient": "ailib.runtime._sync_client",
+    "AsyncAiClient": "ailib.runtime._async_client",
+    "ChatBuilder": "ailib.runtime._sync_client",
+    "AsyncChatBuilder": "ailib.runtime._async_client",
+    "ChatStream": "ailib.runtime._sync_engine",
+    "AsyncChatStream": "ailib.runtime._async_engine",
     "Message": "ailib.types.messages",
     "MessageRole": "ailib.types.messages",
     "ContentBlock": "ailib.types.messages",

@@ -50,7 +50,7 @@ class _LineBuffer:
         self._cr_pending = False  # the last chunk ended with CR: skip a LF that follows
         self._bom_checked = False
 
-    def _take(self, chunk: bytes) -> tuple[bytes | bytearray, int] | None:
+    def _take(self, chunk: bytes) -> tuple[bytearray, int] | None:
         """Return the complete lines gathered so far and their stream offset, if any."""
         start = self.bytes_seen
         self.bytes_seen += len(chunk)
@@ -62,22 +62,16 @@ class _LineBuffer:
         cut = chunk.rfind(b"\n")
         if self._lone_cr:
             cut = max(cut, chunk.rfind(b"\r"))
+        if not self._tail:
+            self._tail_start = start
         if cut < 0:
-            if not self._tail:
-                self._tail_start = start
             self._tail += chunk
             return None
         end = cut + 1
-        if self._lone_cr and end == len(chunk) and chunk[cut] == 0x0D:
-            self._cr_pending = True
-        block: bytes | bytearray
-        if self._tail:
-            block, block_start = self._tail, self._tail_start
-            block += memoryview(chunk)[:end]
-        else:
-            block, block_start = (chunk if end == len(chunk) else chunk[:end]), start
-        self._tail = bytearray(chunk[end:])
-        self._tail_start = start + end
+        self._cr_pending = self._lone_cr and end == len(chunk) and chunk[cut] == 0x0D
+        block, block_start = self._tail, self._tail_start
+        block += memoryview(chunk)[:end]
+        self._tail, self._tail_start = bytearray(chunk[end:]), start + end
         return block, block_start
 
     def _rest(self) -> tuple[bytearray, int]:
@@ -85,7 +79,7 @@ class _LineBuffer:
         tail, self._tail = self._tail, bytearray()
         return tail, self._tail_start
 
-    def _text(self, block: bytes | bytearray, start: int, what: str) -> str:
+    def _text(self, block: bytearray, start: int, what: str) -> str:
         text = _decode_utf8(block, start, what)
         if not self._bom_checked:
             self._bom_checked = True
@@ -221,7 +215,7 @@ class NdjsonDecoder(_LineBuffer):
         tail, start = self._rest()
         return self._parse(tail, start, final=True) if tail else []
 
-    def _parse(self, block: bytes | bytearray, start: int, *, final: bool) -> list[Any]:
+    def _parse(self, block: bytearray, start: int, *, final: bool) -> list[Any]:
         lines = self._text(block, start, "NDJSON stream").split("\n")
         if not final:
             lines.pop()  # the block ends with "\n": drop the empty remainder
@@ -236,15 +230,11 @@ class NdjsonDecoder(_LineBuffer):
         return out
 
     @staticmethod
-    def _line_error(
-        block: bytes | bytearray, start: int, index: int, exc: ValueError
-    ) -> StreamDecodeError:
-        raw = bytes(block).split(b"\n")
-        offset = start + sum(len(line) + 1 for line in raw[:index])
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        return StreamDecodeError(
-            f"malformed NDJSON line ({reason})", offset=offset, data=raw[index]
-        )
+    def _line_error(block: bytearray, start: int, i: int, exc: ValueError) -> StreamDecodeError:
+        lines = bytes(block).split(b"\n")
+        offset = start + sum(len(line) + 1 for line in lines[:i])
+        reason = getattr(exc, "msg", exc)
+        return StreamDecodeError(f"malformed NDJSON line ({reason})", offset=offset, data=lines[i])
 
 
 _WS = re.compile(rb"[ \t\r\n]*")
@@ -259,10 +249,10 @@ class JsonArrayDecoder:
     """Incremental decoder for a streamed top-level JSON array ``[{...},\\n{...}]``.
 
     Used for Gemini ``streamGenerateContent`` without ``alt=sse``: each top-level element
-    is returned as soon as its last byte arrives. Inside an element a small scanner keeps
-    the nesting depth and whether it is inside a string (regexes skip whole strings and
-    escapes, and count brackets in C); once the depth returns to zero the element is
-    decoded by :mod:`json`, which also finds its exact end.
+    is returned as soon as its last byte arrives. The scanner keeps the nesting depth and
+    whether it is inside a string, working in C on each new window of bytes (escapes are
+    blanked out, the bytes split on quotes, only brackets outside strings are walked in
+    Python); once the depth is back to zero, :mod:`json` decodes the element.
 
     Example::
 
@@ -403,13 +393,9 @@ class JsonArrayDecoder:
         return StreamDecodeError(message, offset=self._base + pos, data=bytes(self._buf[pos:]))
 
 
-_FORMATS: dict[str, type[SseDecoder] | type[NdjsonDecoder] | type[JsonArrayDecoder]] = {
-    "sse": SseDecoder,
-    "anthropic_sse": SseDecoder,
-    "gemini_sse": SseDecoder,
-    "openai_sse": SseDecoder,
-    "ndjson": NdjsonDecoder,
-    "jsonl": NdjsonDecoder,
+_FORMATS: dict[str, type[SseDecoder | NdjsonDecoder | JsonArrayDecoder]] = {
+    **dict.fromkeys(("sse", "anthropic_sse", "gemini_sse", "openai_sse"), SseDecoder),
+    **dict.fromkeys(("ndjson", "jsonl"), NdjsonDecoder),
     "json_array": JsonArrayDecoder,
 }
 

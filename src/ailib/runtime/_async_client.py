@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from ailib.protocol.manifest import Manifest
-from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime.builder import ChatBuilderBase
 from ailib.runtime.registry import interpreted_spec, provider_class, split_model
-from ailib.types.response import ChatResponse
+
+if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping import light
+    import httpx
+
+    from ailib.protocol.manifest import Manifest
+    from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
+    from ailib.types.response import ChatResponse
 
 
 class AsyncChatBuilder(ChatBuilderBase):
@@ -75,6 +77,8 @@ class AsyncAiClient:
             "default_headers": default_headers,
         }
         if manifest is not None:
+            from ailib.runtime._async_engine import AsyncEngine
+
             engine = AsyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
         else:
             engine = provider_class(provider_id, asynchronous=True)(**kwargs)

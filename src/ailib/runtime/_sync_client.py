@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import os
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from ailib.protocol.manifest import Manifest
-from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.builder import ChatBuilderBase
 from ailib.runtime.registry import interpreted_spec, provider_class, split_model
-from ailib.types.response import ChatResponse
+
+if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping import light
+    import httpx
+
+    from ailib.protocol.manifest import Manifest
+    from ailib.runtime._sync_engine import ChatStream, SyncEngine
+    from ailib.types.response import ChatResponse
 
 
 class ChatBuilder(ChatBuilderBase):
@@ -76,6 +78,8 @@ class AiClient:
             "default_headers": default_headers,
         }
         if manifest is not None:
+            from ailib.runtime._sync_engine import SyncEngine
+
             engine = SyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
         else:
             engine = provider_class(provider_id, asynchronous=False)(**kwargs)

@@ -17,21 +17,29 @@ import random
 import time
 from collections.abc import Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from ailib.dialects import ChatRequest
 from ailib.errors import AiLibError, RemoteError, StreamDecodeError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
-from ailib.pipeline.decoders import JsonArrayDecoder, NdjsonDecoder, SseDecoder, make_decoder
+from ailib.pipeline.decoders import (
+    JsonArrayDecoder,
+    NdjsonDecoder,
+    SseDecoder,
+    SseEvent,
+    make_decoder,
+)
 from ailib.runtime.classify import classify, stream_error
 from ailib.runtime.request import MaskedDict, Prepared, auth_headers, prepare, resolve_api_key
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -58,7 +66,8 @@ class SyncEngine:
         self._key = resolve_api_key(self.spec, api_key)
         self.base_url = (base_url or self.spec.manifest.base_url).rstrip("/")
         self.drop_unsupported = drop_unsupported
-        policy = self.spec.manifest.retry_policy
+        policy = self._policy = self.spec.manifest.retry_policy
+        self._retry_statuses = frozenset(policy["retry_on_http_status"])
         self.max_retries = int(policy["max_retries"] if max_retries is None else max_retries)
         self._auth_headers, self._auth_query = auth_headers(self.spec, self._key)
         headers = MaskedDict({"content-type": "application/json", **self._auth_headers})
@@ -138,17 +147,22 @@ class SyncEngine:
 
     def _should_retry(self, exc: BaseException) -> bool:
         if isinstance(exc, RemoteError):
-            allowed = self.spec.manifest.retry_policy["retry_on_http_status"]
+            allowed = self._retry_statuses
             return exc.retryable and (exc.status is None or exc.status in allowed)
         return isinstance(exc, AiTransportError) and exc.retryable
 
     def _wait(self, state: RetryCallState) -> float:
-        policy = self.spec.manifest.retry_policy
-        cap = float(policy["max_delay_ms"]) / 1000.0
         exc = state.outcome.exception() if state.outcome is not None else None
+        # tenacity counts from the first retry; attempt 1 was sent before it took over
+        return self._delay(exc, state.attempt_number + 1)
+
+    def _delay(self, exc: BaseException | None, attempt: int) -> float:
+        """Seconds before attempt ``attempt`` (2 = first retry): Retry-After or backoff."""
+        policy = self._policy
+        cap = float(policy["max_delay_ms"]) / 1000.0
         if isinstance(exc, AiLibError) and exc.retry_after is not None:
             return min(exc.retry_after, cap)
-        base = float(policy["min_delay_ms"]) / 1000.0 * (2.0 ** (state.attempt_number - 1))
+        base = float(policy["min_delay_ms"]) / 1000.0 * (2.0 ** (attempt - 2))
         delay = min(cap, base)
         jitter = policy.get("jitter", "full")
         if jitter == "full":
@@ -158,9 +172,21 @@ class SyncEngine:
         return delay
 
     def _send(self, prepared: Prepared) -> httpx.Response:
-        """Send with the retry policy; returns an open response with a success status."""
+        """Send with the retry policy; returns an open response with a success status.
+
+        The first attempt goes straight out; tenacity takes over only after a retryable
+        failure, so the common path pays nothing for retries.
+        """
+        try:
+            return self._send_once(prepared)
+        except AiLibError as exc:
+            if self.max_retries <= 0 or not self._should_retry(exc):
+                raise
+            time.sleep(self._delay(exc, 2))
+        from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
         retrying = Retrying(
-            stop=stop_after_attempt(self.max_retries + 1),
+            stop=stop_after_attempt(self.max_retries),
             wait=self._wait,
             retry=retry_if_exception(self._should_retry),
             sleep=time.sleep,
@@ -335,25 +361,27 @@ class _FrameReader:
 
     def frames(self, items: list[Any], offset: int) -> list[Any]:
         """JSON frames of decoded items; ``offset`` is the stream position reached so far."""
+        if not items:
+            return items
+        if type(items[0]) is not SseEvent:
+            self.count += len(items)
+            return items
         out = []
+        loads = json.loads
         for item in items:
-            if type(item) is not dict and hasattr(item, "data"):
-                data = item.data
-                if not data or self.done:
-                    continue
-                if data == self.done_signal:
-                    self.done = True
-                    continue
-                try:
-                    frame = json.loads(data)
-                except ValueError:
-                    raise StreamDecodeError(
-                        "stream event data is not JSON (the offset is where its event ended)",
-                        offset=offset,
-                        data=data.encode(),
-                    ) from None
-                out.append(frame)
-            else:
-                out.append(item)
+            data = item.data
+            if not data or self.done:
+                continue
+            if data == self.done_signal:
+                self.done = True
+                continue
+            try:
+                out.append(loads(data))
+            except ValueError:
+                raise StreamDecodeError(
+                    "stream event data is not JSON (the offset is where its event ended)",
+                    offset=offset,
+                    data=data.encode(),
+                ) from None
             self.count += 1
         return out

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from ailib.dialects import ChatRequest
-from ailib.types.messages import ContentBlock, Message
-from ailib.types.tools import ToolDefinition
+if TYPE_CHECKING:
+    from ailib.dialects import ChatRequest
+    from ailib.types.messages import ContentBlock, Message
+    from ailib.types.tools import ToolDefinition
 
 _B = TypeVar("_B", bound="ChatBuilderBase")
 
@@ -23,14 +24,20 @@ class ChatBuilderBase:
         self._extra_body: dict[str, Any] = {}
 
     def system(self: _B, content: str) -> _B:
+        from ailib.types.messages import Message
+
         self._messages.append(Message.system(content))
         return self
 
     def user(self: _B, content: str | list[ContentBlock]) -> _B:
+        from ailib.types.messages import Message
+
         self._messages.append(Message.user(content))
         return self
 
     def assistant(self: _B, content: str) -> _B:
+        from ailib.types.messages import Message
+
         self._messages.append(Message.assistant(content))
         return self
 
@@ -85,6 +92,8 @@ class ChatBuilderBase:
         return self
 
     def build(self, *, stream: bool = False) -> ChatRequest:
+        from ailib.dialects import ChatRequest
+
         return ChatRequest(
             model=self._model,
             messages=list(self._messages),
