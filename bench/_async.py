@@ -47,6 +47,23 @@ async def _ailib(server: MockServer) -> tuple[Call, Close]:
     return call, client.aclose
 
 
+async def _ailib_httpx2(server: MockServer) -> tuple[Call, Close]:
+    """ailib with an httpx2 client plugged into its transport seam (what openai-python uses)."""
+    import httpx2
+
+    client = await AsyncAiClient.create(
+        f"openai/{OPENAI_MODEL}",
+        api_key=API_KEY,
+        base_url=server.base_url("openai"),
+        http_client=httpx2.AsyncClient(),
+    )
+
+    async def call() -> Any:
+        return (await client.chat().user(PROMPT).execute()).content
+
+    return call, client.aclose
+
+
 async def _openai(server: MockServer) -> tuple[Call, Close]:
     import openai
 
@@ -90,6 +107,8 @@ def bench_async(server: MockServer, settings: Settings) -> list[Row]:
     """Median req/s per contender over ``async_rounds`` interleaved rounds."""
     server.set_default(None)
     group: list[tuple[str, Any]] = [("raw httpx", _raw), ("ailib", _ailib)]
+    if have("httpx2"):
+        group.append(("ailib + httpx2 client (transport seam)", _ailib_httpx2))
     if have("openai"):
         group.append(("openai-python", _openai))
     samples: dict[str, list[float]] = {name: [] for name, _ in group}

@@ -23,6 +23,7 @@ NAMES = [
     ("AsyncRetrying", "Retrying"),
     ("AsyncIterator", "Iterator"),
     ("AsyncClient", "Client"),
+    ("AsyncHttpClient", "HttpClient"),
     ("__aenter__", "__enter__"),
     ("__aexit__", "__exit__"),
     ("__aiter__", "__iter__"),

@@ -142,9 +142,7 @@ class SseDecoder(_LineBuffer):
         text = self._text(*taken, "SSE stream")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        lines = text.split("\n")
-        lines.pop()  # the block ends with a line end: drop the empty remainder
-        return self._process(lines)
+        return self._process(text.split("\n")[:-1])  # [:-1]: the block ends with a line end
 
     def flush(self) -> list[SseEvent]:
         """End of stream: parse an unterminated last line and dispatch pending data."""
@@ -226,15 +224,11 @@ class NdjsonDecoder(_LineBuffer):
                 out.append(loads(line))
             except ValueError as exc:
                 if line.strip(" \t\r"):  # not a blank line
-                    raise self._line_error(block, start, index, exc) from None
+                    raw = bytes(block).split(b"\n")
+                    offset = start + sum(len(before) + 1 for before in raw[:index])
+                    message = f"malformed NDJSON line ({getattr(exc, 'msg', exc)})"
+                    raise StreamDecodeError(message, offset=offset, data=raw[index]) from None
         return out
-
-    @staticmethod
-    def _line_error(block: bytearray, start: int, i: int, exc: ValueError) -> StreamDecodeError:
-        lines = bytes(block).split(b"\n")
-        offset = start + sum(len(line) + 1 for line in lines[:i])
-        reason = getattr(exc, "msg", exc)
-        return StreamDecodeError(f"malformed NDJSON line ({reason})", offset=offset, data=lines[i])
 
 
 _WS = re.compile(rb"[ \t\r\n]*")

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
 
     from ailib.protocol.manifest import Manifest
     from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
+    from ailib.transport import AsyncHttpClient
     from ailib.types.response import ChatResponse
 
 
@@ -56,7 +57,7 @@ class AsyncAiClient:
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: AsyncHttpClient | None = None,
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         manifest: str | os.PathLike[str] | Manifest | None = None,

@@ -34,6 +34,7 @@ from ailib.pipeline.decoders import (
 from ailib.runtime.classify import classify, stream_error
 from ailib.runtime.request import MaskedDict, Prepared, auth_headers, prepare, resolve_api_key
 from ailib.runtime.spec import ProviderSpec
+from ailib.transport import AsyncHttpClient, error_classes
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
 
@@ -55,7 +56,7 @@ class AsyncEngine:
         timeout: float | httpx.Timeout | None = None,
         *,
         max_retries: int | None = None,
-        http_client: httpx.AsyncClient | None = None,
+        http_client: AsyncHttpClient | None = None,
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         spec: ProviderSpec | None = None,
@@ -77,6 +78,7 @@ class AsyncEngine:
             timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         )
+        self._timeout_error, self._transport_error = error_classes(self._client)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.spec.id!r}, base_url={self.base_url!r})"
@@ -202,11 +204,11 @@ class AsyncEngine:
         )
         try:
             response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
+        except self._timeout_error as exc:
             raise AiTransportError(
                 f"request timed out: {type(exc).__name__}", code="E3003", provider=self.spec.id
             ) from None
-        except httpx.TransportError as exc:
+        except self._transport_error as exc:
             raise AiTransportError(
                 f"connection failed: {exc}", code="E3001", provider=self.spec.id
             ) from None
@@ -317,7 +319,7 @@ class AsyncChatStream:
                 for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
                     for event in feed(map_stream(frame)):
                         yield event
-            except httpx.TransportError as exc:
+            except self._engine._transport_error as exc:
                 raise StreamInterruptedError(
                     f"stream interrupted after {frames.count} frames: {exc}",
                     partial=self._partial(),

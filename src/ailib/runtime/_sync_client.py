@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
 
     from ailib.protocol.manifest import Manifest
     from ailib.runtime._sync_engine import ChatStream, SyncEngine
+    from ailib.transport import HttpClient
     from ailib.types.response import ChatResponse
 
 
@@ -57,7 +58,7 @@ class AiClient:
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: HttpClient | None = None,
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         manifest: str | os.PathLike[str] | Manifest | None = None,

@@ -35,6 +35,7 @@ from ailib.pipeline.decoders import (
 from ailib.runtime.classify import classify, stream_error
 from ailib.runtime.request import MaskedDict, Prepared, auth_headers, prepare, resolve_api_key
 from ailib.runtime.spec import ProviderSpec
+from ailib.transport import HttpClient, error_classes
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
 
@@ -56,7 +57,7 @@ class SyncEngine:
         timeout: float | httpx.Timeout | None = None,
         *,
         max_retries: int | None = None,
-        http_client: httpx.Client | None = None,
+        http_client: HttpClient | None = None,
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         spec: ProviderSpec | None = None,
@@ -78,6 +79,7 @@ class SyncEngine:
             timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         )
+        self._timeout_error, self._transport_error = error_classes(self._client)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self.spec.id!r}, base_url={self.base_url!r})"
@@ -203,11 +205,11 @@ class SyncEngine:
         )
         try:
             response = self._client.send(request, stream=True)
-        except httpx.TimeoutException as exc:
+        except self._timeout_error as exc:
             raise AiTransportError(
                 f"request timed out: {type(exc).__name__}", code="E3003", provider=self.spec.id
             ) from None
-        except httpx.TransportError as exc:
+        except self._transport_error as exc:
             raise AiTransportError(
                 f"connection failed: {exc}", code="E3001", provider=self.spec.id
             ) from None
@@ -318,7 +320,7 @@ class ChatStream:
                 for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
                     for event in feed(map_stream(frame)):
                         yield event
-            except httpx.TransportError as exc:
+            except self._engine._transport_error as exc:
                 raise StreamInterruptedError(
                     f"stream interrupted after {frames.count} frames: {exc}",
                     partial=self._partial(),
