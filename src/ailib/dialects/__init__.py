@@ -34,6 +34,11 @@ Encoder = Callable[[ChatRequest], dict[str, Any]]
 EFFORT_BUDGETS = {"minimal": 512, "low": 1024, "medium": 4096, "high": 16384}
 
 
+def wants_reasoning(params: dict[str, Any]) -> bool:
+    """Whether the request asks for reasoning (``reasoning=False`` means it does not)."""
+    return params.get("reasoning") not in (None, False)
+
+
 def reasoning_config(value: Any) -> dict[str, Any]:
     """Normalize ``.reasoning(...)``: an effort string, a token budget or a dict."""
     if isinstance(value, str):

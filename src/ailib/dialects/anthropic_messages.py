@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config
+from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.errors import ParameterError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
 
@@ -94,7 +95,15 @@ def encode(req: ChatRequest) -> dict[str, Any]:
     params = req.params
     if "tool_choice" in params:
         body["tool_choice"] = _tool_choice(params["tool_choice"])
-    if "reasoning" in params:
+    if wants_reasoning(params):
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
+        max_tokens = params.get("max_tokens")
+        if isinstance(max_tokens, int) and budget >= max_tokens:
+            raise ParameterError(
+                f"the thinking budget ({budget} tokens) must be below max_tokens ({max_tokens}); "
+                "raise max_tokens or lower the reasoning effort",
+                code="E1001",
+                provider="anthropic",
+            )
         body["thinking"] = {"type": "enabled", "budget_tokens": budget}
     return body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config
+from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
 
@@ -104,7 +104,7 @@ def encode(req: ChatRequest) -> dict[str, Any]:
         schema = (fmt.get("json_schema") or {}).get("schema") or fmt.get("schema")
         if schema:
             gen["responseJsonSchema"] = schema
-    if "reasoning" in params:
+    if wants_reasoning(params):
         cfg = reasoning_config(params["reasoning"])
         thinking = {"thinkingBudget": int(cfg["budget_tokens"])}
         thinking["includeThoughts"] = bool(cfg.get("include_thoughts", True))

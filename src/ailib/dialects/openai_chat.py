@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config
+from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
 from ailib.types.messages import ContentBlock, Message, MessageRole
+from ailib.types.tools import ToolCall
 
 
 def _part(block: ContentBlock) -> dict[str, Any]:
@@ -15,6 +17,13 @@ def _part(block: ContentBlock) -> dict[str, Any]:
             image["detail"] = block.detail
         return {"type": "image_url", "image_url": image}
     return {"type": "text", "text": block.text_value or ""}
+
+
+def _arguments(call: ToolCall) -> str:
+    """The call's JSON text: as received when there is one, else from ``arguments``."""
+    if call.raw_arguments:
+        return call.raw_arguments
+    return json.dumps(call.arguments, ensure_ascii=False)
 
 
 def encode_message(msg: Message) -> dict[str, Any]:
@@ -34,7 +43,7 @@ def encode_message(msg: Message) -> dict[str, Any]:
             {
                 "id": call.id,
                 "type": "function",
-                "function": {"name": call.function_name, "arguments": call.raw_arguments or "{}"},
+                "function": {"name": call.function_name, "arguments": _arguments(call)},
             }
             for call in msg.tool_calls
         ]
@@ -72,6 +81,6 @@ def encode(req: ChatRequest) -> dict[str, Any]:
         body["tool_choice"] = _tool_choice(params["tool_choice"])
     if "response_format" in params:
         body["response_format"] = params["response_format"]
-    if "reasoning" in params:
+    if wants_reasoning(params):
         body["reasoning_effort"] = reasoning_config(params["reasoning"])["effort"]
     return body

@@ -64,7 +64,16 @@ class _ToolState:
 
 
 class _CandState:
-    __slots__ = ("content", "finish", "raw_finish", "reasoning", "refusal", "thinking", "tools")
+    __slots__ = (
+        "alias",
+        "content",
+        "finish",
+        "raw_finish",
+        "reasoning",
+        "refusal",
+        "thinking",
+        "tools",
+    )
 
     def __init__(self) -> None:
         self.content: list[str] = []
@@ -72,6 +81,7 @@ class _CandState:
         self.refusal: list[str] = []
         self.thinking: list[list[Any]] = []  # [text, signature, redacted_data]
         self.tools: dict[int, _ToolState] = {}
+        self.alias: dict[int, int] = {}  # provider index reused after its call ended -> ours
         self.finish: str | None = None
         self.raw_finish: str | None = None
 
@@ -122,7 +132,9 @@ class Assembler:
             elif kind == "thinking_redacted":
                 self._cand(cand).thinking.append(["", None, f.get("data")])
             elif kind == "tool_call_end":
-                tool = self._cand(cand).tools.get(_int(f.get("index"), -1))
+                state = self._cand(cand)
+                wire = _int(f.get("index"), -1)
+                tool = state.tools.get(state.alias.get(wire, wire))
                 if tool is not None and not tool.ended:
                     tool.ended = True
                     out.append(ToolCallEnded(tool.index, tool.call(), cand))
@@ -144,8 +156,9 @@ class Assembler:
     def _thinking(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
         text = f.get("text", f.get("thinking"))
         state = self._cand(cand)
-        starts = f.get("new_block") or not state.thinking or state.thinking[-1][1] is not None
-        if starts and isinstance(text, str) and (text or f.get("signature")):
+        last = state.thinking[-1] if state.thinking else None
+        closed = last is None or last[1] is not None or last[2] is not None
+        if f.get("new_block") or (closed and isinstance(text, str) and text):
             state.thinking.append(["", None, None])
         if isinstance(text, str) and text:
             state.reasoning.append(text)
@@ -156,7 +169,8 @@ class Assembler:
 
     def _tool(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
         state = self._cand(cand)
-        index = _int(f.get("index"), len(state.tools))
+        wire_index = _int(f.get("index"), len(state.tools))
+        index = state.alias.get(wire_index, wire_index)
         tool = state.tools.get(index)
         args = f.get("arguments")
         if tool is None and not f.get("id") and not f.get("name") and "index" in f:
@@ -164,6 +178,7 @@ class Assembler:
         if tool is None or tool.ended:
             if tool is not None:  # a reused index after the block ended: a new call
                 index = max(state.tools) + 1
+                state.alias[wire_index] = index
             call_id = f.get("id") or f"call_{cand}_{index}"
             tool = state.tools[index] = _ToolState(index, str(call_id), str(f.get("name") or ""))
             out.append(ToolCallStarted(index, tool.id, tool.name, cand))

@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import functools
+import json
 import re
 from typing import Any
 
@@ -47,7 +48,7 @@ class Path:
         out = ""
         for kind, arg in self.steps:
             if kind == "key":
-                name = arg if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", arg) else f'"{arg}"'
+                name = arg if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", arg) else json.dumps(arg)
                 out += f".{name}" if out else name
             elif kind == "idx":
                 out += f"[{arg}]"
@@ -126,7 +127,7 @@ _TOKEN_RE = re.compile(
     r"\s*(?:(?P<op>&&|\|\||==|!=|!|\(|\)|\[|\]|,)"
     r"|(?P<str>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")"
     r"|(?P<num>-?\d+(?:\.\d+)?)"
-    r"|(?P<path>[$@](?:\.[A-Za-z_$][\w$-]*|\[(?:-?\d+|\*|'[^']*')\])*)"
+    r"|(?P<path>[$@](?:\.[A-Za-z_$][\w$-]*|\[(?:-?\d+|\*|'[^']*'|\"[^\"]*\")\])*)"
     r"|(?P<word>[A-Za-z_]+))"
 )
 

@@ -51,6 +51,17 @@ def _plain(node: Any) -> Any:
     return node
 
 
+def _json_tree(text: str, data: Any) -> Any:
+    """JSON is YAML: read it once more with ruamel to know each key's line."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import YAMLError
+
+    try:
+        return YAML(typ="rt").load(text)
+    except YAMLError:  # rare JSON that YAML rejects (e.g. tabs); no line info then
+        return data
+
+
 def parse_text(text: str, source: str) -> tuple[dict[str, Any], Any]:
     """Parse YAML or JSON text; return (plain data, tree with line info)."""
     if source.endswith(".json"):
@@ -58,7 +69,7 @@ def parse_text(text: str, source: str) -> tuple[dict[str, Any], Any]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ManifestError(exc.msg, path=source, line=exc.lineno) from None
-        tree = data
+        tree = _json_tree(text, data)
     else:
         from ruamel.yaml import YAML
         from ruamel.yaml.error import MarkedYAMLError

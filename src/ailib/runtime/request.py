@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ailib.dialects import ChatRequest, get_dialect
+from ailib.dialects import ChatRequest, get_dialect, reasoning_config, wants_reasoning
 from ailib.errors import AiLibError, CapabilityError
 from ailib.protocol.manifest import deep_merge
 from ailib.runtime.params import check_params
@@ -107,7 +107,7 @@ def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
         if m.role is MessageRole.USER
     ):
         needs.append("vision")
-    if "reasoning" in req.params:
+    if wants_reasoning(req.params):
         needs.append("reasoning")
     for need in needs:
         if caps and need not in caps:
@@ -135,6 +135,10 @@ def prepare(
     if not req.messages:
         raise AiLibError("a chat request needs at least one message", code="E1001")
     params = check_params(manifest, req.params, drop_unsupported=drop_unsupported)
+    if wants_reasoning(params) and "max_tokens" in params and "max_tokens" not in req.params:
+        # a defaulted max_tokens must leave room for the thinking budget plus the answer
+        budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
+        params["max_tokens"] = max(params["max_tokens"], budget + params["max_tokens"])
     req = attrs.evolve(req, params=params)
     check_capabilities(spec, req)
     body = get_dialect(manifest.dialect)(req)
