@@ -83,6 +83,14 @@ def _env(root: Path) -> jinja2.Environment:
     )
 
 
+def _response_map(data: dict[str, Any]) -> str:
+    """The compiled non-stream map; shared with the stream map when the rules are equal."""
+    rules = data.get("response", {}).get("event_map", [])
+    if rules and rules == data.get("streaming", {}).get("event_map"):
+        return "_response_one = _stream_one  # the same rules serve whole responses\n"
+    return compile_event_map("_response_one", rules)
+
+
 def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
     """Everything one provider template needs, computed from its manifest."""
     pid = data["id"]
@@ -112,9 +120,7 @@ def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
         "stream_map": compile_event_map(
             "_stream_one", data.get("streaming", {}).get("event_map", [])
         ),
-        "response_map": compile_event_map(
-            "_response_one", data.get("response", {}).get("event_map", [])
-        ),
+        "response_map": _response_map(data),
         "codes_of": compile_codes_of(
             "_codes_of", errors.get("error_code_paths", ["$.error.code", "$.error.type"])
         ),

@@ -344,3 +344,46 @@ def test_undeclared_model_capability_refused(mock_server: MockServer) -> None:
         client.chat().user("hi").reasoning("low").execute()
     assert info.value.code == "E1005" and "reasoning" in str(info.value)
     assert mock_server.requests == []
+
+
+async def test_undeclared_parameter_refused_before_sending_async(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
+    async with await _aclient(target) as client:
+        with pytest.raises(ParameterError) as info:
+            await client.chat().user("hi").param("max_tokenz", 5).execute()
+    assert info.value.code == "E1005" and "max_tokens" in str(info.value)
+    assert mock_server.requests == []
+
+
+def test_drop_unsupported_warns_sync(
+    target: tuple[str, str, str], mock_server: MockServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with _client(target, drop_unsupported=True) as client, caplog.at_level(logging.WARNING):
+        assert client.chat().user("hi").param("bogus_param", 1).execute().content == "echo: hi"
+    assert "bogus_param" in caplog.text
+
+
+async def test_image_url_encoding_async(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
+    msg = Message.user_with_image("What is this?", image_url="https://example.com/cat.png")
+    async with await _aclient(target) as client:
+        await client.chat().messages([msg]).execute()
+    body = mock_server.requests[-1].json()
+    if target[0] == "anthropic":
+        src = body["messages"][0]["content"][1]["source"]
+        assert src == {"type": "url", "url": "https://example.com/cat.png"}
+    elif target[0] == "gemini":
+        part = body["contents"][0]["parts"][1]
+        assert part == {
+            "fileData": {"mimeType": "image/png", "fileUri": "https://example.com/cat.png"}
+        }
+    else:
+        part = body["messages"][0]["content"][1]
+        assert part == {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
+
+
+async def test_key_never_in_repr_async(target: tuple[str, str, str]) -> None:
+    async with await _aclient(target) as client:
+        assert KEY not in repr(client) and KEY not in repr(vars(client.provider))
