@@ -22,6 +22,12 @@ from ailib.protocol.expr import (
 )
 from ailib.protocol.interpret import normalize_emit
 
+# Module-level names every compiled function relies on (rendered into each module).
+PRELUDE = (
+    "_E: dict[str, Any] = {}  # stands in for a missing object; never mutated\n"
+    "_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()\n"
+)
+
 
 class Scope:
     """Emits lookup statements, sharing common path prefixes within one scope."""
@@ -31,7 +37,23 @@ class Scope:
         self.indent = indent
         self.roots = roots  # relative? -> variable name
         self.memo: dict[tuple[bool, tuple[Any, ...]], str] = {}
+        self.views: dict[str, str] = {}  # variable -> the same value as a dict (or _E)
         self.names = names
+
+    def child(self, indent: str, roots: dict[bool, str] | None = None) -> Scope:
+        """A nested scope that reuses every lookup already made in this one."""
+        scope = Scope(self.lines, indent, roots or self.roots, self.names)
+        scope.memo.update(self.memo)
+        scope.views.update(self.views)
+        return scope
+
+    def _view(self, var: str) -> str:
+        """``var`` as a dict, checked once: later ``.get`` calls need no type test."""
+        if var not in self.views:
+            view = f"{var}_d"
+            self.lines.append(f"{self.indent}{view} = {var} if type({var}) is dict else _E")
+            self.views[var] = view
+        return self.views[var]
 
     def _new(self) -> str:
         self.names[0] += 1
@@ -50,7 +72,7 @@ class Scope:
             kind, arg = path.steps[i]
             new = self._new()
             if kind == "key":
-                expr = f"{var}.get({arg!r}) if type({var}) is dict else None"
+                expr = f"{self._view(var)}.get({arg!r})"
             else:
                 bound = f"len({var}) > {arg}" if arg >= 0 else f"len({var}) >= {-arg}"
                 expr = f"{var}[{arg}] if type({var}) is list and {bound} else None"
@@ -62,7 +84,7 @@ class Scope:
     def predicate(self, node: Node) -> str:
         if isinstance(node, Exists):
             v = self.value(node.path)
-            return f"({v} is not None and {v} != [])"
+            return f"({v} is not None and {v} != _EMPTY_LIST)"
         if isinstance(node, Compare):
             v = self.value(node.path)
             if node.op == "in":
@@ -122,14 +144,13 @@ def compile_event_map(func_name: str, rules: list[dict[str, Any]]) -> str:
                 base = inner.value(Path(each.text, tail, True))
                 lines.append(f"        if {base} is None:")
                 lines.append("            continue")
-            scope = Scope(lines, "        ", {False: "f", True: base}, names)
-            scope.memo.update({k: v for k, v in root.memo.items() if not k[0]})
+            scope = root.child("        ", {False: "f", True: base})
+            scope.memo = {k: v for k, v in root.memo.items() if not k[0]}
             cond = scope.predicate(match)
             lines.append(f"        if {cond}:")
             lines.append("            hit = True")
             if emit != "ignore":
-                fscope = Scope(lines, "            ", scope.roots, names)
-                fscope.memo.update(scope.memo)
+                fscope = scope.child("            ")
                 d = _fields(fscope, cfg, "            ", lines)
                 lines.append(f"            out.append(({emit!r}, cand, {d}))")
         else:
@@ -137,8 +158,7 @@ def compile_event_map(func_name: str, rules: list[dict[str, Any]]) -> str:
             lines.append(f"    if {cond}:")
             lines.append("        hit = True")
             if emit != "ignore":
-                inner = Scope(lines, "        ", {False: "f", True: "f"}, names)
-                inner.memo.update(root.memo)
+                inner = root.child("        ")
                 d = _fields(inner, cfg, "        ", lines)
                 lines.append(f"        out.append(({emit!r}, cand, {d}))")
     lines.append("    if not hit:")

@@ -17,6 +17,7 @@ import jsonschema
 from ailib.protocol.interpret import candidate_split
 from ailib.protocol.loader import parse_text, validate
 from codegen.compile import (
+    PRELUDE,
     compile_codes_of,
     compile_event_map,
     compile_message_of,
@@ -139,6 +140,7 @@ def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
         "retry_after_headers": repr((rl.get("retry_after", "retry-after"),)),
         "retry_after_ms_headers": repr((rl.get("retry_after_ms", "retry-after-ms"),)),
         "params": params,
+        "prelude": PRELUDE,
     }
 
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from codegen.compile import compile_event_map, compile_params
+from codegen.compile import PRELUDE, compile_event_map, compile_params
 from codegen.render import render_all
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_event_map_golden_branches() -> None:
     src = compile_event_map("_m", rules)
     assert "for e" in src and "in ('p', 'q')" in src and "out.append(('content', cand, d))" in src
     namespace: dict = {}
-    exec("from typing import Any\nEmitted = tuple\n" + src, namespace)
+    exec("from typing import Any\nEmitted = tuple\n" + PRELUDE + src, namespace)
     fn = namespace["_m"]
     assert fn({"type": "a", "x": "hi"}, 0) == [("content", 0, {"text": "hi"})]
     assert fn({"items": [{"k": "p"}, {"k": "z"}, None]}, 1) == [

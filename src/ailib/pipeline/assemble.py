@@ -116,6 +116,10 @@ class Assembler:
                 if isinstance(text, str) and text:
                     self._cand(cand).content.append(text)
                     out.append(ContentDelta(text, cand))
+            elif kind == "meta":  # repeated on every chunk by some providers: first wins
+                if len(self.meta) < len(f):
+                    for key, value in f.items():
+                        self.meta.setdefault(key, value)
             elif kind == "tool_call":
                 self._tool(cand, f, out)
             elif kind == "refusal":
@@ -142,9 +146,6 @@ class Assembler:
                 self._usage(f, out)
             elif kind == "finish":
                 out.extend(self._finish(cand, f))
-            elif kind == "meta":
-                for key, value in f.items():
-                    self.meta.setdefault(key, value)
             elif kind == "error":
                 if self.on_error is not None:
                     raise self.on_error(f)

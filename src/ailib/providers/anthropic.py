@@ -284,6 +284,10 @@ MANIFEST: dict[str, Any] = {
 }
 
 
+_E: dict[str, Any] = {}  # stands in for a missing object; never mutated
+_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
+
+
 def _is_code(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
@@ -293,15 +297,17 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     d: dict[str, Any]
     hit = False
     # rule 0: meta when $.type == 'message_start'
-    v1 = f.get("type") if type(f) is dict else None
+    f_d = f if type(f) is dict else _E
+    v1 = f_d.get("type")
     if v1 == "message_start":
         hit = True
         d = {}
-        v2 = f.get("message") if type(f) is dict else None
-        v3 = v2.get("id") if type(v2) is dict else None
+        v2 = f_d.get("message")
+        v2_d = v2 if type(v2) is dict else _E
+        v3 = v2_d.get("id")
         if v3 is not None:
             d["id"] = v3
-        v4 = v2.get("model") if type(v2) is dict else None
+        v4 = v2_d.get("model")
         if v4 is not None:
             d["model"] = v4
         out.append(("meta", cand, d))
@@ -309,35 +315,38 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if v1 == "message_start":
         hit = True
         d = {}
-        v5 = f.get("message") if type(f) is dict else None
-        v6 = v5.get("usage") if type(v5) is dict else None
-        v7 = v6.get("input_tokens") if type(v6) is dict else None
+        v5 = f_d.get("message")
+        v5_d = v5 if type(v5) is dict else _E
+        v6 = v5_d.get("usage")
+        v6_d = v6 if type(v6) is dict else _E
+        v7 = v6_d.get("input_tokens")
         if v7 is not None:
             d["input_tokens"] = v7
-        v8 = v6.get("output_tokens") if type(v6) is dict else None
+        v8 = v6_d.get("output_tokens")
         if v8 is not None:
             d["output_tokens"] = v8
-        v9 = v6.get("cache_read_input_tokens") if type(v6) is dict else None
+        v9 = v6_d.get("cache_read_input_tokens")
         if v9 is not None:
             d["cached_tokens"] = v9
-        v10 = v6.get("cache_creation_input_tokens") if type(v6) is dict else None
+        v10 = v6_d.get("cache_creation_input_tokens")
         if v10 is not None:
             d["cache_creation_tokens"] = v10
         d["input_excludes_cache"] = True
         out.append(("usage", cand, d))
     # rule 2: tool_call when $.type == 'content_block_start' && $.content_block.type == 'tool_use'
-    v11 = f.get("content_block") if type(f) is dict else None
-    v12 = v11.get("type") if type(v11) is dict else None
+    v11 = f_d.get("content_block")
+    v11_d = v11 if type(v11) is dict else _E
+    v12 = v11_d.get("type")
     if (v1 == "content_block_start") and (v12 == "tool_use"):
         hit = True
         d = {}
-        v13 = f.get("index") if type(f) is dict else None
+        v13 = f_d.get("index")
         if v13 is not None:
             d["index"] = v13
-        v14 = v11.get("id") if type(v11) is dict else None
+        v14 = v11_d.get("id")
         if v14 is not None:
             d["id"] = v14
-        v15 = v11.get("name") if type(v11) is dict else None
+        v15 = v11_d.get("name")
         if v15 is not None:
             d["name"] = v15
         out.append(("tool_call", cand, d))
@@ -345,7 +354,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if (v1 == "content_block_start") and (v12 == "thinking"):
         hit = True
         d = {}
-        v16 = v11.get("thinking") if type(v11) is dict else None
+        v16 = v11_d.get("thinking")
         if v16 is not None:
             d["text"] = v16
         d["new_block"] = True
@@ -354,7 +363,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if (v1 == "content_block_start") and (v12 == "redacted_thinking"):
         hit = True
         d = {}
-        v17 = v11.get("data") if type(v11) is dict else None
+        v17 = v11_d.get("data")
         if v17 is not None:
             d["data"] = v17
         out.append(("thinking_redacted", cand, d))
@@ -362,17 +371,18 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if (v1 == "content_block_start") and (v12 == "text"):
         hit = True
         d = {}
-        v18 = v11.get("text") if type(v11) is dict else None
+        v18 = v11_d.get("text")
         if v18 is not None:
             d["text"] = v18
         out.append(("content", cand, d))
     # rule 6: content when $.type == 'content_block_delta' && $.delta.type == 'text_delta'
-    v19 = f.get("delta") if type(f) is dict else None
-    v20 = v19.get("type") if type(v19) is dict else None
+    v19 = f_d.get("delta")
+    v19_d = v19 if type(v19) is dict else _E
+    v20 = v19_d.get("type")
     if (v1 == "content_block_delta") and (v20 == "text_delta"):
         hit = True
         d = {}
-        v21 = v19.get("text") if type(v19) is dict else None
+        v21 = v19_d.get("text")
         if v21 is not None:
             d["text"] = v21
         out.append(("content", cand, d))
@@ -380,7 +390,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if (v1 == "content_block_delta") and (v20 == "thinking_delta"):
         hit = True
         d = {}
-        v22 = v19.get("thinking") if type(v19) is dict else None
+        v22 = v19_d.get("thinking")
         if v22 is not None:
             d["text"] = v22
         out.append(("thinking", cand, d))
@@ -388,7 +398,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if (v1 == "content_block_delta") and (v20 == "signature_delta"):
         hit = True
         d = {}
-        v23 = v19.get("signature") if type(v19) is dict else None
+        v23 = v19_d.get("signature")
         if v23 is not None:
             d["signature"] = v23
         out.append(("thinking_signature", cand, d))
@@ -396,10 +406,10 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if (v1 == "content_block_delta") and (v20 == "input_json_delta"):
         hit = True
         d = {}
-        v24 = f.get("index") if type(f) is dict else None
+        v24 = f_d.get("index")
         if v24 is not None:
             d["index"] = v24
-        v25 = v19.get("partial_json") if type(v19) is dict else None
+        v25 = v19_d.get("partial_json")
         if v25 is not None:
             d["arguments"] = v25
         out.append(("tool_call", cand, d))
@@ -407,7 +417,7 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if v1 == "content_block_stop":
         hit = True
         d = {}
-        v26 = f.get("index") if type(f) is dict else None
+        v26 = f_d.get("index")
         if v26 is not None:
             d["index"] = v26
         out.append(("tool_call_end", cand, d))
@@ -415,25 +425,26 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if v1 == "message_delta":
         hit = True
         d = {}
-        v27 = v19.get("stop_reason") if type(v19) is dict else None
+        v27 = v19_d.get("stop_reason")
         if v27 is not None:
             d["reason"] = v27
         out.append(("finish", cand, d))
     # rule 12: usage when $.type == 'message_delta' && exists($.usage)
-    v28 = f.get("usage") if type(f) is dict else None
-    if (v1 == "message_delta") and (v28 is not None and v28 != []):
+    v28 = f_d.get("usage")
+    if (v1 == "message_delta") and (v28 is not None and v28 != _EMPTY_LIST):
         hit = True
         d = {}
-        v29 = v28.get("output_tokens") if type(v28) is dict else None
+        v28_d = v28 if type(v28) is dict else _E
+        v29 = v28_d.get("output_tokens")
         if v29 is not None:
             d["output_tokens"] = v29
-        v30 = v28.get("input_tokens") if type(v28) is dict else None
+        v30 = v28_d.get("input_tokens")
         if v30 is not None:
             d["input_tokens"] = v30
-        v31 = v28.get("cache_read_input_tokens") if type(v28) is dict else None
+        v31 = v28_d.get("cache_read_input_tokens")
         if v31 is not None:
             d["cached_tokens"] = v31
-        v32 = v28.get("cache_creation_input_tokens") if type(v28) is dict else None
+        v32 = v28_d.get("cache_creation_input_tokens")
         if v32 is not None:
             d["cache_creation_tokens"] = v32
         d["input_excludes_cache"] = True
@@ -442,11 +453,12 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     if v1 == "error":
         hit = True
         d = {}
-        v33 = f.get("error") if type(f) is dict else None
-        v34 = v33.get("type") if type(v33) is dict else None
+        v33 = f_d.get("error")
+        v33_d = v33 if type(v33) is dict else _E
+        v34 = v33_d.get("type")
         if v34 is not None:
             d["code"] = v34
-        v35 = v33.get("message") if type(v33) is dict else None
+        v35 = v33_d.get("message")
         if v35 is not None:
             d["message"] = v35
         out.append(("error", cand, d))
@@ -467,29 +479,31 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
     d: dict[str, Any]
     hit = False
     # rule 0: meta when $.id
-    v1 = f.get("id") if type(f) is dict else None
-    if v1 is not None and v1 != []:
+    f_d = f if type(f) is dict else _E
+    v1 = f_d.get("id")
+    if v1 is not None and v1 != _EMPTY_LIST:
         hit = True
         d = {}
         if v1 is not None:
             d["id"] = v1
-        v2 = f.get("model") if type(f) is dict else None
+        v2 = f_d.get("model")
         if v2 is not None:
             d["model"] = v2
         out.append(("meta", cand, d))
     # rule 1: thinking when @.type == 'thinking'
-    v3 = f.get("content") if type(f) is dict else None
+    v3 = f_d.get("content")
     for e4 in v3 if type(v3) is list else ():
         if e4 is None:
             continue
-        v5 = e4.get("type") if type(e4) is dict else None
+        e4_d = e4 if type(e4) is dict else _E
+        v5 = e4_d.get("type")
         if v5 == "thinking":
             hit = True
             d = {}
-            v6 = e4.get("thinking") if type(e4) is dict else None
+            v6 = e4_d.get("thinking")
             if v6 is not None:
                 d["text"] = v6
-            v7 = e4.get("signature") if type(e4) is dict else None
+            v7 = e4_d.get("signature")
             if v7 is not None:
                 d["signature"] = v7
             d["new_block"] = True
@@ -498,11 +512,12 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
     for e8 in v3 if type(v3) is list else ():
         if e8 is None:
             continue
-        v9 = e8.get("type") if type(e8) is dict else None
+        e8_d = e8 if type(e8) is dict else _E
+        v9 = e8_d.get("type")
         if v9 == "redacted_thinking":
             hit = True
             d = {}
-            v10 = e8.get("data") if type(e8) is dict else None
+            v10 = e8_d.get("data")
             if v10 is not None:
                 d["data"] = v10
             out.append(("thinking_redacted", cand, d))
@@ -510,11 +525,12 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
     for e11 in v3 if type(v3) is list else ():
         if e11 is None:
             continue
-        v12 = e11.get("type") if type(e11) is dict else None
+        e11_d = e11 if type(e11) is dict else _E
+        v12 = e11_d.get("type")
         if v12 == "text":
             hit = True
             d = {}
-            v13 = e11.get("text") if type(e11) is dict else None
+            v13 = e11_d.get("text")
             if v13 is not None:
                 d["text"] = v13
             out.append(("content", cand, d))
@@ -522,43 +538,45 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
     for e14 in v3 if type(v3) is list else ():
         if e14 is None:
             continue
-        v15 = e14.get("type") if type(e14) is dict else None
+        e14_d = e14 if type(e14) is dict else _E
+        v15 = e14_d.get("type")
         if v15 == "tool_use":
             hit = True
             d = {}
-            v16 = e14.get("id") if type(e14) is dict else None
+            v16 = e14_d.get("id")
             if v16 is not None:
                 d["id"] = v16
-            v17 = e14.get("name") if type(e14) is dict else None
+            v17 = e14_d.get("name")
             if v17 is not None:
                 d["name"] = v17
-            v18 = e14.get("input") if type(e14) is dict else None
+            v18 = e14_d.get("input")
             if v18 is not None:
                 d["arguments"] = v18
             out.append(("tool_call", cand, d))
     # rule 5: finish when $.stop_reason
-    v19 = f.get("stop_reason") if type(f) is dict else None
-    if v19 is not None and v19 != []:
+    v19 = f_d.get("stop_reason")
+    if v19 is not None and v19 != _EMPTY_LIST:
         hit = True
         d = {}
         if v19 is not None:
             d["reason"] = v19
         out.append(("finish", cand, d))
     # rule 6: usage when $.usage
-    v20 = f.get("usage") if type(f) is dict else None
-    if v20 is not None and v20 != []:
+    v20 = f_d.get("usage")
+    if v20 is not None and v20 != _EMPTY_LIST:
         hit = True
         d = {}
-        v21 = v20.get("input_tokens") if type(v20) is dict else None
+        v20_d = v20 if type(v20) is dict else _E
+        v21 = v20_d.get("input_tokens")
         if v21 is not None:
             d["input_tokens"] = v21
-        v22 = v20.get("output_tokens") if type(v20) is dict else None
+        v22 = v20_d.get("output_tokens")
         if v22 is not None:
             d["output_tokens"] = v22
-        v23 = v20.get("cache_read_input_tokens") if type(v20) is dict else None
+        v23 = v20_d.get("cache_read_input_tokens")
         if v23 is not None:
             d["cached_tokens"] = v23
-        v24 = v20.get("cache_creation_input_tokens") if type(v20) is dict else None
+        v24 = v20_d.get("cache_creation_input_tokens")
         if v24 is not None:
             d["cache_creation_tokens"] = v24
         d["input_excludes_cache"] = True
@@ -570,16 +588,20 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
 
 def _codes_of(body: Any) -> list[str]:
     found: list[str] = []
-    v1 = body.get("error") if type(body) is dict else None
-    v2 = v1.get("type") if type(v1) is dict else None
+    body_d = body if type(body) is dict else _E
+    v1 = body_d.get("error")
+    v1_d = v1 if type(v1) is dict else _E
+    v2 = v1_d.get("type")
     if _is_code(v2):
         found.append(str(v2))
     return found
 
 
 def _message_of(body: Any) -> str | None:
-    v1 = body.get("error") if type(body) is dict else None
-    v2 = v1.get("message") if type(v1) is dict else None
+    body_d = body if type(body) is dict else _E
+    v1 = body_d.get("error")
+    v1_d = v1 if type(v1) is dict else _E
+    v2 = v1_d.get("message")
     return v2 if isinstance(v2, str) else None
 
 

@@ -271,6 +271,10 @@ MANIFEST: dict[str, Any] = {
 }
 
 
+_E: dict[str, Any] = {}  # stands in for a missing object; never mutated
+_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
+
+
 def _is_code(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
@@ -280,39 +284,44 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     d: dict[str, Any]
     hit = False
     # rule 0: error when exists($.error)
-    v1 = f.get("error") if type(f) is dict else None
-    if v1 is not None and v1 != []:
+    f_d = f if type(f) is dict else _E
+    v1 = f_d.get("error")
+    if v1 is not None and v1 != _EMPTY_LIST:
         hit = True
         d = {}
-        v2 = v1.get("status") if type(v1) is dict else None
+        v1_d = v1 if type(v1) is dict else _E
+        v2 = v1_d.get("status")
         if v2 is not None:
             d["code"] = v2
-        v3 = v1.get("message") if type(v1) is dict else None
+        v3 = v1_d.get("message")
         if v3 is not None:
             d["message"] = v3
         out.append(("error", cand, d))
     # rule 1: meta when $.responseId
-    v4 = f.get("responseId") if type(f) is dict else None
-    if v4 is not None and v4 != []:
+    v4 = f_d.get("responseId")
+    if v4 is not None and v4 != _EMPTY_LIST:
         hit = True
         d = {}
         if v4 is not None:
             d["id"] = v4
-        v5 = f.get("modelVersion") if type(f) is dict else None
+        v5 = f_d.get("modelVersion")
         if v5 is not None:
             d["model"] = v5
         out.append(("meta", cand, d))
     # rule 2: thinking when @.text && @.thought == true
-    v6 = f.get("candidates") if type(f) is dict else None
+    v6 = f_d.get("candidates")
     v7 = v6[0] if type(v6) is list and len(v6) > 0 else None
-    v8 = v7.get("content") if type(v7) is dict else None
-    v9 = v8.get("parts") if type(v8) is dict else None
+    v7_d = v7 if type(v7) is dict else _E
+    v8 = v7_d.get("content")
+    v8_d = v8 if type(v8) is dict else _E
+    v9 = v8_d.get("parts")
     for e10 in v9 if type(v9) is list else ():
         if e10 is None:
             continue
-        v11 = e10.get("text") if type(e10) is dict else None
-        v12 = e10.get("thought") if type(e10) is dict else None
-        if (v11 is not None and v11 != []) and (v12 == True):
+        e10_d = e10 if type(e10) is dict else _E
+        v11 = e10_d.get("text")
+        v12 = e10_d.get("thought")
+        if (v11 is not None and v11 != _EMPTY_LIST) and (v12 == True):
             hit = True
             d = {}
             if v11 is not None:
@@ -322,9 +331,10 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     for e13 in v9 if type(v9) is list else ():
         if e13 is None:
             continue
-        v14 = e13.get("text") if type(e13) is dict else None
-        v15 = e13.get("thought") if type(e13) is dict else None
-        if (v14 is not None and v14 != []) and (v15 != True):
+        e13_d = e13 if type(e13) is dict else _E
+        v14 = e13_d.get("text")
+        v15 = e13_d.get("thought")
+        if (v14 is not None and v14 != _EMPTY_LIST) and (v15 != True):
             hit = True
             d = {}
             if v14 is not None:
@@ -334,49 +344,52 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     for e16 in v9 if type(v9) is list else ():
         if e16 is None:
             continue
-        v17 = e16.get("functionCall") if type(e16) is dict else None
-        if v17 is not None and v17 != []:
+        e16_d = e16 if type(e16) is dict else _E
+        v17 = e16_d.get("functionCall")
+        if v17 is not None and v17 != _EMPTY_LIST:
             hit = True
             d = {}
-            v18 = v17.get("id") if type(v17) is dict else None
+            v17_d = v17 if type(v17) is dict else _E
+            v18 = v17_d.get("id")
             if v18 is not None:
                 d["id"] = v18
-            v19 = v17.get("name") if type(v17) is dict else None
+            v19 = v17_d.get("name")
             if v19 is not None:
                 d["name"] = v19
-            v20 = v17.get("args") if type(v17) is dict else None
+            v20 = v17_d.get("args")
             if v20 is not None:
                 d["arguments"] = v20
-            v21 = e16.get("thoughtSignature") if type(e16) is dict else None
+            v21 = e16_d.get("thoughtSignature")
             if v21 is not None:
                 d["thought_signature"] = v21
             out.append(("tool_call", cand, d))
     # rule 5: finish when $.candidates[0].finishReason
-    v22 = v7.get("finishReason") if type(v7) is dict else None
-    if v22 is not None and v22 != []:
+    v22 = v7_d.get("finishReason")
+    if v22 is not None and v22 != _EMPTY_LIST:
         hit = True
         d = {}
         if v22 is not None:
             d["reason"] = v22
         out.append(("finish", cand, d))
     # rule 6: usage when $.usageMetadata
-    v23 = f.get("usageMetadata") if type(f) is dict else None
-    if v23 is not None and v23 != []:
+    v23 = f_d.get("usageMetadata")
+    if v23 is not None and v23 != _EMPTY_LIST:
         hit = True
         d = {}
-        v24 = v23.get("promptTokenCount") if type(v23) is dict else None
+        v23_d = v23 if type(v23) is dict else _E
+        v24 = v23_d.get("promptTokenCount")
         if v24 is not None:
             d["input_tokens"] = v24
-        v25 = v23.get("candidatesTokenCount") if type(v23) is dict else None
+        v25 = v23_d.get("candidatesTokenCount")
         if v25 is not None:
             d["output_tokens"] = v25
-        v26 = v23.get("totalTokenCount") if type(v23) is dict else None
+        v26 = v23_d.get("totalTokenCount")
         if v26 is not None:
             d["total_tokens"] = v26
-        v27 = v23.get("cachedContentTokenCount") if type(v23) is dict else None
+        v27 = v23_d.get("cachedContentTokenCount")
         if v27 is not None:
             d["cached_tokens"] = v27
-        v28 = v23.get("thoughtsTokenCount") if type(v23) is dict else None
+        v28 = v23_d.get("thoughtsTokenCount")
         if v28 is not None:
             d["reasoning_tokens"] = v28
         d["output_excludes_reasoning"] = True
@@ -391,27 +404,36 @@ _response_one = _stream_one  # the same rules serve whole responses
 
 def _codes_of(body: Any) -> list[str]:
     found: list[str] = []
-    v1 = body.get("error") if type(body) is dict else None
-    v2 = v1.get("details") if type(v1) is dict else None
+    body_d = body if type(body) is dict else _E
+    v1 = body_d.get("error")
+    v1_d = v1 if type(v1) is dict else _E
+    v2 = v1_d.get("details")
     for e3 in v2 if type(v2) is list else ():
-        v4 = e3.get("reason") if type(e3) is dict else None
+        e3_d = e3 if type(e3) is dict else _E
+        v4 = e3_d.get("reason")
         if _is_code(v4):
             found.append(str(v4))
-    v5 = body.get("error") if type(body) is dict else None
-    v6 = v5.get("status") if type(v5) is dict else None
+    body_d = body if type(body) is dict else _E
+    v5 = body_d.get("error")
+    v5_d = v5 if type(v5) is dict else _E
+    v6 = v5_d.get("status")
     if _is_code(v6):
         found.append(str(v6))
     v7 = body[0] if type(body) is list and len(body) > 0 else None
-    v8 = v7.get("error") if type(v7) is dict else None
-    v9 = v8.get("status") if type(v8) is dict else None
+    v7_d = v7 if type(v7) is dict else _E
+    v8 = v7_d.get("error")
+    v8_d = v8 if type(v8) is dict else _E
+    v9 = v8_d.get("status")
     if _is_code(v9):
         found.append(str(v9))
     return found
 
 
 def _message_of(body: Any) -> str | None:
-    v1 = body.get("error") if type(body) is dict else None
-    v2 = v1.get("message") if type(v1) is dict else None
+    body_d = body if type(body) is dict else _E
+    v1 = body_d.get("error")
+    v1_d = v1 if type(v1) is dict else _E
+    v2 = v1_d.get("message")
     return v2 if isinstance(v2, str) else None
 
 

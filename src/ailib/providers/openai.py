@@ -273,6 +273,10 @@ MANIFEST: dict[str, Any] = {
 }
 
 
+_E: dict[str, Any] = {}  # stands in for a missing object; never mutated
+_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
+
+
 def _is_code(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
@@ -282,115 +286,124 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     d: dict[str, Any]
     hit = False
     # rule 0: error when exists($.error)
-    v1 = f.get("error") if type(f) is dict else None
-    if v1 is not None and v1 != []:
+    f_d = f if type(f) is dict else _E
+    v1 = f_d.get("error")
+    if v1 is not None and v1 != _EMPTY_LIST:
         hit = True
         d = {}
-        v2 = v1.get("code") if type(v1) is dict else None
+        v1_d = v1 if type(v1) is dict else _E
+        v2 = v1_d.get("code")
         if v2 is not None:
             d["code"] = v2
-        v3 = v1.get("type") if type(v1) is dict else None
+        v3 = v1_d.get("type")
         if v3 is not None:
             d["type"] = v3
-        v4 = v1.get("message") if type(v1) is dict else None
+        v4 = v1_d.get("message")
         if v4 is not None:
             d["message"] = v4
         out.append(("error", cand, d))
     # rule 1: meta when $.id
-    v5 = f.get("id") if type(f) is dict else None
-    if v5 is not None and v5 != []:
+    v5 = f_d.get("id")
+    if v5 is not None and v5 != _EMPTY_LIST:
         hit = True
         d = {}
         if v5 is not None:
             d["id"] = v5
-        v6 = f.get("model") if type(f) is dict else None
+        v6 = f_d.get("model")
         if v6 is not None:
             d["model"] = v6
         out.append(("meta", cand, d))
     # rule 2: content when $.choices[0].delta.content
-    v7 = f.get("choices") if type(f) is dict else None
+    v7 = f_d.get("choices")
     v8 = v7[0] if type(v7) is list and len(v7) > 0 else None
-    v9 = v8.get("delta") if type(v8) is dict else None
-    v10 = v9.get("content") if type(v9) is dict else None
-    if v10 is not None and v10 != []:
+    v8_d = v8 if type(v8) is dict else _E
+    v9 = v8_d.get("delta")
+    v9_d = v9 if type(v9) is dict else _E
+    v10 = v9_d.get("content")
+    if v10 is not None and v10 != _EMPTY_LIST:
         hit = True
         d = {}
         if v10 is not None:
             d["text"] = v10
         out.append(("content", cand, d))
     # rule 3: thinking when $.choices[0].delta.reasoning_content
-    v11 = v9.get("reasoning_content") if type(v9) is dict else None
-    if v11 is not None and v11 != []:
+    v11 = v9_d.get("reasoning_content")
+    if v11 is not None and v11 != _EMPTY_LIST:
         hit = True
         d = {}
         if v11 is not None:
             d["text"] = v11
         out.append(("thinking", cand, d))
     # rule 4: tool_call when always
-    v12 = v9.get("tool_calls") if type(v9) is dict else None
+    v12 = v9_d.get("tool_calls")
     for e13 in v12 if type(v12) is list else ():
         if e13 is None:
             continue
         if True:
             hit = True
             d = {}
-            v14 = e13.get("index") if type(e13) is dict else None
+            e13_d = e13 if type(e13) is dict else _E
+            v14 = e13_d.get("index")
             if v14 is not None:
                 d["index"] = v14
-            v15 = e13.get("id") if type(e13) is dict else None
+            v15 = e13_d.get("id")
             if v15 is not None:
                 d["id"] = v15
-            v16 = e13.get("function") if type(e13) is dict else None
-            v17 = v16.get("name") if type(v16) is dict else None
+            v16 = e13_d.get("function")
+            v16_d = v16 if type(v16) is dict else _E
+            v17 = v16_d.get("name")
             if v17 is not None:
                 d["name"] = v17
-            v18 = v16.get("arguments") if type(v16) is dict else None
+            v18 = v16_d.get("arguments")
             if v18 is not None:
                 d["arguments"] = v18
             out.append(("tool_call", cand, d))
     # rule 5: finish when $.choices[0].finish_reason
-    v19 = v8.get("finish_reason") if type(v8) is dict else None
-    if v19 is not None and v19 != []:
+    v19 = v8_d.get("finish_reason")
+    if v19 is not None and v19 != _EMPTY_LIST:
         hit = True
         d = {}
         if v19 is not None:
             d["reason"] = v19
         out.append(("finish", cand, d))
     # rule 6: usage when $.usage
-    v20 = f.get("usage") if type(f) is dict else None
-    if v20 is not None and v20 != []:
+    v20 = f_d.get("usage")
+    if v20 is not None and v20 != _EMPTY_LIST:
         hit = True
         d = {}
-        v21 = v20.get("prompt_tokens") if type(v20) is dict else None
+        v20_d = v20 if type(v20) is dict else _E
+        v21 = v20_d.get("prompt_tokens")
         if v21 is not None:
             d["input_tokens"] = v21
-        v22 = v20.get("completion_tokens") if type(v20) is dict else None
+        v22 = v20_d.get("completion_tokens")
         if v22 is not None:
             d["output_tokens"] = v22
-        v23 = v20.get("total_tokens") if type(v20) is dict else None
+        v23 = v20_d.get("total_tokens")
         if v23 is not None:
             d["total_tokens"] = v23
-        v24 = v20.get("prompt_tokens_details") if type(v20) is dict else None
-        v25 = v24.get("cached_tokens") if type(v24) is dict else None
+        v24 = v20_d.get("prompt_tokens_details")
+        v24_d = v24 if type(v24) is dict else _E
+        v25 = v24_d.get("cached_tokens")
         if v25 is not None:
             d["cached_tokens"] = v25
-        v26 = v20.get("completion_tokens_details") if type(v20) is dict else None
-        v27 = v26.get("reasoning_tokens") if type(v26) is dict else None
+        v26 = v20_d.get("completion_tokens_details")
+        v26_d = v26 if type(v26) is dict else _E
+        v27 = v26_d.get("reasoning_tokens")
         if v27 is not None:
             d["reasoning_tokens"] = v27
         out.append(("usage", cand, d))
     # rule 7: refusal when $.choices[0].delta.refusal
-    v28 = v9.get("refusal") if type(v9) is dict else None
-    if v28 is not None and v28 != []:
+    v28 = v9_d.get("refusal")
+    if v28 is not None and v28 != _EMPTY_LIST:
         hit = True
         d = {}
         if v28 is not None:
             d["text"] = v28
         out.append(("refusal", cand, d))
     # rule 8: ignore when $.choices[0].delta.role || $.obfuscation
-    v29 = v9.get("role") if type(v9) is dict else None
-    v30 = f.get("obfuscation") if type(f) is dict else None
-    if (v29 is not None and v29 != []) or (v30 is not None and v30 != []):
+    v29 = v9_d.get("role")
+    v30 = f_d.get("obfuscation")
+    if (v29 is not None and v29 != _EMPTY_LIST) or (v30 is not None and v30 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -402,90 +415,98 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
     d: dict[str, Any]
     hit = False
     # rule 0: meta when $.id
-    v1 = f.get("id") if type(f) is dict else None
-    if v1 is not None and v1 != []:
+    f_d = f if type(f) is dict else _E
+    v1 = f_d.get("id")
+    if v1 is not None and v1 != _EMPTY_LIST:
         hit = True
         d = {}
         if v1 is not None:
             d["id"] = v1
-        v2 = f.get("model") if type(f) is dict else None
+        v2 = f_d.get("model")
         if v2 is not None:
             d["model"] = v2
         out.append(("meta", cand, d))
     # rule 1: thinking when $.choices[0].message.reasoning_content
-    v3 = f.get("choices") if type(f) is dict else None
+    v3 = f_d.get("choices")
     v4 = v3[0] if type(v3) is list and len(v3) > 0 else None
-    v5 = v4.get("message") if type(v4) is dict else None
-    v6 = v5.get("reasoning_content") if type(v5) is dict else None
-    if v6 is not None and v6 != []:
+    v4_d = v4 if type(v4) is dict else _E
+    v5 = v4_d.get("message")
+    v5_d = v5 if type(v5) is dict else _E
+    v6 = v5_d.get("reasoning_content")
+    if v6 is not None and v6 != _EMPTY_LIST:
         hit = True
         d = {}
         if v6 is not None:
             d["text"] = v6
         out.append(("thinking", cand, d))
     # rule 2: content when $.choices[0].message.content
-    v7 = v5.get("content") if type(v5) is dict else None
-    if v7 is not None and v7 != []:
+    v7 = v5_d.get("content")
+    if v7 is not None and v7 != _EMPTY_LIST:
         hit = True
         d = {}
         if v7 is not None:
             d["text"] = v7
         out.append(("content", cand, d))
     # rule 3: refusal when $.choices[0].message.refusal
-    v8 = v5.get("refusal") if type(v5) is dict else None
-    if v8 is not None and v8 != []:
+    v8 = v5_d.get("refusal")
+    if v8 is not None and v8 != _EMPTY_LIST:
         hit = True
         d = {}
         if v8 is not None:
             d["text"] = v8
         out.append(("refusal", cand, d))
     # rule 4: tool_call when always
-    v9 = v5.get("tool_calls") if type(v5) is dict else None
+    v9 = v5_d.get("tool_calls")
     for e10 in v9 if type(v9) is list else ():
         if e10 is None:
             continue
         if True:
             hit = True
             d = {}
-            v11 = e10.get("id") if type(e10) is dict else None
+            e10_d = e10 if type(e10) is dict else _E
+            v11 = e10_d.get("id")
             if v11 is not None:
                 d["id"] = v11
-            v12 = e10.get("function") if type(e10) is dict else None
-            v13 = v12.get("name") if type(v12) is dict else None
+            v12 = e10_d.get("function")
+            v12_d = v12 if type(v12) is dict else _E
+            v13 = v12_d.get("name")
             if v13 is not None:
                 d["name"] = v13
-            v14 = v12.get("arguments") if type(v12) is dict else None
+            v14 = v12_d.get("arguments")
             if v14 is not None:
                 d["arguments"] = v14
             out.append(("tool_call", cand, d))
     # rule 5: finish when $.choices[0].finish_reason
-    v15 = v4.get("finish_reason") if type(v4) is dict else None
-    if v15 is not None and v15 != []:
+    v15 = v4_d.get("finish_reason")
+    if v15 is not None and v15 != _EMPTY_LIST:
         hit = True
         d = {}
         if v15 is not None:
             d["reason"] = v15
         out.append(("finish", cand, d))
     # rule 6: usage when $.usage
-    v16 = f.get("usage") if type(f) is dict else None
-    if v16 is not None and v16 != []:
+    v16 = f_d.get("usage")
+    if v16 is not None and v16 != _EMPTY_LIST:
         hit = True
         d = {}
-        v17 = v16.get("prompt_tokens") if type(v16) is dict else None
+        v16_d = v16 if type(v16) is dict else _E
+        v17 = v16_d.get("prompt_tokens")
         if v17 is not None:
             d["input_tokens"] = v17
-        v18 = v16.get("completion_tokens") if type(v16) is dict else None
+        v18 = v16_d.get("completion_tokens")
         if v18 is not None:
             d["output_tokens"] = v18
-        v19 = v16.get("total_tokens") if type(v16) is dict else None
+        v19 = v16_d.get("total_tokens")
         if v19 is not None:
             d["total_tokens"] = v19
-        v20 = v16.get("prompt_tokens_details") if type(v16) is dict else None
-        v21 = v20.get("cached_tokens") if type(v20) is dict else None
+        v20 = v16_d.get("prompt_tokens_details")
+        v20_d = v20 if type(v20) is dict else _E
+        v21 = v20_d.get("cached_tokens")
         if v21 is not None:
             d["cached_tokens"] = v21
-        v22 = v16.get("completion_tokens_details") if type(v16) is dict else None
-        v23 = v22.get("reasoning_tokens") if type(v22) is dict else None
+        v22 = v16_d.get("completion_tokens_details")
+        v22_d = v22 if type(v22) is dict else _E
+        v23 = v22_d.get("reasoning_tokens")
         if v23 is not None:
             d["reasoning_tokens"] = v23
         out.append(("usage", cand, d))
@@ -496,20 +517,26 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
 
 def _codes_of(body: Any) -> list[str]:
     found: list[str] = []
-    v1 = body.get("error") if type(body) is dict else None
-    v2 = v1.get("code") if type(v1) is dict else None
+    body_d = body if type(body) is dict else _E
+    v1 = body_d.get("error")
+    v1_d = v1 if type(v1) is dict else _E
+    v2 = v1_d.get("code")
     if _is_code(v2):
         found.append(str(v2))
-    v3 = body.get("error") if type(body) is dict else None
-    v4 = v3.get("type") if type(v3) is dict else None
+    body_d = body if type(body) is dict else _E
+    v3 = body_d.get("error")
+    v3_d = v3 if type(v3) is dict else _E
+    v4 = v3_d.get("type")
     if _is_code(v4):
         found.append(str(v4))
     return found
 
 
 def _message_of(body: Any) -> str | None:
-    v1 = body.get("error") if type(body) is dict else None
-    v2 = v1.get("message") if type(v1) is dict else None
+    body_d = body if type(body) is dict else _E
+    v1 = body_d.get("error")
+    v1_d = v1 if type(v1) is dict else _E
+    v2 = v1_d.get("message")
     return v2 if isinstance(v2, str) else None
 
 
