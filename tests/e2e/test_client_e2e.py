@@ -387,3 +387,24 @@ async def test_image_url_encoding_async(
 async def test_key_never_in_repr_async(target: tuple[str, str, str]) -> None:
     async with await _aclient(target) as client:
         assert KEY not in repr(client) and KEY not in repr(vars(client.provider))
+
+
+def test_retry_policy_override_limits_statuses_sync(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
+    mock_server.push(Scenario(status=503, retry_after=0.01), Scenario(text="ok"))
+    policy = {"max_retries": 3, "retry_on_http_status": [429]}
+    with _client(target, retry_policy=policy) as client, pytest.raises(RemoteError) as info:
+        client.chat().user("hi").execute()
+    assert info.value.status == 503 and len(mock_server.requests) == 1
+
+
+async def test_retry_policy_override_caps_delay_async(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
+    # Retry-After asks for an hour; the policy's max_delay_ms caps the wait at 10 ms.
+    mock_server.push(Scenario(status=429, retry_after=3600), Scenario(text="ok"))
+    policy = {"max_retries": 1, "max_delay_ms": 10}
+    async with await _aclient(target, retry_policy=policy) as client:
+        assert (await client.chat().user("hi").execute()).content == "ok"
+    assert len(mock_server.requests) == 2

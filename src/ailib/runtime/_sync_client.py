@@ -58,6 +58,7 @@ class AiClient:
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         max_retries: int | None = None,
+        retry_policy: dict[str, Any] | None = None,
         http_client: HttpClient | None = None,
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
@@ -67,6 +68,8 @@ class AiClient:
 
         ``manifest`` (a path or a Manifest) serves a provider that was not compiled: the
         runtime interprets it, with the same results as a generated module.
+        ``retry_policy`` overrides keys of the manifest's policy (``max_retries``,
+        ``min_delay_ms``, ``max_delay_ms``, ``jitter``, ``retry_on_http_status``).
         """
         provider_id, model_id = split_model(model)
         kwargs: dict[str, Any] = {
@@ -74,6 +77,7 @@ class AiClient:
             "base_url": base_url,
             "timeout": timeout,
             "max_retries": max_retries,
+            "retry_policy": retry_policy,
             "http_client": http_client,
             "drop_unsupported": drop_unsupported,
             "default_headers": default_headers,

@@ -57,6 +57,7 @@ class SyncEngine:
         timeout: float | httpx.Timeout | None = None,
         *,
         max_retries: int | None = None,
+        retry_policy: dict[str, Any] | None = None,
         http_client: HttpClient | None = None,
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
@@ -67,7 +68,7 @@ class SyncEngine:
         self._key = resolve_api_key(self.spec, api_key)
         self.base_url = (base_url or self.spec.manifest.base_url).rstrip("/")
         self.drop_unsupported = drop_unsupported
-        policy = self._policy = self.spec.manifest.retry_policy
+        policy = self._policy = {**self.spec.manifest.retry_policy, **(retry_policy or {})}
         self._retry_statuses = frozenset(policy["retry_on_http_status"])
         self.max_retries = int(policy["max_retries"] if max_retries is None else max_retries)
         self._auth_headers, self._auth_query = auth_headers(self.spec, self._key)
