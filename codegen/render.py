@@ -16,6 +16,7 @@ import jsonschema
 
 from ailib.protocol.interpret import candidate_split
 from ailib.protocol.loader import parse_text, validate
+from ailib.protocol.manifest import resolve_extends
 from codegen.compile import (
     PRELUDE,
     compile_codes_of,
@@ -147,12 +148,22 @@ def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
 def load_manifests(root: Path) -> list[tuple[dict[str, Any], str]]:
     schema_path = root / "manifests/schema/provider.schema.json"
     validator = jsonschema.Draft202012Validator(json.loads(schema_path.read_text()))
-    out = []
+    parsed: dict[str, tuple[dict[str, Any], Any, str]] = {}
     for path in sorted((root / "manifests/providers").glob("*.yaml")):
         source = path.relative_to(root).as_posix()
         data, tree = parse_text(path.read_text(encoding="utf-8"), source)
-        validate(data, tree, source, validator)
-        out.append((data, source))
+        parsed[path.stem] = (data, tree, source)
+
+    def base_of(provider_id: str) -> dict[str, Any]:
+        if provider_id not in parsed:
+            raise SystemExit(f"manifest extends unknown provider {provider_id!r}")
+        return parsed[provider_id][0]
+
+    out = []
+    for data, tree, source in parsed.values():
+        effective = resolve_extends(data, base_of)
+        validate(effective, tree, source, validator)
+        out.append((effective, source))
     return out
 
 

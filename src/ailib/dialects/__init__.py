@@ -7,6 +7,7 @@ manifest's event maps (see ``ailib.protocol.interpret`` and the generated module
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from typing import Any
 
@@ -63,14 +64,26 @@ def _effort_for(budget: int) -> str:
     return "high"
 
 
+# Wire dialect name -> module (each defines ``encode(req: ChatRequest) -> dict``).
+DIALECT_MODULES = {
+    "openai_chat": "ailib.dialects.openai_chat",
+    "anthropic_messages": "ailib.dialects.anthropic_messages",
+    "gemini_generate": "ailib.dialects.gemini_generate",
+    "ollama_chat": "ailib.dialects.ollama_chat",
+    "cohere_v2": "ailib.dialects.cohere_v2",
+    "bedrock_converse": "ailib.dialects.bedrock_converse",
+    "openai_responses": "ailib.dialects.openai_responses",
+}
+_ENCODERS: dict[str, Encoder] = {}
+
+
 def get_dialect(name: str) -> Encoder:
-    """The request encoder of a wire dialect."""
-    if name == "openai_chat":
-        from ailib.dialects.openai_chat import encode
-    elif name == "anthropic_messages":
-        from ailib.dialects.anthropic_messages import encode
-    elif name == "gemini_generate":
-        from ailib.dialects.gemini_generate import encode
-    else:
-        raise ProtocolError(f"unknown wire dialect {name!r}")
-    return encode
+    """The request encoder of a wire dialect (its module is imported on first use)."""
+    encoder = _ENCODERS.get(name)
+    if encoder is None:
+        module = DIALECT_MODULES.get(name)
+        if module is None:
+            known = ", ".join(sorted(DIALECT_MODULES))
+            raise ProtocolError(f"unknown wire dialect {name!r}; known: {known}")
+        encoder = _ENCODERS[name] = importlib.import_module(module).encode
+    return encoder

@@ -8,6 +8,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -127,11 +128,35 @@ class Manifest:
         return Manifest(deep_merge(self.data, overlay), f"{self.source} + {source}")
 
 
+NOT_INHERITED = ("id", "name", "class_name", "metadata", "extends")
+
+
+def resolve_extends(
+    data: dict[str, Any], load: Callable[[str], dict[str, Any]], seen: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Apply ``extends: <provider id>``: the base manifest deep-merged under this one.
+
+    The base's identity and model list (``id``, ``name``, ``class_name``, ``metadata``)
+    are not inherited; a key set to null in the child removes it.
+    """
+    base_id = data.get("extends")
+    if not base_id:
+        return data
+    if base_id in seen or base_id == data.get("id"):
+        raise ValueError(f"manifest 'extends' loop: {' -> '.join((*seen, str(base_id)))}")
+    base = resolve_extends(load(str(base_id)), load, (*seen, str(data.get("id")), str(base_id)))
+    inherited = {k: v for k, v in base.items() if k not in NOT_INHERITED}
+    merged = deep_merge(inherited, {k: v for k, v in data.items() if k != "extends"})
+    return merged
+
+
 def deep_merge(base: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    """Merge ``overlay`` onto ``base``: dicts recursively, everything else replaced."""
+    """Merge ``overlay`` onto ``base``: dicts recursively, others replaced, null deletes."""
     out = dict(base)
     for key, value in overlay.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
             out[key] = value

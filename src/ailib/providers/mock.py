@@ -28,10 +28,7 @@ from ailib.types.response import ChatResponse
 from ailib.types.tools import ToolDefinition
 
 MANIFEST: dict[str, Any] = {
-    "id": "mock",
     "protocol_version": "2.0",
-    "name": "Local mock provider",
-    "class_name": "Mock",
     "version": "1.0.0",
     "dialect": "openai_chat",
     "endpoint": {
@@ -220,6 +217,9 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "id": "mock",
+    "name": "Local mock provider",
+    "class_name": "Mock",
     "metadata": {
         "models": {
             "echo": {

@@ -35,7 +35,7 @@ from ailib.pipeline.decoders import (
 from ailib.runtime.classify import classify, stream_error
 from ailib.runtime.request import MaskedDict, Prepared, auth_headers, prepare, resolve_api_key
 from ailib.runtime.spec import ProviderSpec
-from ailib.transport import HttpClient, error_classes
+from ailib.transport import HttpClient, error_classes, request_signer, resolve_region
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
 
@@ -67,6 +67,9 @@ class SyncEngine:
             self.spec = spec
         self._key = resolve_api_key(self.spec, api_key)
         self.base_url = (base_url or self.spec.manifest.base_url).rstrip("/")
+        if "{region}" in self.base_url:
+            self.base_url = self.base_url.replace("{region}", resolve_region(self.spec) or "")
+        self._signer = request_signer(self.spec, api_key)
         self.drop_unsupported = drop_unsupported
         policy = self._policy = {**self.spec.manifest.retry_policy, **(retry_policy or {})}
         self._retry_statuses = frozenset(policy["retry_on_http_status"])
@@ -201,8 +204,13 @@ class SyncEngine:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _send_once(self, prepared: Prepared) -> httpx.Response:
+        headers = self._headers
+        if self._signer is not None:  # e.g. AWS SigV4: signs method, URL, body and headers
+            headers = MaskedDict(
+                {**headers, **self._signer("POST", prepared.url, prepared.body, headers)}
+            )
         request = self._client.build_request(
-            "POST", prepared.url, content=prepared.body, headers=self._headers
+            "POST", prepared.url, content=prepared.body, headers=headers
         )
         try:
             response = self._client.send(request, stream=True)

@@ -46,7 +46,9 @@ class Secret:
 class MaskedDict(dict[str, str]):
     """Headers or query parameters whose credential values never show in a repr."""
 
-    secret_names = frozenset({"authorization", "x-api-key", "api-key", "x-goog-api-key", "key"})
+    secret_names = frozenset(
+        {"authorization", "x-api-key", "api-key", "x-goog-api-key", "key", "x-amz-security-token"}
+    )
 
     def __repr__(self) -> str:
         shown = {k: "***" if k.lower() in self.secret_names else v for k, v in self.items()}

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ailib.testing.scenario import FRAGMENT, Call, Plan, Scenario, make_plan
+from ailib.testing.scenario import FRAGMENT, Call, Plan, Scenario, last_user_text, make_plan
 
 __all__ = ["DIALECTS", "Call", "Reply", "error_reply", "render"]
 
@@ -67,6 +67,10 @@ class Dialect:
         ctype = self.stream_type if call.stream and not error else self.json_type
         rid = self.request_id(call.seq)
         return [("content-type", ctype)] + ([rid] if rid else [])
+
+    def user_text(self, call: Call) -> str:
+        """Text of the last user message (what the echo answer repeats)."""
+        return last_user_text(call.dialect, call.body)
 
     def complete(self, p: Plan) -> bytes:
         raise NotImplementedError
@@ -507,7 +511,7 @@ def render(call: Call, scenario: Scenario, next_tool_id: Callable[[], int]) -> R
     if scenario.status >= 400 or scenario.error_body is not None:
         return error_reply(call, scenario.status, None, scenario)
     dialect = DIALECTS[call.dialect]
-    plan = make_plan(call, scenario, dialect.tool_prefix, next_tool_id)
+    plan = make_plan(call, scenario, dialect.tool_prefix, next_tool_id, dialect.user_text(call))
     headers = _finish(dialect.headers(call), scenario)
     if call.stream:
         return Reply(scenario.status, headers, events=[e.encode() for e in dialect.stream(plan)])

@@ -233,7 +233,11 @@ class Plan:
 
 
 def make_plan(
-    call: Call, scenario: Scenario, tool_prefix: str, next_tool_id: Callable[[], int]
+    call: Call,
+    scenario: Scenario,
+    tool_prefix: str,
+    next_tool_id: Callable[[], int],
+    user_text: str | None = None,
 ) -> Plan:
     """Resolve echo text, tool ids, stream pieces and default usage."""
     if scenario.text is not None:
@@ -241,7 +245,8 @@ def make_plan(
     elif scenario.tool_calls:
         text = ""
     else:
-        text = "echo: " + last_user_text(call.dialect, call.body)
+        echoed = user_text if user_text is not None else last_user_text(call.dialect, call.body)
+        text = "echo: " + echoed
     tools = [ToolCall(f"{tool_prefix}{next_tool_id()}", n, dict(a)) for n, a in scenario.tool_calls]
     pieces = split_even(text, scenario.chunks) if scenario.chunks else split_words(text)
     reasoning_pieces = split_words(scenario.reasoning or "")

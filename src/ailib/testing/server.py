@@ -22,7 +22,10 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from ailib.testing.dialects import DIALECTS, Reply, error_reply, render
+from ailib.testing.routes import BASE_PATHS, ROUTES, Route, load_plugins
 from ailib.testing.scenario import Call, RecordedRequest, Scenario
+
+load_plugins()
 
 __all__ = ["MockServer"]
 
@@ -97,6 +100,8 @@ class MockServer:
 
     def base_url(self, dialect: str) -> str:
         """Base URL for a provider client: ``/v1beta`` for Gemini, ``/v1`` otherwise."""
+        if dialect in BASE_PATHS:
+            return self.url + BASE_PATHS[dialect]
         return self.url + ("/v1beta" if dialect in ("gemini", "google") else "/v1")
 
     def push(self, scenario: Scenario, *more: Scenario) -> None:
@@ -290,6 +295,10 @@ class MockServer:
         headers: dict[str, str],
         body: bytes,
     ) -> tuple[Reply, Scenario | None]:
+        for route in ROUTES:
+            found = route.match(method, path)
+            if found is not None:
+                return self._dispatch_route(route, found, method, path, query, headers, body)
         gemini = _GEMINI_PATH.match(path) if method == "POST" else None
         if method == "POST" and path.endswith("/chat/completions"):
             dialect = "openai"
@@ -324,6 +333,32 @@ class MockServer:
             stream = payload.get("stream") is True
         scenario = self._next_scenario()
         call = Call(dialect, model, payload, stream, seq, sse)
+        return render(call, scenario, self._next_tool_id), scenario
+
+    def _dispatch_route(
+        self,
+        route: Route,
+        found: re.Match[str],
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> tuple[Reply, Scenario | None]:
+        """A request for a plugin dialect (see :mod:`ailib.testing.routes`)."""
+        with self._lock:
+            self.requests.append(RecordedRequest(method, path, query, headers, body, route.dialect))
+            seq = next(self._seq)
+        try:
+            payload = json.loads(body) if body else {}
+            if not isinstance(payload, dict):
+                raise ValueError("not an object")
+        except ValueError:
+            call = Call(route.dialect, "unknown", {}, False, seq)
+            return error_reply(call, 400, "invalid JSON body"), None
+        model = route.model(found, payload)
+        call = Call(route.dialect, model, payload, route.stream(found, payload, query), seq)
+        scenario = self._next_scenario()
         return render(call, scenario, self._next_tool_id), scenario
 
     def _next_scenario(self) -> Scenario:

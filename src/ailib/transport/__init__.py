@@ -15,9 +15,17 @@ Example::
 from __future__ import annotations
 
 import importlib
-from typing import Any
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from ailib.runtime.spec import ProviderSpec
+
+#: Signs one request: (method, url, body, headers) -> headers to add (e.g. AWS SigV4).
+Signer = Callable[[str, str, bytes, dict[str, str]], dict[str, str]]
 
 #: The client type accepted by ``http_client=``: httpx's, or an httpx-compatible one.
 HttpClient = httpx.Client | Any
@@ -33,3 +41,27 @@ def error_classes(client: Any) -> tuple[type[BaseException], type[BaseException]
     timeout = getattr(module, "TimeoutException", httpx.TimeoutException)
     transport = getattr(module, "TransportError", httpx.TransportError)
     return timeout, transport
+
+
+def resolve_region(spec: ProviderSpec) -> str | None:
+    """The region filling ``{region}`` in a base URL: environment first, then the default."""
+    endpoint = spec.manifest.endpoint
+    for name in endpoint.get("region_env", ["AWS_REGION", "AWS_DEFAULT_REGION"]):
+        value = os.environ.get(name)
+        if value:
+            return value
+    default = endpoint.get("default_region")
+    return str(default) if default else None
+
+
+def request_signer(spec: ProviderSpec, api_key: str | None) -> Signer | None:
+    """The per-request signer a manifest's auth needs, or None for header/query auth."""
+    auth = spec.manifest.auth
+    if auth.get("type") != "aws_sigv4":
+        return None
+    from ailib.transport.sigv4 import signer_from_env
+
+    signer: Signer = signer_from_env(
+        service=str(auth.get("service", "bedrock")), region=resolve_region(spec), api_key=api_key
+    )
+    return signer
