@@ -55,9 +55,9 @@ def test_manifest_id_must_match(local_manifest: Path) -> None:
 def test_broken_manifest_names_file_line_key(tmp_path: Path) -> None:
     bad = tmp_path / "local.yaml"
     bad.write_text(
-        (ROOT / "manifests/providers/mock.yaml")
+        (ROOT / "manifests/providers/openai.yaml")
         .read_text()
-        .replace("id: mock\n", "id: local\n")
+        .replace("id: openai\n", "id: local\n")
         .replace("max_retries: 2", "max_retries: -1")
     )
     with pytest.raises(ManifestError) as info:
@@ -65,3 +65,17 @@ def test_broken_manifest_names_file_line_key(tmp_path: Path) -> None:
     line = next(n for n, t in enumerate(bad.read_text().splitlines(), 1) if "max_retries: -1" in t)
     assert f"local.yaml:{line}" in str(info.value)
     assert "retry_policy.max_retries" in str(info.value)
+
+
+def test_extends_resolves_sibling_then_builtin(tmp_path: Path, mock_server: MockServer) -> None:
+    # a partial manifest: everything but the identity and base URL comes from openai
+    (tmp_path / "tiny.yaml").write_text(
+        "id: tiny\nextends: openai\nprotocol_version: '2.0'\n"
+        "endpoint: {base_url: 'http://127.0.0.1:1/v1', auth: {type: none}}\n"
+    )
+    with AiClient.create(
+        "tiny/gpt-4o", manifest=tmp_path / "tiny.yaml", base_url=mock_server.base_url("openai")
+    ) as client:
+        assert client.chat().user("hi").max_tokens(5).execute().content == "echo: hi"
+    assert mock_server.requests[-1].json()["max_completion_tokens"] == 5
+    assert "authorization" not in mock_server.requests[-1].headers

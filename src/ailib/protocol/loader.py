@@ -14,7 +14,7 @@ from pathlib import Path as FsPath
 from typing import Any
 
 from ailib.errors import ManifestError, ProtocolError
-from ailib.protocol.manifest import Manifest
+from ailib.protocol.manifest import Manifest, resolve_extends
 
 SCHEMA_FILE = FsPath(__file__).with_name("provider.schema.json")
 
@@ -125,9 +125,43 @@ def validate(data: dict[str, Any], tree: Any, source: str, validator: Any = None
             ) from None
 
 
-def load_manifest_text(text: str, source: str, *, partial: bool = False) -> dict[str, Any]:
-    """Parse and (unless it is a partial overlay) validate manifest text."""
+def builtin_manifest(provider_id: str) -> dict[str, Any]:
+    """The effective manifest data a generated provider module was compiled from."""
+    import importlib
+
+    from ailib.providers._registry import PROVIDERS
+
+    entry = PROVIDERS.get(provider_id)
+    if entry is None:
+        raise ManifestError(f"no manifest named {provider_id!r} to extend")
+    data: dict[str, Any] = importlib.import_module(f"ailib.providers.{entry[0]}").MANIFEST
+    return data
+
+
+def _sibling_or_builtin(folder: FsPath | None) -> Any:
+    def load(provider_id: str) -> dict[str, Any]:
+        if folder is not None:
+            for name in (f"{provider_id}.yaml", f"{provider_id}.yml", f"{provider_id}.json"):
+                path = folder / name
+                if path.exists():
+                    return parse_text(path.read_text(encoding="utf-8"), str(path))[0]
+        return builtin_manifest(provider_id)
+
+    return load
+
+
+def load_manifest_text(
+    text: str, source: str, *, partial: bool = False, folder: FsPath | None = None
+) -> dict[str, Any]:
+    """Parse, resolve ``extends`` (sibling file, else built-in) and validate manifest text."""
     data, tree = parse_text(text, source)
+    if data.get("extends") and not partial:
+        try:
+            data = resolve_extends(data, _sibling_or_builtin(folder))
+        except ValueError as exc:
+            raise ManifestError(
+                str(exc), path=source, line=_line_of(tree, ["extends"]), key="extends"
+            ) from None
     if not partial:
         validate(data, tree, source)
     return data
@@ -140,4 +174,6 @@ def load_manifest_file(path: str | os.PathLike[str]) -> Manifest:
         text = FsPath(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise ManifestError(f"cannot read manifest: {exc.strerror}", path=source) from None
-    return Manifest.from_dict(load_manifest_text(text, source), source)
+    return Manifest.from_dict(
+        load_manifest_text(text, source, folder=FsPath(source).parent), source
+    )
