@@ -4,6 +4,10 @@ Example::
 
     ailib chat --model mock/echo "Hello"          # no key, no network: starts a mock server
     ailib chat --model openai/gpt-4o "Tell a joke"
+    ailib manifest validate manifests/providers/openai.yaml
+    ailib manifest show openai --manifest-path ./overrides
+    ailib providers
+    ailib models anthropic
 """
 
 from __future__ import annotations
@@ -50,9 +54,92 @@ def _chat(args: argparse.Namespace) -> int:
     return 0
 
 
+def _validate(args: argparse.Namespace) -> int:
+    from ailib.protocol.loader import load_manifest_file
+
+    status = 0
+    for path in args.paths:
+        try:
+            manifest = load_manifest_file(path)
+        except AiLibError as exc:
+            print(f"invalid: {exc.message}", file=sys.stderr)
+            status = 1
+        else:
+            print(f"ok: {path} (provider {manifest.id!r}, dialect {manifest.dialect})")
+    return status
+
+
+def _show(args: argparse.Namespace) -> int:
+    import json
+
+    from ailib.protocol.search import resolve
+
+    try:
+        found = resolve(args.provider, args.manifest_path)
+    except AiLibError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    print(f"# provider {found.manifest.id!r}: effective manifest (winner: {found.winner})")
+    for source, keys in found.layers:
+        print(f"#   {source}: {', '.join(keys)}")
+    print(json.dumps(found.manifest.data, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _providers(args: argparse.Namespace) -> int:
+    from ailib.protocol.search import list_providers
+
+    for provider_id, source in list_providers(args.manifest_path).items():
+        print(f"{provider_id:<20} {source}")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from ailib.protocol.search import resolve
+
+    try:
+        models = resolve(args.provider, args.manifest_path).manifest.models
+    except AiLibError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    for name, info in models.items():
+        info = info if isinstance(info, dict) else {}
+        price = info.get("pricing") or {}
+        caps = (
+            ",".join(info.get("capabilities", []))
+            if isinstance(info.get("capabilities"), list)
+            else ""
+        )
+        window = info.get("context_window", "")
+        cost = (
+            f"${price.get('input_per_1m', '?')}/${price.get('output_per_1m', '?')} per 1M"
+            if price
+            else ""
+        )
+        print(f"{name:<32} {window!s:>9}  {cost:<26} {caps}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ailib", description="One client for every LLM.")
     sub = parser.add_subparsers(dest="command", required=True)
+    paths = argparse.ArgumentParser(add_help=False)
+    paths.add_argument(
+        "--manifest-path",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="search this directory (or file) first; repeatable",
+    )
+    manifest = sub.add_parser("manifest", help="validate or show manifests")
+    msub = manifest.add_subparsers(dest="action", required=True)
+    validate = msub.add_parser("validate", help="check manifest files")
+    validate.add_argument("paths", nargs="+")
+    show = msub.add_parser("show", parents=[paths], help="effective manifest and its sources")
+    show.add_argument("provider")
+    sub.add_parser("providers", parents=[paths], help="list providers and where they come from")
+    models = sub.add_parser("models", parents=[paths], help="list a provider's models")
+    models.add_argument("provider")
     chat = sub.add_parser("chat", help="stream an answer to the terminal")
     chat.add_argument("prompt")
     chat.add_argument("--model", required=True, help="provider/model, e.g. mock/echo")
@@ -61,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
     chat.add_argument("--api-key", default=None, help="defaults to the provider's env var")
     chat.add_argument("--usage", action="store_true", help="print token usage to stderr")
     args = parser.parse_args(argv)
+    if args.command == "manifest":
+        return _validate(args) if args.action == "validate" else _show(args)
+    if args.command == "providers":
+        return _providers(args)
+    if args.command == "models":
+        return _models(args)
     return _chat(args)
 
 

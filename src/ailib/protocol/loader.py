@@ -150,30 +150,65 @@ def _sibling_or_builtin(folder: FsPath | None) -> Any:
     return load
 
 
-def load_manifest_text(
-    text: str, source: str, *, partial: bool = False, folder: FsPath | None = None
+def _upgrade_upstream(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """AI-Protocol v1/v2 manifests (no ailib ``dialect``) become ailib manifests in memory."""
+    import importlib
+
+    try:
+        upgrade: Any = importlib.import_module("ailib.protocol.upgrade")
+    except ModuleNotFoundError:  # pragma: no cover - the upgrade module ships with ailib
+        return data
+    if upgrade.is_upstream(data):
+        upgraded: dict[str, Any] = upgrade.to_ailib(data, source)
+        return upgraded
+    return data
+
+
+def finish_manifest(
+    data: dict[str, Any],
+    tree: Any,
+    source: str,
+    *,
+    folder: FsPath | None,
+    validate_it: bool = True,
 ) -> dict[str, Any]:
-    """Parse, resolve ``extends`` (sibling file, else built-in) and validate manifest text."""
-    data, tree = parse_text(text, source)
-    if data.get("extends") and not partial:
+    """Upgrade an upstream manifest, resolve ``extends`` and validate."""
+    data = _upgrade_upstream(data, source)
+    if data.get("extends"):
         try:
             data = resolve_extends(data, _sibling_or_builtin(folder))
         except ValueError as exc:
             raise ManifestError(
                 str(exc), path=source, line=_line_of(tree, ["extends"]), key="extends"
             ) from None
-    if not partial:
+    if validate_it:
         validate(data, tree, source)
     return data
 
 
-def load_manifest_file(path: str | os.PathLike[str]) -> Manifest:
-    """Load one manifest file (YAML or JSON) into a validated Manifest."""
+def load_manifest_text(
+    text: str, source: str, *, partial: bool = False, folder: FsPath | None = None
+) -> dict[str, Any]:
+    """Parse, resolve ``extends`` (sibling file, else built-in) and validate manifest text."""
+    data, tree = parse_text(text, source)
+    if partial:
+        return data
+    return finish_manifest(data, tree, source, folder=folder)
+
+
+def read_manifest_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Any]:
+    """Parse one manifest file: (plain data, tree with line info). Not validated."""
     source = os.fspath(path)
     try:
         text = FsPath(source).read_text(encoding="utf-8")
     except OSError as exc:
         raise ManifestError(f"cannot read manifest: {exc.strerror}", path=source) from None
-    return Manifest.from_dict(
-        load_manifest_text(text, source, folder=FsPath(source).parent), source
-    )
+    return parse_text(text, source)
+
+
+def load_manifest_file(path: str | os.PathLike[str]) -> Manifest:
+    """Load one manifest file (YAML or JSON) into a validated Manifest."""
+    source = os.fspath(path)
+    data, tree = read_manifest_file(source)
+    final = finish_manifest(data, tree, source, folder=FsPath(source).parent)
+    return Manifest.from_dict(final, source)

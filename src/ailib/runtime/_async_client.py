@@ -6,15 +6,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ailib.runtime.builder import ChatBuilderBase
-from ailib.runtime.registry import interpreted_spec, provider_class, split_model
+from ailib.runtime.registry import has_overrides, interpreted_spec, provider_class, split_model
 
 if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping import light
     import httpx
 
+    from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
     from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
     from ailib.transport import AsyncHttpClient
@@ -24,15 +26,19 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
 class AsyncChatBuilder(ChatBuilderBase):
     """Fluent request builder; finish with ``await .execute()`` or ``.stream()``."""
 
-    def __init__(self, engine: AsyncEngine, model: str) -> None:
+    def __init__(self, engine: AsyncEngine | Callable[[], AsyncEngine], model: str) -> None:
         super().__init__(model)
         self._engine = engine
 
+    def _target(self) -> AsyncEngine:
+        # a callable picks the engine when the request starts (hot-reloaded manifests)
+        return self._engine() if callable(self._engine) else self._engine
+
     async def execute(self) -> ChatResponse:
-        return await self._engine.execute(self.build(stream=False))
+        return await self._target().execute(self.build(stream=False))
 
     def stream(self) -> AsyncChatStream:
-        return self._engine.stream(self.build(stream=True))
+        return self._target().stream(self.build(stream=True))
 
 
 class AsyncAiClient:
@@ -44,9 +50,18 @@ class AsyncAiClient:
             resp = await client.chat().user("Hello").execute()
     """
 
-    def __init__(self, engine: AsyncEngine, model: str) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        model: str,
+        *,
+        loader: ProtocolLoader | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._engine = self._root = engine
         self.model = model
+        self.loader = loader
+        self._options = dict(engine_options or {})
 
     @classmethod
     async def create(
@@ -62,6 +77,9 @@ class AsyncAiClient:
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         manifest: str | os.PathLike[str] | Manifest | None = None,
+        manifest_paths: Sequence[str | os.PathLike[str]] = (),
+        hot_reload: bool = False,
+        loader: ProtocolLoader | None = None,
     ) -> AsyncAiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -69,6 +87,9 @@ class AsyncAiClient:
         runtime interprets it, with the same results as a generated module.
         ``retry_policy`` overrides keys of the manifest's policy (``max_retries``,
         ``min_delay_ms``, ``max_delay_ms``, ``jitter``, ``retry_on_http_status``).
+        ``manifest_paths`` come first on the manifest search path (then AI_PROTOCOL_PATH,
+        the user config dir, the built-ins); ``hot_reload=True`` watches those files and
+        applies a changed manifest to the next request.
         """
         provider_id, model_id = split_model(model)
         kwargs: dict[str, Any] = {
@@ -81,13 +102,35 @@ class AsyncAiClient:
             "drop_unsupported": drop_unsupported,
             "default_headers": default_headers,
         }
-        if manifest is not None:
-            from ailib.runtime._async_engine import AsyncEngine
+        from ailib.protocol.hot import ProtocolLoader
+        from ailib.runtime._async_engine import AsyncEngine
 
+        if manifest is not None:
             engine = AsyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
-        else:
+            return cls(engine, model_id)
+        if loader is None and (manifest_paths or hot_reload or has_overrides(provider_id)):
+            loader = ProtocolLoader(manifest_paths, hot_reload=hot_reload)
+        if loader is None:  # the compiled fast path: no file on the search path
+            return cls(provider_class(provider_id, asynchronous=True)(**kwargs), model_id)
+        spec = loader.get(provider_id)
+        if spec.compiled:
             engine = provider_class(provider_id, asynchronous=True)(**kwargs)
-        return cls(engine, model_id)
+        else:
+            engine = AsyncEngine(spec=spec, **kwargs)
+        options = {**kwargs, "http_client": engine._client}
+        return cls(
+            engine, model_id, loader=loader if loader.hot_reload else None, engine_options=options
+        )
+
+    def _current(self) -> AsyncEngine:
+        """The engine for the manifest in force now (a new one after a hot reload)."""
+        if self.loader is not None:
+            spec = self.loader.get(self.provider_id)
+            if spec is not self._engine.spec:
+                from ailib.runtime._async_engine import AsyncEngine
+
+                self._engine = AsyncEngine(spec=spec, **self._options)
+        return self._engine
 
     @property
     def provider(self) -> AsyncEngine:
@@ -96,16 +139,18 @@ class AsyncAiClient:
 
     @property
     def provider_id(self) -> str:
-        return self._engine.spec.id
+        return self._root.spec.id
 
     def chat(self) -> AsyncChatBuilder:
-        return AsyncChatBuilder(self._engine, self.model)
+        if self.loader is None:
+            return AsyncChatBuilder(self._engine, self.model)
+        return AsyncChatBuilder(self._current, self.model)
 
     async def aclose(self) -> None:
-        await self._engine.aclose()
+        await self._root.aclose()  # owns the connection pool every engine shares
 
     async def close(self) -> None:  # unasync: skip
-        await self._engine.aclose()  # unasync: skip
+        await self._root.aclose()  # unasync: skip
 
     async def __aenter__(self) -> AsyncAiClient:
         return self

@@ -7,15 +7,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ailib.runtime.builder import ChatBuilderBase
-from ailib.runtime.registry import interpreted_spec, provider_class, split_model
+from ailib.runtime.registry import has_overrides, interpreted_spec, provider_class, split_model
 
 if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping import light
     import httpx
 
+    from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
     from ailib.runtime._sync_engine import ChatStream, SyncEngine
     from ailib.transport import HttpClient
@@ -25,15 +27,19 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
 class ChatBuilder(ChatBuilderBase):
     """Fluent request builder; finish with ``.execute()`` or ``.stream()``."""
 
-    def __init__(self, engine: SyncEngine, model: str) -> None:
+    def __init__(self, engine: SyncEngine | Callable[[], SyncEngine], model: str) -> None:
         super().__init__(model)
         self._engine = engine
 
+    def _target(self) -> SyncEngine:
+        # a callable picks the engine when the request starts (hot-reloaded manifests)
+        return self._engine() if callable(self._engine) else self._engine
+
     def execute(self) -> ChatResponse:
-        return self._engine.execute(self.build(stream=False))
+        return self._target().execute(self.build(stream=False))
 
     def stream(self) -> ChatStream:
-        return self._engine.stream(self.build(stream=True))
+        return self._target().stream(self.build(stream=True))
 
 
 class AiClient:
@@ -45,9 +51,18 @@ class AiClient:
             resp = client.chat().user("Hello").execute()
     """
 
-    def __init__(self, engine: SyncEngine, model: str) -> None:
-        self._engine = engine
+    def __init__(
+        self,
+        engine: SyncEngine,
+        model: str,
+        *,
+        loader: ProtocolLoader | None = None,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self._engine = self._root = engine
         self.model = model
+        self.loader = loader
+        self._options = dict(engine_options or {})
 
     @classmethod
     def create(
@@ -63,6 +78,9 @@ class AiClient:
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         manifest: str | os.PathLike[str] | Manifest | None = None,
+        manifest_paths: Sequence[str | os.PathLike[str]] = (),
+        hot_reload: bool = False,
+        loader: ProtocolLoader | None = None,
     ) -> AiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -70,6 +88,9 @@ class AiClient:
         runtime interprets it, with the same results as a generated module.
         ``retry_policy`` overrides keys of the manifest's policy (``max_retries``,
         ``min_delay_ms``, ``max_delay_ms``, ``jitter``, ``retry_on_http_status``).
+        ``manifest_paths`` come first on the manifest search path (then AI_PROTOCOL_PATH,
+        the user config dir, the built-ins); ``hot_reload=True`` watches those files and
+        applies a changed manifest to the next request.
         """
         provider_id, model_id = split_model(model)
         kwargs: dict[str, Any] = {
@@ -82,13 +103,35 @@ class AiClient:
             "drop_unsupported": drop_unsupported,
             "default_headers": default_headers,
         }
-        if manifest is not None:
-            from ailib.runtime._sync_engine import SyncEngine
+        from ailib.protocol.hot import ProtocolLoader
+        from ailib.runtime._sync_engine import SyncEngine
 
+        if manifest is not None:
             engine = SyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
-        else:
+            return cls(engine, model_id)
+        if loader is None and (manifest_paths or hot_reload or has_overrides(provider_id)):
+            loader = ProtocolLoader(manifest_paths, hot_reload=hot_reload)
+        if loader is None:  # the compiled fast path: no file on the search path
+            return cls(provider_class(provider_id, asynchronous=False)(**kwargs), model_id)
+        spec = loader.get(provider_id)
+        if spec.compiled:
             engine = provider_class(provider_id, asynchronous=False)(**kwargs)
-        return cls(engine, model_id)
+        else:
+            engine = SyncEngine(spec=spec, **kwargs)
+        options = {**kwargs, "http_client": engine._client}
+        return cls(
+            engine, model_id, loader=loader if loader.hot_reload else None, engine_options=options
+        )
+
+    def _current(self) -> SyncEngine:
+        """The engine for the manifest in force now (a new one after a hot reload)."""
+        if self.loader is not None:
+            spec = self.loader.get(self.provider_id)
+            if spec is not self._engine.spec:
+                from ailib.runtime._sync_engine import SyncEngine
+
+                self._engine = SyncEngine(spec=spec, **self._options)
+        return self._engine
 
     @property
     def provider(self) -> SyncEngine:
@@ -97,13 +140,15 @@ class AiClient:
 
     @property
     def provider_id(self) -> str:
-        return self._engine.spec.id
+        return self._root.spec.id
 
     def chat(self) -> ChatBuilder:
-        return ChatBuilder(self._engine, self.model)
+        if self.loader is None:
+            return ChatBuilder(self._engine, self.model)
+        return ChatBuilder(self._current, self.model)
 
     def close(self) -> None:
-        self._engine.close()
+        self._root.close()  # owns the connection pool every engine shares
 
     def __enter__(self) -> AiClient:
         return self

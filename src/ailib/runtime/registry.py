@@ -56,3 +56,21 @@ def interpreted_spec(manifest: str | os.PathLike[str] | Manifest, provider_id: s
             code="E1001",
         )
     return ProviderSpec.interpreted(loaded)
+
+
+def compiled_spec(provider_id: str) -> ProviderSpec | None:
+    """The compiled spec of a built-in provider, or None."""
+    from ailib.providers._registry import PROVIDERS
+
+    entry = PROVIDERS.get(provider_id)
+    if entry is None:
+        return None
+    spec: ProviderSpec = importlib.import_module(f"ailib.providers.{entry[0]}").SPEC
+    return spec
+
+
+def has_overrides(provider_id: str) -> bool:
+    """Whether AI_PROTOCOL_PATH or the user config dir holds a file for this provider."""
+    from ailib.protocol.search import candidate_files, search_dirs
+
+    return bool(candidate_files(provider_id, search_dirs()))
