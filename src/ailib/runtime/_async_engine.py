@@ -17,6 +17,7 @@ import random
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -127,6 +128,29 @@ class AsyncEngine:
         except ValueError:
             raise StreamDecodeError("response body is not JSON", offset=0, data=raw) from None
         return self.parse_response(body, response.headers)
+
+    async def post_json(
+        self, path: str, payload: dict[str, Any], *, model: str = ""
+    ) -> tuple[Any, httpx.Headers]:
+        """POST JSON to ``path`` (``{model}`` filled in) with auth, retries and typed errors.
+
+        The building block of endpoints other than chat (embeddings, token counting)::
+
+            body, headers = await provider.post_json("/embeddings", {"model": m, "input": t})
+        """
+        url = self.base_url + path.replace("{model}", quote(model, safe=""))
+        if self._auth_query:
+            url += ("&" if "?" in url else "?") + urlencode(self._auth_query)
+        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        response = await self._send(Prepared(url, data, payload, False))
+        try:
+            raw = await response.aread()
+        finally:
+            await response.aclose()
+        try:
+            return json.loads(raw), response.headers
+        except ValueError:
+            raise StreamDecodeError("response body is not JSON", offset=0, data=raw) from None
 
     def parse_response(self, body: Any, headers: httpx.Headers) -> ChatResponse:
         asm = Assembler(self.spec.manifest.termination, self._stream_error)
