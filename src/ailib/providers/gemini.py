@@ -241,6 +241,7 @@ MANIFEST: dict[str, Any] = {
                     "text",
                     "streaming",
                     "tools",
+                    "parallel_tools",
                     "vision",
                     "reasoning",
                     "structured_output",
@@ -254,6 +255,7 @@ MANIFEST: dict[str, Any] = {
                     "text",
                     "streaming",
                     "tools",
+                    "parallel_tools",
                     "vision",
                     "reasoning",
                     "structured_output",
@@ -263,7 +265,14 @@ MANIFEST: dict[str, Any] = {
             "gemini-2.0-flash": {
                 "context_window": 1048576,
                 "max_output_tokens": 8192,
-                "capabilities": ["text", "streaming", "tools", "vision", "structured_output"],
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "vision",
+                    "structured_output",
+                ],
                 "pricing": {"input_per_1m": 0.1, "output_per_1m": 0.4},
             },
         }

@@ -229,6 +229,7 @@ MANIFEST: dict[str, Any] = {
                     "text",
                     "streaming",
                     "tools",
+                    "parallel_tools",
                     "vision",
                     "reasoning",
                     "structured_output",

@@ -230,13 +230,27 @@ MANIFEST: dict[str, Any] = {
             "gpt-4o": {
                 "context_window": 128000,
                 "max_output_tokens": 16384,
-                "capabilities": ["text", "streaming", "tools", "vision", "structured_output"],
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "vision",
+                    "structured_output",
+                ],
                 "pricing": {"input_per_1m": 2.5, "output_per_1m": 10, "cached_input_per_1m": 1.25},
             },
             "gpt-4o-mini": {
                 "context_window": 128000,
                 "max_output_tokens": 16384,
-                "capabilities": ["text", "streaming", "tools", "vision", "structured_output"],
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "vision",
+                    "structured_output",
+                ],
                 "pricing": {
                     "input_per_1m": 0.15,
                     "output_per_1m": 0.6,
@@ -246,13 +260,27 @@ MANIFEST: dict[str, Any] = {
             "gpt-4.1": {
                 "context_window": 1047576,
                 "max_output_tokens": 32768,
-                "capabilities": ["text", "streaming", "tools", "vision", "structured_output"],
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "vision",
+                    "structured_output",
+                ],
                 "pricing": {"input_per_1m": 2, "output_per_1m": 8, "cached_input_per_1m": 0.5},
             },
             "o3-mini": {
                 "context_window": 200000,
                 "max_output_tokens": 100000,
-                "capabilities": ["text", "streaming", "tools", "reasoning", "structured_output"],
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "reasoning",
+                    "structured_output",
+                ],
                 "pricing": {"input_per_1m": 1.1, "output_per_1m": 4.4},
             },
             "o3": {
@@ -262,6 +290,7 @@ MANIFEST: dict[str, Any] = {
                     "text",
                     "streaming",
                     "tools",
+                    "parallel_tools",
                     "vision",
                     "reasoning",
                     "structured_output",

@@ -98,7 +98,7 @@ def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
     manifest = spec.manifest
     caps = set(manifest.capabilities)
     model_caps = manifest.models.get(req.model, {}).get("capabilities")
-    needs = []
+    needs = ["text"]  # a chat request; embeddings-only providers and models refuse it
     if req.tools:
         needs.append("tools")
     if req.stream:
@@ -111,6 +111,10 @@ def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
         needs.append("vision")
     if wants_reasoning(req.params):
         needs.append("reasoning")
+    if "response_format" in req.params:
+        needs.append("structured_output")
+    if req.params.get("parallel_tool_calls") is True:
+        needs.append("parallel_tools")
     for need in needs:
         if caps and need not in caps:
             raise CapabilityError(
@@ -136,13 +140,13 @@ def prepare(
     manifest = spec.manifest
     if not req.messages:
         raise AiLibError("a chat request needs at least one message", code="E1001")
+    check_capabilities(spec, req)  # first: "no vision here" says more than "no such parameter"
     params = check_params(manifest, req.params, drop_unsupported=drop_unsupported)
     if wants_reasoning(params) and "max_tokens" in params and "max_tokens" not in req.params:
         # a defaulted max_tokens must leave room for the thinking budget plus the answer
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
         params["max_tokens"] = max(params["max_tokens"], budget + params["max_tokens"])
     req = attrs.evolve(req, params=params)
-    check_capabilities(spec, req)
     body = get_dialect(manifest.dialect)(req)
     wire = spec.encode_params(params)
     if wire:

@@ -1,0 +1,198 @@
+"""Capability matrix, generated from the manifests: every provider × every capability.
+
+A declared capability is exercised against the mock server in the provider's wire
+dialect; an undeclared one must be refused with a CapabilityError before any request is
+sent. Sync and async twins.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ailib import AiClient, AsyncAiClient, Message, ToolDefinition
+from ailib.errors import CapabilityError
+from ailib.providers._registry import PROVIDERS
+from ailib.runtime.registry import compiled_spec
+from ailib.testing import MockServer, Scenario
+
+CHAT_CAPABILITIES = [
+    "text",
+    "streaming",
+    "tools",
+    "parallel_tools",
+    "vision",
+    "reasoning",
+    "structured_output",
+]
+# wire dialect -> the mock server dialect that speaks it
+MOCK_DIALECT = {
+    "openai_chat": "openai",
+    "anthropic_messages": "anthropic",
+    "gemini_generate": "gemini",
+    "ollama_chat": "ollama",
+    "cohere_v2": "cohere",
+    "bedrock_converse": "bedrock",
+    "openai_responses": "responses",
+}
+TOOL = ToolDefinition.from_function(
+    name="lookup",
+    description="Look up",
+    parameters={"type": "object", "properties": {"q": {"type": "string"}}},
+)
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _provider_caps(provider: str) -> set[str]:
+    spec = compiled_spec(provider)
+    assert spec is not None
+    return set(spec.manifest.capabilities)
+
+
+def _model_for(provider: str, capability: str | None) -> str:
+    """A model of the provider that declares ``capability`` (any model when None)."""
+    models = compiled_spec(provider).manifest.models  # type: ignore[union-attr]
+    for name, info in models.items():
+        caps = info.get("capabilities") if isinstance(info, dict) else None
+        if capability is None or caps is None or capability in caps:
+            return str(name)
+    raise AssertionError(f"{provider} declares {capability!r} but none of its models does")
+
+
+def _cases() -> list[Any]:
+    out = []
+    for provider in sorted(PROVIDERS):
+        caps = _provider_caps(provider)
+        if "text" not in caps:
+            continue  # embeddings-only providers: covered by the embeddings tests
+        for capability in CHAT_CAPABILITIES:
+            declared = capability in caps
+            mark = "declared" if declared else "undeclared"
+            out.append(
+                pytest.param(provider, capability, declared, id=f"{provider}-{capability}-{mark}")
+            )
+    return out
+
+
+def _request(capability: str) -> tuple[Callable[[Any], Any], Scenario, Callable[[Any], None]]:
+    """(builder configuration, mock scenario, check of the response) for one capability."""
+    if capability == "tools":
+        return (
+            lambda b: b.user("find x").tools([TOOL]),
+            Scenario(tool_calls=[("lookup", {"q": "x"})]),
+            lambda r: _assert(r.tool_calls[0].arguments == {"q": "x"}),
+        )
+    if capability == "parallel_tools":
+        return (
+            lambda b: b.user("find x and y").tools([TOOL]),
+            Scenario(tool_calls=[("lookup", {"q": "x"}), ("lookup", {"q": "y"})]),
+            lambda r: _assert([c.arguments["q"] for c in r.tool_calls] == ["x", "y"]),
+        )
+    if capability == "vision":
+        return (
+            lambda b: b.messages(
+                [Message.user_with_image("what?", image_base64=PNG, media_type="image/png")]
+            ),
+            Scenario(text="a picture"),
+            lambda r: _assert(r.content == "a picture"),
+        )
+    if capability == "reasoning":
+        return (
+            lambda b: b.user("think").reasoning("low"),
+            Scenario(text="42", reasoning="pondering"),
+            lambda r: _assert(r.reasoning == "pondering" and r.content == "42"),
+        )
+    if capability == "structured_output":
+        return (
+            lambda b: b.user("json").response_format({"type": "json_object"}),
+            Scenario(text='{"a": 1}'),
+            lambda r: _assert(json.loads(r.content) == {"a": 1}),
+        )
+    return (
+        lambda b: b.user("hi"),
+        Scenario(text="hello there"),
+        lambda r: _assert(r.content == "hello there"),
+    )
+
+
+def _assert(condition: bool) -> None:
+    assert condition
+
+
+def _needs_parallel_param(provider: str, capability: str) -> bool:
+    spec = compiled_spec(provider)
+    return (
+        capability == "parallel_tools"
+        and "parallel_tool_calls" in spec.manifest.declared_parameters
+    )  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_REGION", "us-east-1")
+
+
+def _base_url(server: MockServer, provider: str) -> str:
+    dialect = compiled_spec(provider).manifest.dialect  # type: ignore[union-attr]
+    return server.base_url(MOCK_DIALECT[dialect])
+
+
+@pytest.mark.parametrize(("provider", "capability", "declared"), _cases())
+def test_capability_sync(
+    provider: str, capability: str, declared: bool, mock_server: MockServer, aws_env: None
+) -> None:
+    configure, scenario, check = _request(capability)
+    model = _model_for(provider, capability if declared else None)
+    with AiClient.create(
+        f"{provider}/{model}", api_key="k", base_url=_base_url(mock_server, provider)
+    ) as client:
+        builder = configure(client.chat())
+        if _needs_parallel_param(provider, capability):
+            builder = builder.param("parallel_tool_calls", True)
+        if not declared:
+            with pytest.raises(CapabilityError) as info:
+                builder.execute()
+            assert info.value.code == "E1005" and repr(capability) in str(info.value)
+            assert mock_server.requests == []
+            return
+        mock_server.push(scenario)
+        if capability == "streaming":
+            with builder.stream() as stream:
+                text = "".join(e.as_content_delta.content for e in stream if e.is_content_delta)
+            assert text == "hello there"
+        else:
+            check(builder.execute())
+
+
+@pytest.mark.parametrize(("provider", "capability", "declared"), _cases())
+async def test_capability_async(
+    provider: str, capability: str, declared: bool, mock_server: MockServer, aws_env: None
+) -> None:
+    configure, scenario, check = _request(capability)
+    model = _model_for(provider, capability if declared else None)
+    client = await AsyncAiClient.create(
+        f"{provider}/{model}", api_key="k", base_url=_base_url(mock_server, provider)
+    )
+    async with client:
+        builder = configure(client.chat())
+        if _needs_parallel_param(provider, capability):
+            builder = builder.param("parallel_tool_calls", True)
+        if not declared:
+            with pytest.raises(CapabilityError):
+                await builder.execute()
+            assert mock_server.requests == []
+            return
+        mock_server.push(scenario)
+        if capability == "streaming":
+            async with builder.stream() as stream:
+                text = "".join(
+                    [e.as_content_delta.content async for e in stream if e.is_content_delta]
+                )
+            assert text == "hello there"
+        else:
+            check(await builder.execute())
