@@ -140,6 +140,7 @@ def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
         ),
         "retry_after_headers": repr((rl.get("retry_after", "retry-after"),)),
         "retry_after_ms_headers": repr((rl.get("retry_after_ms", "retry-after-ms"),)),
+        "code_headers": repr(tuple(errors.get("error_code_headers", ()))),
         "params": params,
         "prelude": PRELUDE,
     }

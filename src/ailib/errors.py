@@ -215,7 +215,12 @@ class StreamInterruptedError(TransportError):
 
 
 class RemoteError(AiLibError):
-    """The provider answered with an error (an HTTP error status or an error in a stream)."""
+    """The provider answered with an error (an HTTP error status or an error in a stream).
+
+    For an error inside a 200 stream, ``partial`` holds what arrived before it.
+    """
+
+    partial: ChatResponse | None = None
 
 
 class CancelledError(AiLibError):

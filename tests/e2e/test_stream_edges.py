@@ -113,3 +113,42 @@ def test_cli_reports_errors_cleanly() -> None:
         timeout=60,
     )
     assert result.returncode == 1 and "unknown provider 'nope'" in result.stderr
+
+
+def test_numeric_error_code_in_stream_classifies_as_status_and_keeps_partial() -> None:
+    body = (
+        b": OPENROUTER PROCESSING\n\n"
+        b'data: {"choices":[{"index":0,"delta":{"content":"Half an"}}]}\n\n'
+        b'data: {"error":{"code":429,"message":"Rate limited upstream"},"choices":[]}\n\n'
+        b"data: [DONE]\n\n"
+    )
+    client = _sse_client(body)
+    with client, pytest.raises(RemoteError) as info, client.chat().user("x").stream() as s:
+        list(s)
+    err = info.value
+    assert err.code == "E2001" and err.status == 429 and err.retryable
+    assert err.partial is not None and err.partial.content == "Half an"
+
+
+def test_error_header_names_the_code() -> None:
+    from ailib.providers.openai import SPEC
+    from ailib.runtime.classify import classify
+    from ailib.runtime.spec import error_tables
+
+    manifest = SPEC.manifest.with_overrides(
+        {
+            "error_classification": {
+                "error_code_headers": ["x-amzn-errortype"],
+                "by_error_code": {"ThrottlingException": "rate_limited"},
+            }
+        },
+        "test",
+    )
+    tables = error_tables(manifest)
+    err = classify(
+        tables,
+        status=400,
+        body={"message": "slow down"},
+        headers={"x-amzn-errortype": "ThrottlingException:http://internal.amazon.com/"},
+    )
+    assert err.code == "E2001" and err.provider_code == "ThrottlingException"

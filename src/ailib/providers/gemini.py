@@ -525,6 +525,7 @@ ERRORS = ErrorTables(
     request_id_headers=("x-request-id",),
     retry_after_headers=("retry-after",),
     retry_after_ms_headers=("retry-after-ms",),
+    code_headers=(),
 )
 
 SPEC = ProviderSpec(

@@ -353,6 +353,10 @@ class ChatStream:
                 for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
                     for event in feed(map_stream(frame)):
                         yield event
+            except RemoteError as exc:  # an error event inside the stream: keep what came
+                if exc.partial is None:
+                    exc.partial = self._partial()
+                raise
             except self._engine._transport_error as exc:
                 raise StreamInterruptedError(
                     f"stream interrupted after {frames.count} frames: {exc}",

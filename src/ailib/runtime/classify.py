@@ -35,6 +35,8 @@ class ErrorTables:
     request_id_headers: tuple[str, ...] = ("x-request-id", "request-id")
     retry_after_headers: tuple[str, ...] = ("retry-after",)
     retry_after_ms_headers: tuple[str, ...] = ("retry-after-ms",)
+    # headers naming the error (AWS: ``x-amzn-errortype: ValidationException:http://...``)
+    code_headers: tuple[str, ...] = ()
 
 
 def parse_retry_after(headers: Mapping[str, str], tables: ErrorTables) -> float | None:
@@ -90,6 +92,10 @@ def classify(
     """Build the typed error for an HTTP error response or an in-stream error."""
     headers = headers or {}
     codes = tables.codes_of(body) if body is not None else []
+    for name in tables.code_headers:
+        value = headers.get(name)
+        if value:
+            codes.insert(0, value.split(":", 1)[0].strip())
     message = tables.message_of(body) if body is not None else None
     if not message:
         message = text[:500] or (f"HTTP {status}" if status else "provider error")
@@ -110,13 +116,19 @@ def classify(
 
 
 def stream_error(tables: ErrorTables, fields: dict[str, Any]) -> RemoteError:
-    """The typed error for an error event inside a 200 stream."""
+    """The typed error for an error event inside a 200 stream.
+
+    A numeric code (OpenRouter sends ``{"error": {"code": 400, ...}}``) is read as the
+    HTTP status the request would have had.
+    """
     codes = [str(fields[k]) for k in ("code", "type") if fields.get(k) is not None]
     message = str(fields.get("message") or "error in stream")
-    name = standard_name(tables, None, codes, message)
+    status = next((int(c) for c in codes if c.isdigit() and 100 <= int(c) <= 599), None)
+    name = standard_name(tables, status, [c for c in codes if not c.isdigit()], message)
     return RemoteError(
         message,
         code=standard_code(name).code,
+        status=status,
         provider_code=codes[0] if codes else None,
         provider=tables.provider,
         body=fields,

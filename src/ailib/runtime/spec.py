@@ -101,4 +101,5 @@ def error_tables(
         request_id_headers=tuple(manifest.request_id_headers),
         retry_after_headers=(rl.get("retry_after", "retry-after"),),
         retry_after_ms_headers=(rl.get("retry_after_ms", "retry-after-ms"),),
+        code_headers=tuple(cfg.get("error_code_headers", ())),
     )
