@@ -164,6 +164,8 @@ def compile_event_map(func_name: str, rules: list[dict[str, Any]]) -> str:
     lines.append("    if not hit:")
     lines.append('        out.append(("unknown", cand, {"data": f}))')
     lines.append("    return out")
+    if not any(line.lstrip().startswith("d = {}") for line in lines):
+        lines.remove("    d: dict[str, Any]")  # no rule builds fields
     return "\n".join(lines) + "\n"
 
 

@@ -12,6 +12,7 @@ import re
 UNASYNC_FILES = [
     ("src/ailib/runtime/_async_engine.py", "src/ailib/runtime/_sync_engine.py"),
     ("src/ailib/runtime/_async_client.py", "src/ailib/runtime/_sync_client.py"),
+    ("src/ailib/embeddings/_async.py", "src/ailib/embeddings/_sync.py"),
 ]
 
 # Whole-word replacements, applied in order.
@@ -20,6 +21,7 @@ NAMES = [
     ("AsyncChatStream", "ChatStream"),
     ("AsyncChatBuilder", "ChatBuilder"),
     ("AsyncAiClient", "AiClient"),
+    ("AsyncEmbeddingClient", "EmbeddingClient"),
     ("AsyncRetrying", "Retrying"),
     ("AsyncIterator", "Iterator"),
     ("AsyncClient", "Client"),

@@ -619,7 +619,7 @@ def test_make_decoder_maps_format_names(name: str, kind: type[Decoder]) -> None:
 
 
 def test_make_decoder_unknown_format_names_it_and_the_known_ones() -> None:
-    with pytest.raises(ValueError, match="'aws_eventstream'") as info:
-        make_decoder("aws_eventstream")
+    with pytest.raises(ValueError, match="'protobuf'") as info:
+        make_decoder("protobuf")
     for known in ("sse", "openai_sse", "ndjson", "jsonl", "json_array"):
         assert known in str(info.value)

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ailib.errors import StreamDecodeError
+
+if TYPE_CHECKING:
+    from ailib.pipeline.eventstream import EventStreamDecoder
 
 __all__ = ["JsonArrayDecoder", "NdjsonDecoder", "SseDecoder", "SseEvent", "make_decoder"]
 
@@ -394,14 +397,18 @@ _FORMATS: dict[str, type[SseDecoder | NdjsonDecoder | JsonArrayDecoder]] = {
 }
 
 
-def make_decoder(format: str) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder:
+def make_decoder(format: str) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder | EventStreamDecoder:
     """Return a new decoder for a manifest's stream format name, e.g. ``"openai_sse"``.
 
     >>> type(make_decoder("jsonl")).__name__
     'NdjsonDecoder'
     """
+    if format == "aws_eventstream":  # binary AWS event stream, loaded only when used
+        from ailib.pipeline.eventstream import EventStreamDecoder
+
+        return EventStreamDecoder()
     try:
         return _FORMATS[format]()
     except KeyError:
-        known = ", ".join(sorted(_FORMATS))
+        known = ", ".join(sorted([*_FORMATS, "aws_eventstream"]))
         raise ValueError(f"unknown stream format {format!r}; known formats: {known}") from None

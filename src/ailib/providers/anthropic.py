@@ -713,10 +713,11 @@ SPEC = ProviderSpec(
 class Anthropic(SyncEngine):
     """Anthropic client (sync), typed from manifests/providers/anthropic.yaml.
 
-        Example::
+    Example::
 
-    with Anthropic() as provider:
-                resp = provider.chat(model="claude-sonnet-4-5", messages=[Message.user("Hi")])"""
+        with Anthropic() as provider:
+            resp = provider.chat(model="claude-sonnet-4-5", messages=[Message.user("Hi")])
+    """
 
     spec = SPEC
 
@@ -777,7 +778,7 @@ class Anthropic(SyncEngine):
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with Anthropic; ``stream=True`` returns a stream of events."""
-        raw = {
+        raw: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "top_p": top_p,
@@ -804,10 +805,11 @@ class Anthropic(SyncEngine):
 class AsyncAnthropic(AsyncEngine):
     """Anthropic client (async), typed from manifests/providers/anthropic.yaml.
 
-        Example::
+    Example::
 
-    async with AsyncAnthropic() as provider:
-                resp = await provider.chat(model="claude-sonnet-4-5", messages=[Message.user("Hi")])"""
+        async with AsyncAnthropic() as provider:
+            resp = await provider.chat(model="claude-sonnet-4-5", messages=[Message.user("Hi")])
+    """
 
     spec = SPEC
 
@@ -868,7 +870,7 @@ class AsyncAnthropic(AsyncEngine):
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with Anthropic; ``stream=True`` returns a stream of events."""
-        raw = {
+        raw: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "top_p": top_p,

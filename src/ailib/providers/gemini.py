@@ -277,6 +277,27 @@ MANIFEST: dict[str, Any] = {
             },
         }
     },
+    "embeddings": {
+        "path": "/models/{model}:batchEmbedContents",
+        "format": "gemini_batch",
+        "max_batch": 100,
+        "parameters": {
+            "dimensions": {"type": "integer", "min": 1, "wire": "outputDimensionality"},
+            "input_type": {
+                "type": "string",
+                "wire": "taskType",
+                "values": {
+                    "search_query": "RETRIEVAL_QUERY",
+                    "search_document": "RETRIEVAL_DOCUMENT",
+                    "classification": "CLASSIFICATION",
+                    "clustering": "CLUSTERING",
+                    "semantic_similarity": "SEMANTIC_SIMILARITY",
+                },
+            },
+            "title": {"type": "string"},
+        },
+        "response": {"vectors": "$.embeddings[*].values"},
+    },
 }
 
 
@@ -541,10 +562,11 @@ SPEC = ProviderSpec(
 class Gemini(SyncEngine):
     """Google Gemini client (sync), typed from manifests/providers/gemini.yaml.
 
-        Example::
+    Example::
 
-    with Gemini() as provider:
-                resp = provider.chat(model="gemini-2.5-pro", messages=[Message.user("Hi")])"""
+        with Gemini() as provider:
+            resp = provider.chat(model="gemini-2.5-pro", messages=[Message.user("Hi")])
+    """
 
     spec = SPEC
 
@@ -617,7 +639,7 @@ class Gemini(SyncEngine):
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with Google Gemini; ``stream=True`` returns a stream of events."""
-        raw = {
+        raw: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "top_p": top_p,
@@ -648,10 +670,11 @@ class Gemini(SyncEngine):
 class AsyncGemini(AsyncEngine):
     """Google Gemini client (async), typed from manifests/providers/gemini.yaml.
 
-        Example::
+    Example::
 
-    async with AsyncGemini() as provider:
-                resp = await provider.chat(model="gemini-2.5-pro", messages=[Message.user("Hi")])"""
+        async with AsyncGemini() as provider:
+            resp = await provider.chat(model="gemini-2.5-pro", messages=[Message.user("Hi")])
+    """
 
     spec = SPEC
 
@@ -724,7 +747,7 @@ class AsyncGemini(AsyncEngine):
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with Google Gemini; ``stream=True`` returns a stream of events."""
-        raw = {
+        raw: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "top_p": top_p,

@@ -83,14 +83,59 @@ MANIFEST: dict[str, Any] = {
             },
             {"match": "$.id", "emit": "meta", "fields": {"id": "$.id", "model": "$.model"}},
             {
+                "match": "$.choices[0].delta.reasoning_content",
+                "emit": "thinking",
+                "fields": {"text": "$.choices[0].delta.reasoning_content"},
+            },
+            {
+                "match": "$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content",
+                "emit": "thinking",
+                "fields": {"text": "$.choices[0].delta.reasoning"},
+            },
+            {
+                "for_each": "$.choices[0].delta.reasoning_details[*]",
+                "match": "@.type == 'reasoning.text' && "
+                "!$.choices[0].delta.reasoning && "
+                "!$.choices[0].delta.reasoning_content",
+                "emit": "thinking",
+                "fields": {"text": "@.text"},
+            },
+            {
+                "for_each": "$.choices[0].delta.reasoning_details[*]",
+                "match": "@.type == 'reasoning.summary' && "
+                "!$.choices[0].delta.reasoning && "
+                "!$.choices[0].delta.reasoning_content",
+                "emit": "thinking",
+                "fields": {"text": "@.summary"},
+            },
+            {
+                "for_each": "$.choices[0].delta.reasoning_details[*]",
+                "match": "@.signature",
+                "emit": "thinking_signature",
+                "fields": {"signature": "@.signature"},
+            },
+            {
+                "for_each": "$.choices[0].delta.reasoning_details[*]",
+                "match": "@.type == 'reasoning.encrypted'",
+                "emit": "thinking_redacted",
+                "fields": {"data": "@.data"},
+            },
+            {
                 "match": "$.choices[0].delta.content",
                 "emit": "content",
                 "fields": {"text": "$.choices[0].delta.content"},
             },
             {
-                "match": "$.choices[0].delta.reasoning_content",
+                "for_each": "$.choices[0].delta.content[*]",
+                "match": "@.type == 'thinking'",
                 "emit": "thinking",
-                "fields": {"text": "$.choices[0].delta.reasoning_content"},
+                "fields": {"text": "@.thinking[0].text"},
+            },
+            {
+                "for_each": "$.choices[0].delta.content[*]",
+                "match": "@.type == 'text'",
+                "emit": "content",
+                "fields": {"text": "@.text"},
             },
             {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
@@ -108,7 +153,7 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"reason": "$.choices[0].finish_reason"},
             },
             {
-                "match": "$.usage",
+                "match": "$.usage && !$.usage.num_cached_tokens",
                 "emit": "usage",
                 "fields": {
                     "input_tokens": "$.usage.prompt_tokens",
@@ -116,6 +161,28 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                },
+            },
+            {
+                "match": "$.usage.num_cached_tokens",
+                "emit": "usage",
+                "fields": {
+                    "input_tokens": "$.usage.prompt_tokens",
+                    "output_tokens": "$.usage.completion_tokens",
+                    "total_tokens": "$.usage.total_tokens",
+                    "cached_tokens": "$.usage.num_cached_tokens",
+                    "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                },
+            },
+            {
+                "match": "$.x_groq.usage && !$.usage",
+                "emit": "usage",
+                "fields": {
+                    "input_tokens": "$.x_groq.usage.prompt_tokens",
+                    "output_tokens": "$.x_groq.usage.completion_tokens",
+                    "total_tokens": "$.x_groq.usage.total_tokens",
+                    "cached_tokens": "$.x_groq.usage.prompt_tokens_details.cached_tokens",
+                    "reasoning_tokens": "$.x_groq.usage.completion_tokens_details.reasoning_tokens",
                 },
             },
             {
@@ -136,9 +203,55 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.reasoning_content"},
             },
             {
+                "match": "$.choices[0].message.reasoning && "
+                "!$.choices[0].message.reasoning_content",
+                "emit": "thinking",
+                "fields": {"text": "$.choices[0].message.reasoning"},
+            },
+            {
+                "for_each": "$.choices[0].message.reasoning_details[*]",
+                "match": "@.type == 'reasoning.text' && "
+                "!$.choices[0].message.reasoning && "
+                "!$.choices[0].message.reasoning_content",
+                "emit": "thinking",
+                "fields": {"text": "@.text"},
+            },
+            {
+                "for_each": "$.choices[0].message.reasoning_details[*]",
+                "match": "@.type == 'reasoning.summary' && "
+                "!$.choices[0].message.reasoning && "
+                "!$.choices[0].message.reasoning_content",
+                "emit": "thinking",
+                "fields": {"text": "@.summary"},
+            },
+            {
+                "for_each": "$.choices[0].message.reasoning_details[*]",
+                "match": "@.signature",
+                "emit": "thinking_signature",
+                "fields": {"signature": "@.signature"},
+            },
+            {
+                "for_each": "$.choices[0].message.reasoning_details[*]",
+                "match": "@.type == 'reasoning.encrypted'",
+                "emit": "thinking_redacted",
+                "fields": {"data": "@.data"},
+            },
+            {
                 "match": "$.choices[0].message.content",
                 "emit": "content",
                 "fields": {"text": "$.choices[0].message.content"},
+            },
+            {
+                "for_each": "$.choices[0].message.content[*]",
+                "match": "@.type == 'thinking'",
+                "emit": "thinking",
+                "fields": {"text": "@.thinking[0].text"},
+            },
+            {
+                "for_each": "$.choices[0].message.content[*]",
+                "match": "@.type == 'text'",
+                "emit": "content",
+                "fields": {"text": "@.text"},
             },
             {
                 "match": "$.choices[0].message.refusal",
@@ -160,13 +273,24 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"reason": "$.choices[0].finish_reason"},
             },
             {
-                "match": "$.usage",
+                "match": "$.usage && !$.usage.num_cached_tokens",
                 "emit": "usage",
                 "fields": {
                     "input_tokens": "$.usage.prompt_tokens",
                     "output_tokens": "$.usage.completion_tokens",
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
+                    "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                },
+            },
+            {
+                "match": "$.usage.num_cached_tokens",
+                "emit": "usage",
+                "fields": {
+                    "input_tokens": "$.usage.prompt_tokens",
+                    "output_tokens": "$.usage.completion_tokens",
+                    "total_tokens": "$.usage.total_tokens",
+                    "cached_tokens": "$.usage.num_cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
                 },
             },
@@ -299,6 +423,25 @@ MANIFEST: dict[str, Any] = {
             },
         }
     },
+    "embeddings": {
+        "path": "/embeddings",
+        "format": "openai",
+        "max_batch": 2048,
+        "request": {"encoding_format": "base64"},
+        "parameters": {
+            "dimensions": {"type": "integer", "min": 1, "wire": "dimensions"},
+            "user": {"type": "string"},
+        },
+        "response": {
+            "vectors": "$.data[*].embedding",
+            "index": "$.data[*].index",
+            "model": "$.model",
+            "usage": {
+                "input_tokens": "$.usage.prompt_tokens",
+                "total_tokens": "$.usage.total_tokens",
+            },
+        },
+    },
 }
 
 
@@ -342,97 +485,244 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         if v6 is not None:
             d["model"] = v6
         out.append(("meta", cand, d))
-    # rule 2: content when $.choices[0].delta.content
+    # rule 2: thinking when $.choices[0].delta.reasoning_content
     v7 = f_d.get("choices")
     v8 = v7[0] if type(v7) is list and len(v7) > 0 else None
     v8_d = v8 if type(v8) is dict else _E
     v9 = v8_d.get("delta")
     v9_d = v9 if type(v9) is dict else _E
-    v10 = v9_d.get("content")
+    v10 = v9_d.get("reasoning_content")
     if v10 is not None and v10 != _EMPTY_LIST:
         hit = True
         d = {}
         if v10 is not None:
             d["text"] = v10
-        out.append(("content", cand, d))
-    # rule 3: thinking when $.choices[0].delta.reasoning_content
-    v11 = v9_d.get("reasoning_content")
-    if v11 is not None and v11 != _EMPTY_LIST:
+        out.append(("thinking", cand, d))
+    # rule 3: thinking when $.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
+    v11 = v9_d.get("reasoning")
+    if (v11 is not None and v11 != _EMPTY_LIST) and (not (v10 is not None and v10 != _EMPTY_LIST)):
         hit = True
         d = {}
         if v11 is not None:
             d["text"] = v11
         out.append(("thinking", cand, d))
-    # rule 4: tool_call when always
-    v12 = v9_d.get("tool_calls")
+    # rule 4: thinking when @.type == 'reasoning.text' && !$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
+    v12 = v9_d.get("reasoning_details")
     for e13 in v12 if type(v12) is list else ():
         if e13 is None:
+            continue
+        e13_d = e13 if type(e13) is dict else _E
+        v14 = e13_d.get("type")
+        if (
+            (v14 == "reasoning.text")
+            and (not (v11 is not None and v11 != _EMPTY_LIST))
+            and (not (v10 is not None and v10 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v15 = e13_d.get("text")
+            if v15 is not None:
+                d["text"] = v15
+            out.append(("thinking", cand, d))
+    # rule 5: thinking when @.type == 'reasoning.summary' && !$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
+    for e16 in v12 if type(v12) is list else ():
+        if e16 is None:
+            continue
+        e16_d = e16 if type(e16) is dict else _E
+        v17 = e16_d.get("type")
+        if (
+            (v17 == "reasoning.summary")
+            and (not (v11 is not None and v11 != _EMPTY_LIST))
+            and (not (v10 is not None and v10 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v18 = e16_d.get("summary")
+            if v18 is not None:
+                d["text"] = v18
+            out.append(("thinking", cand, d))
+    # rule 6: thinking_signature when @.signature
+    for e19 in v12 if type(v12) is list else ():
+        if e19 is None:
+            continue
+        e19_d = e19 if type(e19) is dict else _E
+        v20 = e19_d.get("signature")
+        if v20 is not None and v20 != _EMPTY_LIST:
+            hit = True
+            d = {}
+            if v20 is not None:
+                d["signature"] = v20
+            out.append(("thinking_signature", cand, d))
+    # rule 7: thinking_redacted when @.type == 'reasoning.encrypted'
+    for e21 in v12 if type(v12) is list else ():
+        if e21 is None:
+            continue
+        e21_d = e21 if type(e21) is dict else _E
+        v22 = e21_d.get("type")
+        if v22 == "reasoning.encrypted":
+            hit = True
+            d = {}
+            v23 = e21_d.get("data")
+            if v23 is not None:
+                d["data"] = v23
+            out.append(("thinking_redacted", cand, d))
+    # rule 8: content when $.choices[0].delta.content
+    v24 = v9_d.get("content")
+    if v24 is not None and v24 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v24 is not None:
+            d["text"] = v24
+        out.append(("content", cand, d))
+    # rule 9: thinking when @.type == 'thinking'
+    for e25 in v24 if type(v24) is list else ():
+        if e25 is None:
+            continue
+        e25_d = e25 if type(e25) is dict else _E
+        v26 = e25_d.get("type")
+        if v26 == "thinking":
+            hit = True
+            d = {}
+            v27 = e25_d.get("thinking")
+            v28 = v27[0] if type(v27) is list and len(v27) > 0 else None
+            v28_d = v28 if type(v28) is dict else _E
+            v29 = v28_d.get("text")
+            if v29 is not None:
+                d["text"] = v29
+            out.append(("thinking", cand, d))
+    # rule 10: content when @.type == 'text'
+    for e30 in v24 if type(v24) is list else ():
+        if e30 is None:
+            continue
+        e30_d = e30 if type(e30) is dict else _E
+        v31 = e30_d.get("type")
+        if v31 == "text":
+            hit = True
+            d = {}
+            v32 = e30_d.get("text")
+            if v32 is not None:
+                d["text"] = v32
+            out.append(("content", cand, d))
+    # rule 11: tool_call when always
+    v33 = v9_d.get("tool_calls")
+    for e34 in v33 if type(v33) is list else ():
+        if e34 is None:
             continue
         if True:
             hit = True
             d = {}
-            e13_d = e13 if type(e13) is dict else _E
-            v14 = e13_d.get("index")
-            if v14 is not None:
-                d["index"] = v14
-            v15 = e13_d.get("id")
-            if v15 is not None:
-                d["id"] = v15
-            v16 = e13_d.get("function")
-            v16_d = v16 if type(v16) is dict else _E
-            v17 = v16_d.get("name")
-            if v17 is not None:
-                d["name"] = v17
-            v18 = v16_d.get("arguments")
-            if v18 is not None:
-                d["arguments"] = v18
+            e34_d = e34 if type(e34) is dict else _E
+            v35 = e34_d.get("index")
+            if v35 is not None:
+                d["index"] = v35
+            v36 = e34_d.get("id")
+            if v36 is not None:
+                d["id"] = v36
+            v37 = e34_d.get("function")
+            v37_d = v37 if type(v37) is dict else _E
+            v38 = v37_d.get("name")
+            if v38 is not None:
+                d["name"] = v38
+            v39 = v37_d.get("arguments")
+            if v39 is not None:
+                d["arguments"] = v39
             out.append(("tool_call", cand, d))
-    # rule 5: finish when $.choices[0].finish_reason
-    v19 = v8_d.get("finish_reason")
-    if v19 is not None and v19 != _EMPTY_LIST:
+    # rule 12: finish when $.choices[0].finish_reason
+    v40 = v8_d.get("finish_reason")
+    if v40 is not None and v40 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v19 is not None:
-            d["reason"] = v19
+        if v40 is not None:
+            d["reason"] = v40
         out.append(("finish", cand, d))
-    # rule 6: usage when $.usage
-    v20 = f_d.get("usage")
-    if v20 is not None and v20 != _EMPTY_LIST:
+    # rule 13: usage when $.usage && !$.usage.num_cached_tokens
+    v41 = f_d.get("usage")
+    v41_d = v41 if type(v41) is dict else _E
+    v42 = v41_d.get("num_cached_tokens")
+    if (v41 is not None and v41 != _EMPTY_LIST) and (not (v42 is not None and v42 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v20_d = v20 if type(v20) is dict else _E
-        v21 = v20_d.get("prompt_tokens")
-        if v21 is not None:
-            d["input_tokens"] = v21
-        v22 = v20_d.get("completion_tokens")
-        if v22 is not None:
-            d["output_tokens"] = v22
-        v23 = v20_d.get("total_tokens")
-        if v23 is not None:
-            d["total_tokens"] = v23
-        v24 = v20_d.get("prompt_tokens_details")
-        v24_d = v24 if type(v24) is dict else _E
-        v25 = v24_d.get("cached_tokens")
-        if v25 is not None:
-            d["cached_tokens"] = v25
-        v26 = v20_d.get("completion_tokens_details")
-        v26_d = v26 if type(v26) is dict else _E
-        v27 = v26_d.get("reasoning_tokens")
-        if v27 is not None:
-            d["reasoning_tokens"] = v27
+        v43 = v41_d.get("prompt_tokens")
+        if v43 is not None:
+            d["input_tokens"] = v43
+        v44 = v41_d.get("completion_tokens")
+        if v44 is not None:
+            d["output_tokens"] = v44
+        v45 = v41_d.get("total_tokens")
+        if v45 is not None:
+            d["total_tokens"] = v45
+        v46 = v41_d.get("prompt_tokens_details")
+        v46_d = v46 if type(v46) is dict else _E
+        v47 = v46_d.get("cached_tokens")
+        if v47 is not None:
+            d["cached_tokens"] = v47
+        v48 = v41_d.get("completion_tokens_details")
+        v48_d = v48 if type(v48) is dict else _E
+        v49 = v48_d.get("reasoning_tokens")
+        if v49 is not None:
+            d["reasoning_tokens"] = v49
         out.append(("usage", cand, d))
-    # rule 7: refusal when $.choices[0].delta.refusal
-    v28 = v9_d.get("refusal")
-    if v28 is not None and v28 != _EMPTY_LIST:
+    # rule 14: usage when $.usage.num_cached_tokens
+    if v42 is not None and v42 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v28 is not None:
-            d["text"] = v28
+        v50 = v41_d.get("prompt_tokens")
+        if v50 is not None:
+            d["input_tokens"] = v50
+        v51 = v41_d.get("completion_tokens")
+        if v51 is not None:
+            d["output_tokens"] = v51
+        v52 = v41_d.get("total_tokens")
+        if v52 is not None:
+            d["total_tokens"] = v52
+        if v42 is not None:
+            d["cached_tokens"] = v42
+        v53 = v41_d.get("completion_tokens_details")
+        v53_d = v53 if type(v53) is dict else _E
+        v54 = v53_d.get("reasoning_tokens")
+        if v54 is not None:
+            d["reasoning_tokens"] = v54
+        out.append(("usage", cand, d))
+    # rule 15: usage when $.x_groq.usage && !$.usage
+    v55 = f_d.get("x_groq")
+    v55_d = v55 if type(v55) is dict else _E
+    v56 = v55_d.get("usage")
+    if (v56 is not None and v56 != _EMPTY_LIST) and (not (v41 is not None and v41 != _EMPTY_LIST)):
+        hit = True
+        d = {}
+        v56_d = v56 if type(v56) is dict else _E
+        v57 = v56_d.get("prompt_tokens")
+        if v57 is not None:
+            d["input_tokens"] = v57
+        v58 = v56_d.get("completion_tokens")
+        if v58 is not None:
+            d["output_tokens"] = v58
+        v59 = v56_d.get("total_tokens")
+        if v59 is not None:
+            d["total_tokens"] = v59
+        v60 = v56_d.get("prompt_tokens_details")
+        v60_d = v60 if type(v60) is dict else _E
+        v61 = v60_d.get("cached_tokens")
+        if v61 is not None:
+            d["cached_tokens"] = v61
+        v62 = v56_d.get("completion_tokens_details")
+        v62_d = v62 if type(v62) is dict else _E
+        v63 = v62_d.get("reasoning_tokens")
+        if v63 is not None:
+            d["reasoning_tokens"] = v63
+        out.append(("usage", cand, d))
+    # rule 16: refusal when $.choices[0].delta.refusal
+    v64 = v9_d.get("refusal")
+    if v64 is not None and v64 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v64 is not None:
+            d["text"] = v64
         out.append(("refusal", cand, d))
-    # rule 8: ignore when $.choices[0].delta.role || $.obfuscation
-    v29 = v9_d.get("role")
-    v30 = f_d.get("obfuscation")
-    if (v29 is not None and v29 != _EMPTY_LIST) or (v30 is not None and v30 != _EMPTY_LIST):
+    # rule 17: ignore when $.choices[0].delta.role || $.obfuscation
+    v65 = v9_d.get("role")
+    v66 = f_d.get("obfuscation")
+    if (v65 is not None and v65 != _EMPTY_LIST) or (v66 is not None and v66 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -468,76 +758,195 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         if v6 is not None:
             d["text"] = v6
         out.append(("thinking", cand, d))
-    # rule 2: content when $.choices[0].message.content
-    v7 = v5_d.get("content")
-    if v7 is not None and v7 != _EMPTY_LIST:
+    # rule 2: thinking when $.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
+    v7 = v5_d.get("reasoning")
+    if (v7 is not None and v7 != _EMPTY_LIST) and (not (v6 is not None and v6 != _EMPTY_LIST)):
         hit = True
         d = {}
         if v7 is not None:
             d["text"] = v7
-        out.append(("content", cand, d))
-    # rule 3: refusal when $.choices[0].message.refusal
-    v8 = v5_d.get("refusal")
-    if v8 is not None and v8 != _EMPTY_LIST:
+        out.append(("thinking", cand, d))
+    # rule 3: thinking when @.type == 'reasoning.text' && !$.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
+    v8 = v5_d.get("reasoning_details")
+    for e9 in v8 if type(v8) is list else ():
+        if e9 is None:
+            continue
+        e9_d = e9 if type(e9) is dict else _E
+        v10 = e9_d.get("type")
+        if (
+            (v10 == "reasoning.text")
+            and (not (v7 is not None and v7 != _EMPTY_LIST))
+            and (not (v6 is not None and v6 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v11 = e9_d.get("text")
+            if v11 is not None:
+                d["text"] = v11
+            out.append(("thinking", cand, d))
+    # rule 4: thinking when @.type == 'reasoning.summary' && !$.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
+    for e12 in v8 if type(v8) is list else ():
+        if e12 is None:
+            continue
+        e12_d = e12 if type(e12) is dict else _E
+        v13 = e12_d.get("type")
+        if (
+            (v13 == "reasoning.summary")
+            and (not (v7 is not None and v7 != _EMPTY_LIST))
+            and (not (v6 is not None and v6 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v14 = e12_d.get("summary")
+            if v14 is not None:
+                d["text"] = v14
+            out.append(("thinking", cand, d))
+    # rule 5: thinking_signature when @.signature
+    for e15 in v8 if type(v8) is list else ():
+        if e15 is None:
+            continue
+        e15_d = e15 if type(e15) is dict else _E
+        v16 = e15_d.get("signature")
+        if v16 is not None and v16 != _EMPTY_LIST:
+            hit = True
+            d = {}
+            if v16 is not None:
+                d["signature"] = v16
+            out.append(("thinking_signature", cand, d))
+    # rule 6: thinking_redacted when @.type == 'reasoning.encrypted'
+    for e17 in v8 if type(v8) is list else ():
+        if e17 is None:
+            continue
+        e17_d = e17 if type(e17) is dict else _E
+        v18 = e17_d.get("type")
+        if v18 == "reasoning.encrypted":
+            hit = True
+            d = {}
+            v19 = e17_d.get("data")
+            if v19 is not None:
+                d["data"] = v19
+            out.append(("thinking_redacted", cand, d))
+    # rule 7: content when $.choices[0].message.content
+    v20 = v5_d.get("content")
+    if v20 is not None and v20 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v8 is not None:
-            d["text"] = v8
+        if v20 is not None:
+            d["text"] = v20
+        out.append(("content", cand, d))
+    # rule 8: thinking when @.type == 'thinking'
+    for e21 in v20 if type(v20) is list else ():
+        if e21 is None:
+            continue
+        e21_d = e21 if type(e21) is dict else _E
+        v22 = e21_d.get("type")
+        if v22 == "thinking":
+            hit = True
+            d = {}
+            v23 = e21_d.get("thinking")
+            v24 = v23[0] if type(v23) is list and len(v23) > 0 else None
+            v24_d = v24 if type(v24) is dict else _E
+            v25 = v24_d.get("text")
+            if v25 is not None:
+                d["text"] = v25
+            out.append(("thinking", cand, d))
+    # rule 9: content when @.type == 'text'
+    for e26 in v20 if type(v20) is list else ():
+        if e26 is None:
+            continue
+        e26_d = e26 if type(e26) is dict else _E
+        v27 = e26_d.get("type")
+        if v27 == "text":
+            hit = True
+            d = {}
+            v28 = e26_d.get("text")
+            if v28 is not None:
+                d["text"] = v28
+            out.append(("content", cand, d))
+    # rule 10: refusal when $.choices[0].message.refusal
+    v29 = v5_d.get("refusal")
+    if v29 is not None and v29 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v29 is not None:
+            d["text"] = v29
         out.append(("refusal", cand, d))
-    # rule 4: tool_call when always
-    v9 = v5_d.get("tool_calls")
-    for e10 in v9 if type(v9) is list else ():
-        if e10 is None:
+    # rule 11: tool_call when always
+    v30 = v5_d.get("tool_calls")
+    for e31 in v30 if type(v30) is list else ():
+        if e31 is None:
             continue
         if True:
             hit = True
             d = {}
-            e10_d = e10 if type(e10) is dict else _E
-            v11 = e10_d.get("id")
-            if v11 is not None:
-                d["id"] = v11
-            v12 = e10_d.get("function")
-            v12_d = v12 if type(v12) is dict else _E
-            v13 = v12_d.get("name")
-            if v13 is not None:
-                d["name"] = v13
-            v14 = v12_d.get("arguments")
-            if v14 is not None:
-                d["arguments"] = v14
+            e31_d = e31 if type(e31) is dict else _E
+            v32 = e31_d.get("id")
+            if v32 is not None:
+                d["id"] = v32
+            v33 = e31_d.get("function")
+            v33_d = v33 if type(v33) is dict else _E
+            v34 = v33_d.get("name")
+            if v34 is not None:
+                d["name"] = v34
+            v35 = v33_d.get("arguments")
+            if v35 is not None:
+                d["arguments"] = v35
             out.append(("tool_call", cand, d))
-    # rule 5: finish when $.choices[0].finish_reason
-    v15 = v4_d.get("finish_reason")
-    if v15 is not None and v15 != _EMPTY_LIST:
+    # rule 12: finish when $.choices[0].finish_reason
+    v36 = v4_d.get("finish_reason")
+    if v36 is not None and v36 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v15 is not None:
-            d["reason"] = v15
+        if v36 is not None:
+            d["reason"] = v36
         out.append(("finish", cand, d))
-    # rule 6: usage when $.usage
-    v16 = f_d.get("usage")
-    if v16 is not None and v16 != _EMPTY_LIST:
+    # rule 13: usage when $.usage && !$.usage.num_cached_tokens
+    v37 = f_d.get("usage")
+    v37_d = v37 if type(v37) is dict else _E
+    v38 = v37_d.get("num_cached_tokens")
+    if (v37 is not None and v37 != _EMPTY_LIST) and (not (v38 is not None and v38 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v16_d = v16 if type(v16) is dict else _E
-        v17 = v16_d.get("prompt_tokens")
-        if v17 is not None:
-            d["input_tokens"] = v17
-        v18 = v16_d.get("completion_tokens")
-        if v18 is not None:
-            d["output_tokens"] = v18
-        v19 = v16_d.get("total_tokens")
-        if v19 is not None:
-            d["total_tokens"] = v19
-        v20 = v16_d.get("prompt_tokens_details")
-        v20_d = v20 if type(v20) is dict else _E
-        v21 = v20_d.get("cached_tokens")
-        if v21 is not None:
-            d["cached_tokens"] = v21
-        v22 = v16_d.get("completion_tokens_details")
-        v22_d = v22 if type(v22) is dict else _E
-        v23 = v22_d.get("reasoning_tokens")
-        if v23 is not None:
-            d["reasoning_tokens"] = v23
+        v39 = v37_d.get("prompt_tokens")
+        if v39 is not None:
+            d["input_tokens"] = v39
+        v40 = v37_d.get("completion_tokens")
+        if v40 is not None:
+            d["output_tokens"] = v40
+        v41 = v37_d.get("total_tokens")
+        if v41 is not None:
+            d["total_tokens"] = v41
+        v42 = v37_d.get("prompt_tokens_details")
+        v42_d = v42 if type(v42) is dict else _E
+        v43 = v42_d.get("cached_tokens")
+        if v43 is not None:
+            d["cached_tokens"] = v43
+        v44 = v37_d.get("completion_tokens_details")
+        v44_d = v44 if type(v44) is dict else _E
+        v45 = v44_d.get("reasoning_tokens")
+        if v45 is not None:
+            d["reasoning_tokens"] = v45
+        out.append(("usage", cand, d))
+    # rule 14: usage when $.usage.num_cached_tokens
+    if v38 is not None and v38 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v46 = v37_d.get("prompt_tokens")
+        if v46 is not None:
+            d["input_tokens"] = v46
+        v47 = v37_d.get("completion_tokens")
+        if v47 is not None:
+            d["output_tokens"] = v47
+        v48 = v37_d.get("total_tokens")
+        if v48 is not None:
+            d["total_tokens"] = v48
+        if v38 is not None:
+            d["cached_tokens"] = v38
+        v49 = v37_d.get("completion_tokens_details")
+        v49_d = v49 if type(v49) is dict else _E
+        v50 = v49_d.get("reasoning_tokens")
+        if v50 is not None:
+            d["reasoning_tokens"] = v50
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -675,10 +1084,11 @@ SPEC = ProviderSpec(
 class OpenAI(SyncEngine):
     """OpenAI client (sync), typed from manifests/providers/openai.yaml.
 
-        Example::
+    Example::
 
-    with OpenAI() as provider:
-                resp = provider.chat(model="gpt-4o", messages=[Message.user("Hi")])"""
+        with OpenAI() as provider:
+            resp = provider.chat(model="gpt-4o", messages=[Message.user("Hi")])
+    """
 
     spec = SPEC
 
@@ -763,7 +1173,7 @@ class OpenAI(SyncEngine):
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with OpenAI; ``stream=True`` returns a stream of events."""
-        raw = {
+        raw: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "top_p": top_p,
@@ -798,10 +1208,11 @@ class OpenAI(SyncEngine):
 class AsyncOpenAI(AsyncEngine):
     """OpenAI client (async), typed from manifests/providers/openai.yaml.
 
-        Example::
+    Example::
 
-    async with AsyncOpenAI() as provider:
-                resp = await provider.chat(model="gpt-4o", messages=[Message.user("Hi")])"""
+        async with AsyncOpenAI() as provider:
+            resp = await provider.chat(model="gpt-4o", messages=[Message.user("Hi")])
+    """
 
     spec = SPEC
 
@@ -886,7 +1297,7 @@ class AsyncOpenAI(AsyncEngine):
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with OpenAI; ``stream=True`` returns a stream of events."""
-        raw = {
+        raw: dict[str, Any] = {
             "temperature": temperature,
             "max_tokens": max_tokens,
             "top_p": top_p,

@@ -42,6 +42,8 @@ from ailib.types.response import ChatResponse
 if TYPE_CHECKING:
     from tenacity import RetryCallState
 
+    from ailib.pipeline.eventstream import EventStreamDecoder
+
 DEFAULT_TIMEOUT = 60.0
 
 
@@ -325,8 +327,14 @@ class AsyncChatStream:
         self._started = True
         return self._events()
 
-    def _decoder(self, response: httpx.Response) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder:
+    def _decoder(
+        self, response: httpx.Response
+    ) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder | EventStreamDecoder:
         ctype = response.headers.get("content-type", "")
+        if "amazon.eventstream" in ctype:  # AWS binary event stream (Bedrock ConverseStream)
+            from ailib.pipeline.eventstream import EventStreamDecoder
+
+            return EventStreamDecoder()
         if "event-stream" in ctype:
             return SseDecoder()
         if "ndjson" in ctype or "jsonl" in ctype:

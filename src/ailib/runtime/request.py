@@ -74,7 +74,7 @@ def auth_headers(spec: ProviderSpec, key: Secret) -> tuple[MaskedDict, MaskedDic
     headers = MaskedDict({h["name"]: str(h["value"]) for h in auth.get("extra_headers", [])})
     query = MaskedDict()
     kind = auth.get("type", "bearer")
-    if key and kind != "none":
+    if key and kind not in ("none", "aws_sigv4"):  # SigV4 signs each request itself
         if kind == "query_param":
             query[auth.get("param", "key")] = key.reveal()
         elif kind == "bearer":

@@ -68,6 +68,10 @@ class Dialect:
         rid = self.request_id(call.seq)
         return [("content-type", ctype)] + ([rid] if rid else [])
 
+    def error_headers(self, call: Call, status: int) -> Headers:
+        """Headers of an error answer (a dialect may add e.g. ``x-amzn-errortype``)."""
+        return self.headers(call, error=True)
+
     def user_text(self, call: Call) -> str:
         """Text of the last user message (what the echo answer repeats)."""
         return last_user_text(call.dialect, call.body)
@@ -75,7 +79,7 @@ class Dialect:
     def complete(self, p: Plan) -> bytes:
         raise NotImplementedError
 
-    def stream(self, p: Plan) -> list[str]:
+    def stream(self, p: Plan) -> list[str] | list[bytes]:
         raise NotImplementedError
 
     def error_body(self, call: Call, status: int, message: str | None) -> bytes:
@@ -493,7 +497,7 @@ def error_reply(
 ) -> Reply:
     """The provider's real error response for ``status`` (optionally a custom message)."""
     dialect = DIALECTS[call.dialect]
-    headers = dialect.headers(call, error=True)
+    headers = dialect.error_headers(call, status)
     body: Any = scenario.error_body if scenario is not None else None
     if body is None:
         raw = dialect.error_body(call, status, message)
@@ -514,5 +518,6 @@ def render(call: Call, scenario: Scenario, next_tool_id: Callable[[], int]) -> R
     plan = make_plan(call, scenario, dialect.tool_prefix, next_tool_id, dialect.user_text(call))
     headers = _finish(dialect.headers(call), scenario)
     if call.stream:
-        return Reply(scenario.status, headers, events=[e.encode() for e in dialect.stream(plan)])
+        events = [e if isinstance(e, bytes) else e.encode() for e in dialect.stream(plan)]
+        return Reply(scenario.status, headers, events=events)
     return Reply(scenario.status, headers, dialect.complete(plan))
