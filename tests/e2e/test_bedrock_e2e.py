@@ -582,8 +582,6 @@ async def test_missing_credentials_fail_before_sending_async(
     assert info.value.code == "E1002" and mock_server.requests == []
 
 
-
-
 def test_bedrock_api_key_is_a_bearer_token_only_sync(mock_server: MockServer) -> None:
     with _sync(mock_server, api_key="bedrock-api-key-123") as provider:
         provider.chat(model=NOVA, messages=MESSAGES)
