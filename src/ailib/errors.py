@@ -169,6 +169,7 @@ class ManifestError(ProtocolError):
         if key:
             where += f" at '{key}'"
         super().__init__(f"{where}: {message}")
+        self.detail = message
         self.path = path
         self.line = line
         self.key = key

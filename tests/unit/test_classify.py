@@ -345,7 +345,7 @@ def test_wait_without_retry_after_stays_within_the_exponential_bound(
 
 
 @pytest.mark.parametrize(("attempt", "bound"), [(1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0)])
-def test_full_jitter_draws_from_zero_to_the_bound(
+def test_full_jitter_draws_from_the_minimum_to_the_bound(
     engine: Any, monkeypatch: pytest.MonkeyPatch, attempt: int, bound: float
 ) -> None:
     calls: list[tuple[float, float]] = []
@@ -356,7 +356,7 @@ def test_full_jitter_draws_from_zero_to_the_bound(
 
     monkeypatch.setattr(_sync_engine.random, "uniform", fake_uniform)
     assert engine._wait(call_state(attempt, remote(503, code="E3002"))) == bound
-    assert calls == [(0, bound)]
+    assert calls == [(0.5, bound)]  # never below the policy's min_delay_ms (500 ms here)
 
 
 def test_no_jitter_is_exact_and_capped() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
-from ailib.errors import ParameterError
+from ailib.errors import ParameterError, ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
 
@@ -29,7 +29,14 @@ def _block(block: ContentBlock) -> dict[str, Any] | None:
         }
     if block.type == "redacted_thinking":
         return {"type": "redacted_thinking", "data": block.data}
-    return None
+    if block.type == "document":
+        if block.data is not None:
+            src = {"type": "base64", "media_type": block.media_type, "data": block.data}
+            return {"type": "document", "source": src}
+        if block.is_web_url:
+            return {"type": "document", "source": {"type": "url", "url": block.url}}
+        raise ProtocolError(f"Anthropic cannot fetch the document reference {block.url!r}")
+    raise ProtocolError(f"Anthropic messages cannot carry a {block.type!r} content block")
 
 
 def _content(msg: Message) -> list[dict[str, Any]]:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.errors import ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
 
@@ -17,7 +18,15 @@ def _part(block: ContentBlock) -> dict[str, Any] | None:
             mime = block.media_type or _guess_mime(block.url)
             return {"fileData": {"mimeType": mime, "fileUri": block.url}}
         return {"inlineData": {"mimeType": block.media_type or "image/png", "data": block.data}}
-    return None
+    if block.type == "document":
+        if block.data is not None:
+            return {"inlineData": {"mimeType": block.media_type, "data": block.data}}
+        if block.is_web_url or str(block.url).startswith("gs://"):
+            return {"fileData": {"mimeType": block.media_type, "fileUri": block.url}}
+        raise ProtocolError(f"Gemini cannot fetch the document reference {block.url!r}")
+    if block.type in ("thinking", "redacted_thinking"):
+        return None  # Gemini replays thoughts through signatures, not text
+    raise ProtocolError(f"Gemini cannot carry a {block.type!r} content block")
 
 
 def _guess_mime(url: str) -> str:

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.errors import ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall
 
@@ -16,7 +17,16 @@ def _part(block: ContentBlock) -> dict[str, Any]:
         if block.detail:
             image["detail"] = block.detail
         return {"type": "image_url", "image_url": image}
-    return {"type": "text", "text": block.text_value or ""}
+    if block.type == "document":
+        if block.data is None:
+            raise ProtocolError(
+                f"OpenAI chat takes documents inline only, not {block.url!r}: pass the bytes"
+            )
+        name = block.text_value or "document." + (block.media_type or "/pdf").split("/")[-1]
+        return {"type": "file", "file": {"filename": name, "file_data": block.data_url}}
+    if block.type == "text":
+        return {"type": "text", "text": block.text_value or ""}
+    raise ProtocolError(f"OpenAI chat messages cannot carry a {block.type!r} content block")
 
 
 def _arguments(call: ToolCall) -> str:
@@ -31,7 +41,8 @@ def encode_message(msg: Message) -> dict[str, Any]:
     if isinstance(msg.content, str):
         out["content"] = msg.content
     else:
-        parts = [_part(b) for b in msg.content if b.type in ("text", "image")]
+        # thinking blocks are other providers' replay data: not sent on this wire
+        parts = [_part(b) for b in msg.content if not b.type.endswith("thinking")]
         if msg.role is MessageRole.ASSISTANT:
             out["content"] = "".join(p.get("text", "") for p in parts) or None
         else:

@@ -150,18 +150,20 @@ def _sibling_or_builtin(folder: FsPath | None) -> Any:
     return load
 
 
-def _upgrade_upstream(data: dict[str, Any], source: str) -> dict[str, Any]:
+def _upgrade_upstream(data: dict[str, Any], tree: Any, source: str) -> dict[str, Any]:
     """AI-Protocol v1/v2 manifests (no ailib ``dialect``) become ailib manifests in memory."""
-    import importlib
+    from ailib.protocol.upgrade import is_upstream, to_ailib
 
-    try:
-        upgrade: Any = importlib.import_module("ailib.protocol.upgrade")
-    except ModuleNotFoundError:  # pragma: no cover - the upgrade module ships with ailib
+    if not is_upstream(data):
         return data
-    if upgrade.is_upstream(data):
-        upgraded: dict[str, Any] = upgrade.to_ailib(data, source)
-        return upgraded
-    return data
+    try:
+        return to_ailib(data, source)
+    except ManifestError as exc:
+        if exc.line is None and exc.key:
+            keys: list[Any] = [int(k) if k.isdigit() else k for k in exc.key.split(".")]
+            line = _line_of(tree, keys)
+            raise ManifestError(exc.detail, path=source, line=line, key=exc.key) from None
+        raise
 
 
 def finish_manifest(
@@ -173,7 +175,7 @@ def finish_manifest(
     validate_it: bool = True,
 ) -> dict[str, Any]:
     """Upgrade an upstream manifest, resolve ``extends`` and validate."""
-    data = _upgrade_upstream(data, source)
+    data = _upgrade_upstream(data, tree, source)
     if data.get("extends"):
         try:
             data = resolve_extends(data, _sibling_or_builtin(folder))

@@ -42,6 +42,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "OLLAMA_API_KEY",
+            "optional": True,
         },
     },
     "capabilities": {

@@ -34,7 +34,15 @@ from ailib.pipeline.decoders import (
     make_decoder,
 )
 from ailib.runtime.classify import classify, stream_error
-from ailib.runtime.request import MaskedDict, Prepared, auth_headers, prepare, resolve_api_key
+from ailib.runtime.request import (
+    MaskedDict,
+    Prepared,
+    auth_headers,
+    missing_key_error,
+    needs_key,
+    prepare,
+    resolve_api_key,
+)
 from ailib.runtime.spec import ProviderSpec
 from ailib.transport import HttpClient, error_classes, request_signer, resolve_region
 from ailib.types.events import StreamEvent
@@ -69,6 +77,10 @@ class SyncEngine:
         if spec is not None:
             self.spec = spec
         self._key = resolve_api_key(self.spec, api_key)
+        # a key the manifest's auth needs but nobody gave: refused before any request
+        self._missing_key = (
+            not self._key and needs_key(self.spec) and not default_headers and http_client is None
+        )
         self.base_url = (base_url or self.spec.manifest.base_url).rstrip("/")
         if "{region}" in self.base_url:
             self.base_url = self.base_url.replace("{region}", resolve_region(self.spec) or "")
@@ -110,6 +122,8 @@ class SyncEngine:
     # ---- request lifecycle ------------------------------------------------------------
 
     def prepare(self, req: ChatRequest) -> Prepared:
+        if self._missing_key:
+            raise missing_key_error(self.spec)
         return prepare(
             self.spec,
             req,
@@ -141,6 +155,8 @@ class SyncEngine:
 
             body, headers = provider.post_json("/embeddings", {"model": m, "input": t})
         """
+        if self._missing_key:
+            raise missing_key_error(self.spec)
         url = self.base_url + path.replace("{model}", quote(model, safe=""))
         if self._auth_query:
             url += ("&" if "?" in url else "?") + urlencode(self._auth_query)
@@ -194,14 +210,14 @@ class SyncEngine:
         cap = float(policy["max_delay_ms"]) / 1000.0
         if isinstance(exc, AiLibError) and exc.retry_after is not None:
             return min(exc.retry_after, cap)
-        base = float(policy["min_delay_ms"]) / 1000.0 * (2.0 ** (attempt - 2))
-        delay = min(cap, base)
+        floor = min(cap, float(policy["min_delay_ms"]) / 1000.0)
+        ceiling = max(floor, min(cap, floor * (2.0 ** (attempt - 2))))
         jitter = policy.get("jitter", "full")
-        if jitter == "full":
-            return random.uniform(0, delay)
+        if jitter == "full":  # anywhere between the policy's minimum and the backoff
+            return random.uniform(floor, ceiling)
         if jitter == "equal":
-            return delay / 2 + random.uniform(0, delay / 2)
-        return delay
+            return max(floor, ceiling / 2 + random.uniform(0, ceiling / 2))
+        return ceiling
 
     def _send(self, prepared: Prepared) -> httpx.Response:
         """Send with the retry policy; returns an open response with a success status.

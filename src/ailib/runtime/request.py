@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 from urllib.parse import quote
@@ -43,28 +44,51 @@ class Secret:
         return bool(self._value)
 
 
+log = logging.getLogger("ailib")
+
+
 class MaskedDict(dict[str, str]):
     """Headers or query parameters whose credential values never show in a repr."""
 
     secret_names = frozenset(
         {"authorization", "x-api-key", "api-key", "x-goog-api-key", "key", "x-amz-security-token"}
     )
+    extra_secret: frozenset[str] = frozenset()  # a manifest's own credential header/param
 
     def __repr__(self) -> str:
-        shown = {k: "***" if k.lower() in self.secret_names else v for k, v in self.items()}
+        hidden = self.secret_names | self.extra_secret
+        shown = {k: "***" if k.lower() in hidden else v for k, v in self.items()}
         return f"MaskedDict({shown!r})"
 
     __str__ = __repr__
+
+
+def needs_key(spec: ProviderSpec) -> bool:
+    """Whether the manifest's auth sends a key the caller must provide."""
+    auth = spec.manifest.auth
+    return not auth.get("optional") and auth.get("type", "bearer") not in ("none", "aws_sigv4")
+
+
+def missing_key_error(spec: ProviderSpec) -> AiLibError:
+    names = " or ".join(spec.manifest.token_env)
+    return AiLibError(
+        f"no API key for provider {spec.id!r}: pass api_key=... or set {names}",
+        code="E1002",
+        provider=spec.id,
+    )
 
 
 def resolve_api_key(spec: ProviderSpec, api_key: str | None) -> Secret:
     """The explicit key, else the manifest's environment variables, else none."""
     if api_key:
         return Secret(api_key)
-    for name in spec.manifest.token_env:
+    names = spec.manifest.token_env
+    for name in names:
         value = os.environ.get(name)
         if value:
             return Secret(value)
+    if needs_key(spec):
+        log.debug("ailib: no API key for %r in %s (nor api_key=)", spec.id, ", ".join(names))
     return Secret("")
 
 
@@ -73,6 +97,8 @@ def auth_headers(spec: ProviderSpec, key: Secret) -> tuple[MaskedDict, MaskedDic
     auth = spec.manifest.auth
     headers = MaskedDict({h["name"]: str(h["value"]) for h in auth.get("extra_headers", [])})
     query = MaskedDict()
+    own = frozenset(str(auth[k]).lower() for k in ("header", "param") if auth.get(k))
+    headers.extra_secret = query.extra_secret = own
     kind = auth.get("type", "bearer")
     if key and kind not in ("none", "aws_sigv4"):  # SigV4 signs each request itself
         if kind == "query_param":

@@ -58,8 +58,28 @@ class ContentBlock:
         return cls("image", data=data, media_type=media_type, detail=detail)
 
     @classmethod
+    def document(
+        cls,
+        data: str | bytes | None = None,
+        media_type: str = "application/pdf",
+        *,
+        url: str | None = None,
+        title: str | None = None,
+    ) -> ContentBlock:
+        """A document (PDF, ...), inline (base64 or bytes) or by http(s) URL."""
+        if isinstance(data, bytes):
+            data = base64.b64encode(data).decode("ascii")
+        if (data is None) == (url is None):
+            raise ValueError("ContentBlock.document needs exactly one of data or url")
+        return cls("document", text_value=title, url=url, data=data, media_type=media_type)
+
+    @classmethod
     def thinking(cls, text: str, signature: str | None = None) -> ContentBlock:
         return cls("thinking", text_value=text, signature=signature)
+
+    @property
+    def is_web_url(self) -> bool:
+        return bool(self.url) and str(self.url).startswith(("http://", "https://"))
 
     @property
     def data_url(self) -> str:
