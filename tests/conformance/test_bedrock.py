@@ -259,7 +259,9 @@ def check_response(case: dict[str, Any], resp: ChatResponse) -> None:
     assert resp.finish_reason == FINISH[str(exp.finish)]
     assert attrs.asdict(resp.usage) == exp.usage
     assert resp.request_id is None  # the recorder dropped the x-amzn-requestid header
-    assert resp.id is None and resp.model is None  # Converse bodies carry neither
+    # Converse bodies carry neither an id nor the model: the model is the one requested
+    assert resp.id is None
+    assert resp.model == unquote(case["request"]["url_path"].split("/")[2])
 
 
 def check_events(events: list[StreamEvent], resp: ChatResponse) -> None:

@@ -93,6 +93,7 @@ class Assembler:
         self,
         termination: dict[str, str] | None = None,
         on_error: Callable[[dict[str, Any]], AiLibError] | None = None,
+        default_model: str | None = None,
     ) -> None:
         self.termination = termination or {}
         self.on_error = on_error
@@ -101,6 +102,7 @@ class Assembler:
         self.usage_flags: set[str] = set()
         self.meta: dict[str, Any] = {}
         self.finished = False
+        self.default_model = default_model
 
     def _cand(self, index: int) -> _CandState:
         state = self.cands.get(index)
@@ -180,7 +182,7 @@ class Assembler:
             if tool is not None:  # a reused index after the block ended: a new call
                 index = max(state.tools) + 1
                 state.alias[wire_index] = index
-            call_id = f.get("id") or f"call_{cand}_{index}"
+            call_id = f.get("id") or self._make_id(cand, index)
             tool = state.tools[index] = _ToolState(index, str(call_id), str(f.get("name") or ""))
             out.append(ToolCallStarted(index, tool.id, tool.name, cand))
         elif f.get("name") and not tool.name:
@@ -197,6 +199,10 @@ class Assembler:
         elif isinstance(args, str) and args:
             tool.args.append(args)
             out.append(ToolCallArgumentsDelta(index, args, tool.id, cand))
+
+    def _make_id(self, cand: int, index: int) -> str:
+        """A deterministic id for a call the provider sent none for (Gemini, Ollama)."""
+        return f"call_{cand}_{index}"
 
     def _usage(self, f: dict[str, Any], out: list[StreamEvent]) -> None:
         changed = False
@@ -291,7 +297,7 @@ class Assembler:
             usage=self.current_usage(),
             request_id=request_id,
             raw=raw,
-            model=self.meta.get("model"),
+            model=self.meta.get("model") or self.default_model,
             id=self.meta.get("id"),
             reasoning=first.reasoning,
             refusal=first.refusal,

@@ -144,7 +144,7 @@ class SyncEngine:
             body = json.loads(raw)
         except ValueError:
             raise StreamDecodeError("response body is not JSON", offset=0, data=raw) from None
-        return self.parse_response(body, response.headers)
+        return self.parse_response(body, response.headers, model=req.model)
 
     def post_json(
         self, path: str, payload: dict[str, Any], *, model: str = ""
@@ -171,15 +171,17 @@ class SyncEngine:
         except ValueError:
             raise StreamDecodeError("response body is not JSON", offset=0, data=raw) from None
 
-    def parse_response(self, body: Any, headers: httpx.Headers) -> ChatResponse:
-        asm = Assembler(self.spec.manifest.termination, self._stream_error)
+    def parse_response(
+        self, body: Any, headers: httpx.Headers, *, model: str | None = None
+    ) -> ChatResponse:
+        asm = Assembler(self.spec.manifest.termination, self._stream_error, model)
         asm.feed(self.spec.map_response(body))
         asm.finish()
         return asm.response(request_id=self._request_id(headers), raw=body)
 
     def stream(self, req: ChatRequest) -> ChatStream:
         """A stream of events; open it with ``with`` or just iterate it."""
-        return ChatStream(self, self.prepare(attrs_evolve_stream(req, True)))
+        return ChatStream(self, self.prepare(attrs_evolve_stream(req, True)), model=req.model)
 
     def _request_id(self, headers: httpx.Headers) -> str | None:
         for name in self.spec.errors.request_id_headers:
@@ -307,11 +309,11 @@ class ChatStream:
         final = stream.final_response()
     """
 
-    def __init__(self, engine: SyncEngine, prepared: Prepared) -> None:
+    def __init__(self, engine: SyncEngine, prepared: Prepared, *, model: str | None = None) -> None:
         self._engine = engine
         self._prepared = prepared
         self._response: httpx.Response | None = None
-        self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error)
+        self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error, model)
         self._started = False
         self._done = False
         self.request_id: str | None = None
