@@ -143,6 +143,7 @@ def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
         "code_headers": repr(tuple(errors.get("error_code_headers", ()))),
         "params": params,
         "prelude": PRELUDE,
+        "aliases": sorted(data.get("aliases", [])),
     }
 
 

@@ -408,3 +408,21 @@ async def test_retry_policy_override_caps_delay_async(
     async with await _aclient(target, retry_policy=policy) as client:
         assert (await client.chat().user("hi").execute()).content == "ok"
     assert len(mock_server.requests) == 2
+
+
+def test_provider_alias_selects_the_provider_sync(mock_server: MockServer) -> None:
+    with AiClient.create(
+        "zai/glm-4.6", api_key=KEY, base_url=mock_server.base_url("openai")
+    ) as client:
+        assert client.provider_id == "zhipu"
+        assert client.chat().user("hi").execute().content == "echo: hi"
+    assert mock_server.requests[-1].json()["model"] == "glm-4.6"
+
+
+async def test_provider_alias_selects_the_provider_async(mock_server: MockServer) -> None:
+    client = await AsyncAiClient.create(
+        "glm/glm-4.6", api_key=KEY, base_url=mock_server.base_url("openai")
+    )
+    async with client:
+        assert client.provider_id == "zhipu"
+        assert (await client.chat().user("hi").execute()).content == "echo: hi"

@@ -380,10 +380,10 @@ MANIFEST: dict[str, Any] = {
     "id": "zhipu",
     "name": "Zhipu AI (Z.ai)",
     "class_name": "Zhipu",
+    "aliases": ["zai", "glm"],
     "metadata": {
         "api_compatibility": "openai",
         "docs": "https://docs.z.ai/api-reference/llm/chat-completion",
-        "aliases": ["glm", "zai"],
         "regional": {
             "international_base": "https://api.z.ai/api/paas/v4",
             "mainland_base": "https://open.bigmodel.cn/api/paas/v4",

@@ -20,14 +20,21 @@ if TYPE_CHECKING:
 
 
 def split_model(model: str) -> tuple[str, str]:
-    """Split ``provider/model-id``; the model id may itself contain slashes."""
+    """Split ``provider/model-id`` (aliases resolved); the model id may contain slashes."""
     provider, sep, model_id = model.partition("/")
     if not sep or not provider or not model_id:
         raise AiLibError(
             f"model must look like 'provider/model-id' (e.g. 'openai/gpt-4o'), got {model!r}",
             code="E1001",
         )
-    return provider, model_id
+    return canonical(provider), model_id
+
+
+def canonical(provider_id: str) -> str:
+    """The provider id an alias stands for (``zai`` → ``zhipu``); others unchanged."""
+    from ailib.providers._registry import ALIASES
+
+    return ALIASES.get(provider_id, provider_id)
 
 
 def provider_class(provider_id: str, *, asynchronous: bool) -> Any:
