@@ -26,6 +26,15 @@ from ailib.protocol.interpret import normalize_emit
 PRELUDE = (
     "_E: dict[str, Any] = {}  # stands in for a missing object; never mutated\n"
     "_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()\n"
+    "\n\n"
+    "def _dig(obj: Any, steps: tuple[Any, ...]) -> Any:\n"
+    '    """Follow keys and indexes (for the tail of a [*] path); None when absent."""\n'
+    "    for step in steps:\n"
+    "        if type(step) is str:\n"
+    "            obj = obj.get(step) if type(obj) is dict else None\n"
+    "        else:\n"
+    "            obj = obj[step] if type(obj) is list and -len(obj) <= step < len(obj) else None\n"
+    "    return obj\n"
 )
 
 
@@ -62,7 +71,7 @@ class Scope:
     def value(self, path: Path) -> str:
         """Variable holding the path's value (None when absent)."""
         if path.has_wildcard:
-            raise ValueError(f"wildcard path {path.text!r} cannot be read as one value")
+            return self._projection(path)
         var = self.roots[path.relative]
         for i in range(len(path.steps)):
             key = (path.relative, path.steps[: i + 1])
@@ -80,6 +89,19 @@ class Scope:
             self.memo[key] = new
             var = new
         return var
+
+    def _projection(self, path: Path) -> str:
+        """A ``[*]`` path: the list of non-null values under each element (as JMESPath)."""
+        cut = next(n for n, (k, _) in enumerate(path.steps) if k == "wild")
+        parent = self.value(Path(path.text, path.steps[:cut], path.relative))
+        tail = tuple(arg for _, arg in path.steps[cut + 1 :])
+        new = self._new()
+        items = f"(_dig(x, {tail!r}) for x in {parent})" if tail else parent
+        self.lines.append(
+            f"{self.indent}{new} = [y for y in {items} if y is not None] "
+            f"if type({parent}) is list else None"
+        )
+        return new
 
     def predicate(self, node: Node) -> str:
         if isinstance(node, Exists):

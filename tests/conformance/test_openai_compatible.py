@@ -439,10 +439,7 @@ QUIRKS: list[Quirk] = [  # id, provider, frames (1 = a whole response), reasonin
                         {"type": "text", "text": "Done."}])],
      "First. Second.", "Done.", [("thinking", "First. Second.")]),
 ]  # fmt: skip
-QUIRK_XFAIL = {  # needs a runtime feature, see the reason
-    "mistral-thinking-two-parts": "a field path cannot gather all of thinking[*].text: needs "
-    "list-valued `text` joined by the Assembler (or a nested for_each) in the runtime",
-}
+QUIRK_XFAIL: dict[str, str] = {}  # needs a runtime feature, see the reason
 
 
 def _quirk_case(frames: list[dict[str, Any]]) -> dict[str, Any]:

@@ -114,7 +114,7 @@ class Assembler:
         out: list[StreamEvent] = []
         for kind, cand, f in emitted:
             if kind == "content":
-                text = f.get("text", f.get("content"))
+                text = _text(f.get("text", f.get("content")))
                 if isinstance(text, str) and text:
                     self._cand(cand).content.append(text)
                     out.append(ContentDelta(text, cand))
@@ -157,7 +157,7 @@ class Assembler:
         return out
 
     def _thinking(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
-        text = f.get("text", f.get("thinking"))
+        text = _text(f.get("text", f.get("thinking")))
         state = self._cand(cand)
         last = state.thinking[-1] if state.thinking else None
         closed = last is None or last[1] is not None or last[2] is not None
@@ -305,6 +305,13 @@ class Assembler:
             candidates=candidates,
             thinking_blocks=blocks,
         )
+
+
+def _text(value: Any) -> Any:
+    """Text fields may be a list of parts (a ``[*]`` path): joined in order."""
+    if type(value) is list:
+        return "".join(v for v in value if isinstance(v, str))
+    return value
 
 
 def _int(value: Any, default: int) -> int:

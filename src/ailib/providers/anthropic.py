@@ -309,6 +309,16 @@ _E: dict[str, Any] = {}  # stands in for a missing object; never mutated
 _EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
 
 
+def _dig(obj: Any, steps: tuple[Any, ...]) -> Any:
+    """Follow keys and indexes (for the tail of a [*] path); None when absent."""
+    for step in steps:
+        if type(step) is str:
+            obj = obj.get(step) if type(obj) is dict else None
+        else:
+            obj = obj[step] if type(obj) is list and -len(obj) <= step < len(obj) else None
+    return obj
+
+
 def _is_code(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 

@@ -122,7 +122,7 @@ MANIFEST: dict[str, Any] = {
                 "for_each": "$.choices[0].delta.content[*]",
                 "match": "@.type == 'thinking'",
                 "emit": "thinking",
-                "fields": {"text": "@.thinking[0].text"},
+                "fields": {"text": "@.thinking[*].text"},
             },
             {
                 "for_each": "$.choices[0].delta.content[*]",
@@ -238,7 +238,7 @@ MANIFEST: dict[str, Any] = {
                 "for_each": "$.choices[0].message.content[*]",
                 "match": "@.type == 'thinking'",
                 "emit": "thinking",
-                "fields": {"text": "@.thinking[0].text"},
+                "fields": {"text": "@.thinking[*].text"},
             },
             {
                 "for_each": "$.choices[0].message.content[*]",
@@ -384,6 +384,16 @@ _E: dict[str, Any] = {}  # stands in for a missing object; never mutated
 _EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
 
 
+def _dig(obj: Any, steps: tuple[Any, ...]) -> Any:
+    """Follow keys and indexes (for the tail of a [*] path); None when absent."""
+    for step in steps:
+        if type(step) is str:
+            obj = obj.get(step) if type(obj) is dict else None
+        else:
+            obj = obj[step] if type(obj) is list and -len(obj) <= step < len(obj) else None
+    return obj
+
+
 def _is_code(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
@@ -519,145 +529,147 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
             hit = True
             d = {}
             v27 = e25_d.get("thinking")
-            v28 = v27[0] if type(v27) is list and len(v27) > 0 else None
-            v28_d = v28 if type(v28) is dict else _E
-            v29 = v28_d.get("text")
-            if v29 is not None:
-                d["text"] = v29
+            v28 = (
+                [y for y in (_dig(x, ("text",)) for x in v27) if y is not None]
+                if type(v27) is list
+                else None
+            )
+            if v28 is not None:
+                d["text"] = v28
             out.append(("thinking", cand, d))
     # rule 10: content when @.type == 'text'
-    for e30 in v24 if type(v24) is list else ():
-        if e30 is None:
+    for e29 in v24 if type(v24) is list else ():
+        if e29 is None:
             continue
-        e30_d = e30 if type(e30) is dict else _E
-        v31 = e30_d.get("type")
-        if v31 == "text":
+        e29_d = e29 if type(e29) is dict else _E
+        v30 = e29_d.get("type")
+        if v30 == "text":
             hit = True
             d = {}
-            v32 = e30_d.get("text")
-            if v32 is not None:
-                d["text"] = v32
+            v31 = e29_d.get("text")
+            if v31 is not None:
+                d["text"] = v31
             out.append(("content", cand, d))
     # rule 11: tool_call when always
-    v33 = v9_d.get("tool_calls")
-    for e34 in v33 if type(v33) is list else ():
-        if e34 is None:
+    v32 = v9_d.get("tool_calls")
+    for e33 in v32 if type(v32) is list else ():
+        if e33 is None:
             continue
         if True:
             hit = True
             d = {}
-            e34_d = e34 if type(e34) is dict else _E
-            v35 = e34_d.get("index")
+            e33_d = e33 if type(e33) is dict else _E
+            v34 = e33_d.get("index")
+            if v34 is not None:
+                d["index"] = v34
+            v35 = e33_d.get("id")
             if v35 is not None:
-                d["index"] = v35
-            v36 = e34_d.get("id")
-            if v36 is not None:
-                d["id"] = v36
-            v37 = e34_d.get("function")
-            v37_d = v37 if type(v37) is dict else _E
-            v38 = v37_d.get("name")
+                d["id"] = v35
+            v36 = e33_d.get("function")
+            v36_d = v36 if type(v36) is dict else _E
+            v37 = v36_d.get("name")
+            if v37 is not None:
+                d["name"] = v37
+            v38 = v36_d.get("arguments")
             if v38 is not None:
-                d["name"] = v38
-            v39 = v37_d.get("arguments")
-            if v39 is not None:
-                d["arguments"] = v39
+                d["arguments"] = v38
             out.append(("tool_call", cand, d))
     # rule 12: finish when $.choices[0].finish_reason
-    v40 = v8_d.get("finish_reason")
-    if v40 is not None and v40 != _EMPTY_LIST:
+    v39 = v8_d.get("finish_reason")
+    if v39 is not None and v39 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v40 is not None:
-            d["reason"] = v40
+        if v39 is not None:
+            d["reason"] = v39
         out.append(("finish", cand, d))
     # rule 13: usage when $.usage && !$.usage.num_cached_tokens
-    v41 = f_d.get("usage")
-    v41_d = v41 if type(v41) is dict else _E
-    v42 = v41_d.get("num_cached_tokens")
-    if (v41 is not None and v41 != _EMPTY_LIST) and (not (v42 is not None and v42 != _EMPTY_LIST)):
+    v40 = f_d.get("usage")
+    v40_d = v40 if type(v40) is dict else _E
+    v41 = v40_d.get("num_cached_tokens")
+    if (v40 is not None and v40 != _EMPTY_LIST) and (not (v41 is not None and v41 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v43 = v41_d.get("prompt_tokens")
+        v42 = v40_d.get("prompt_tokens")
+        if v42 is not None:
+            d["input_tokens"] = v42
+        v43 = v40_d.get("completion_tokens")
         if v43 is not None:
-            d["input_tokens"] = v43
-        v44 = v41_d.get("completion_tokens")
+            d["output_tokens"] = v43
+        v44 = v40_d.get("total_tokens")
         if v44 is not None:
-            d["output_tokens"] = v44
-        v45 = v41_d.get("total_tokens")
-        if v45 is not None:
-            d["total_tokens"] = v45
-        v46 = v41_d.get("prompt_tokens_details")
-        v46_d = v46 if type(v46) is dict else _E
-        v47 = v46_d.get("cached_tokens")
-        if v47 is not None:
-            d["cached_tokens"] = v47
-        v48 = v41_d.get("completion_tokens_details")
-        v48_d = v48 if type(v48) is dict else _E
-        v49 = v48_d.get("reasoning_tokens")
-        if v49 is not None:
-            d["reasoning_tokens"] = v49
+            d["total_tokens"] = v44
+        v45 = v40_d.get("prompt_tokens_details")
+        v45_d = v45 if type(v45) is dict else _E
+        v46 = v45_d.get("cached_tokens")
+        if v46 is not None:
+            d["cached_tokens"] = v46
+        v47 = v40_d.get("completion_tokens_details")
+        v47_d = v47 if type(v47) is dict else _E
+        v48 = v47_d.get("reasoning_tokens")
+        if v48 is not None:
+            d["reasoning_tokens"] = v48
         out.append(("usage", cand, d))
     # rule 14: usage when $.usage.num_cached_tokens
-    if v42 is not None and v42 != _EMPTY_LIST:
+    if v41 is not None and v41 != _EMPTY_LIST:
         hit = True
         d = {}
-        v50 = v41_d.get("prompt_tokens")
+        v49 = v40_d.get("prompt_tokens")
+        if v49 is not None:
+            d["input_tokens"] = v49
+        v50 = v40_d.get("completion_tokens")
         if v50 is not None:
-            d["input_tokens"] = v50
-        v51 = v41_d.get("completion_tokens")
+            d["output_tokens"] = v50
+        v51 = v40_d.get("total_tokens")
         if v51 is not None:
-            d["output_tokens"] = v51
-        v52 = v41_d.get("total_tokens")
-        if v52 is not None:
-            d["total_tokens"] = v52
-        if v42 is not None:
-            d["cached_tokens"] = v42
-        v53 = v41_d.get("completion_tokens_details")
-        v53_d = v53 if type(v53) is dict else _E
-        v54 = v53_d.get("reasoning_tokens")
-        if v54 is not None:
-            d["reasoning_tokens"] = v54
+            d["total_tokens"] = v51
+        if v41 is not None:
+            d["cached_tokens"] = v41
+        v52 = v40_d.get("completion_tokens_details")
+        v52_d = v52 if type(v52) is dict else _E
+        v53 = v52_d.get("reasoning_tokens")
+        if v53 is not None:
+            d["reasoning_tokens"] = v53
         out.append(("usage", cand, d))
     # rule 15: usage when $.x_groq.usage && !$.usage
-    v55 = f_d.get("x_groq")
-    v55_d = v55 if type(v55) is dict else _E
-    v56 = v55_d.get("usage")
-    if (v56 is not None and v56 != _EMPTY_LIST) and (not (v41 is not None and v41 != _EMPTY_LIST)):
+    v54 = f_d.get("x_groq")
+    v54_d = v54 if type(v54) is dict else _E
+    v55 = v54_d.get("usage")
+    if (v55 is not None and v55 != _EMPTY_LIST) and (not (v40 is not None and v40 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v56_d = v56 if type(v56) is dict else _E
-        v57 = v56_d.get("prompt_tokens")
+        v55_d = v55 if type(v55) is dict else _E
+        v56 = v55_d.get("prompt_tokens")
+        if v56 is not None:
+            d["input_tokens"] = v56
+        v57 = v55_d.get("completion_tokens")
         if v57 is not None:
-            d["input_tokens"] = v57
-        v58 = v56_d.get("completion_tokens")
+            d["output_tokens"] = v57
+        v58 = v55_d.get("total_tokens")
         if v58 is not None:
-            d["output_tokens"] = v58
-        v59 = v56_d.get("total_tokens")
-        if v59 is not None:
-            d["total_tokens"] = v59
-        v60 = v56_d.get("prompt_tokens_details")
-        v60_d = v60 if type(v60) is dict else _E
-        v61 = v60_d.get("cached_tokens")
-        if v61 is not None:
-            d["cached_tokens"] = v61
-        v62 = v56_d.get("completion_tokens_details")
-        v62_d = v62 if type(v62) is dict else _E
-        v63 = v62_d.get("reasoning_tokens")
-        if v63 is not None:
-            d["reasoning_tokens"] = v63
+            d["total_tokens"] = v58
+        v59 = v55_d.get("prompt_tokens_details")
+        v59_d = v59 if type(v59) is dict else _E
+        v60 = v59_d.get("cached_tokens")
+        if v60 is not None:
+            d["cached_tokens"] = v60
+        v61 = v55_d.get("completion_tokens_details")
+        v61_d = v61 if type(v61) is dict else _E
+        v62 = v61_d.get("reasoning_tokens")
+        if v62 is not None:
+            d["reasoning_tokens"] = v62
         out.append(("usage", cand, d))
     # rule 16: refusal when $.choices[0].delta.refusal
-    v64 = v9_d.get("refusal")
-    if v64 is not None and v64 != _EMPTY_LIST:
+    v63 = v9_d.get("refusal")
+    if v63 is not None and v63 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v64 is not None:
-            d["text"] = v64
+        if v63 is not None:
+            d["text"] = v63
         out.append(("refusal", cand, d))
     # rule 17: ignore when $.choices[0].delta.role || $.obfuscation
-    v65 = v9_d.get("role")
-    v66 = f_d.get("obfuscation")
-    if (v65 is not None and v65 != _EMPTY_LIST) or (v66 is not None and v66 != _EMPTY_LIST):
+    v64 = v9_d.get("role")
+    v65 = f_d.get("obfuscation")
+    if (v64 is not None and v64 != _EMPTY_LIST) or (v65 is not None and v65 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -779,109 +791,111 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
             hit = True
             d = {}
             v23 = e21_d.get("thinking")
-            v24 = v23[0] if type(v23) is list and len(v23) > 0 else None
-            v24_d = v24 if type(v24) is dict else _E
-            v25 = v24_d.get("text")
-            if v25 is not None:
-                d["text"] = v25
+            v24 = (
+                [y for y in (_dig(x, ("text",)) for x in v23) if y is not None]
+                if type(v23) is list
+                else None
+            )
+            if v24 is not None:
+                d["text"] = v24
             out.append(("thinking", cand, d))
     # rule 9: content when @.type == 'text'
-    for e26 in v20 if type(v20) is list else ():
-        if e26 is None:
+    for e25 in v20 if type(v20) is list else ():
+        if e25 is None:
             continue
-        e26_d = e26 if type(e26) is dict else _E
-        v27 = e26_d.get("type")
-        if v27 == "text":
+        e25_d = e25 if type(e25) is dict else _E
+        v26 = e25_d.get("type")
+        if v26 == "text":
             hit = True
             d = {}
-            v28 = e26_d.get("text")
-            if v28 is not None:
-                d["text"] = v28
+            v27 = e25_d.get("text")
+            if v27 is not None:
+                d["text"] = v27
             out.append(("content", cand, d))
     # rule 10: refusal when $.choices[0].message.refusal
-    v29 = v5_d.get("refusal")
-    if v29 is not None and v29 != _EMPTY_LIST:
+    v28 = v5_d.get("refusal")
+    if v28 is not None and v28 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v29 is not None:
-            d["text"] = v29
+        if v28 is not None:
+            d["text"] = v28
         out.append(("refusal", cand, d))
     # rule 11: tool_call when always
-    v30 = v5_d.get("tool_calls")
-    for e31 in v30 if type(v30) is list else ():
-        if e31 is None:
+    v29 = v5_d.get("tool_calls")
+    for e30 in v29 if type(v29) is list else ():
+        if e30 is None:
             continue
         if True:
             hit = True
             d = {}
-            e31_d = e31 if type(e31) is dict else _E
-            v32 = e31_d.get("id")
-            if v32 is not None:
-                d["id"] = v32
-            v33 = e31_d.get("function")
-            v33_d = v33 if type(v33) is dict else _E
-            v34 = v33_d.get("name")
+            e30_d = e30 if type(e30) is dict else _E
+            v31 = e30_d.get("id")
+            if v31 is not None:
+                d["id"] = v31
+            v32 = e30_d.get("function")
+            v32_d = v32 if type(v32) is dict else _E
+            v33 = v32_d.get("name")
+            if v33 is not None:
+                d["name"] = v33
+            v34 = v32_d.get("arguments")
             if v34 is not None:
-                d["name"] = v34
-            v35 = v33_d.get("arguments")
-            if v35 is not None:
-                d["arguments"] = v35
+                d["arguments"] = v34
             out.append(("tool_call", cand, d))
     # rule 12: finish when $.choices[0].finish_reason
-    v36 = v4_d.get("finish_reason")
-    if v36 is not None and v36 != _EMPTY_LIST:
+    v35 = v4_d.get("finish_reason")
+    if v35 is not None and v35 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v36 is not None:
-            d["reason"] = v36
+        if v35 is not None:
+            d["reason"] = v35
         out.append(("finish", cand, d))
     # rule 13: usage when $.usage && !$.usage.num_cached_tokens
-    v37 = f_d.get("usage")
-    v37_d = v37 if type(v37) is dict else _E
-    v38 = v37_d.get("num_cached_tokens")
-    if (v37 is not None and v37 != _EMPTY_LIST) and (not (v38 is not None and v38 != _EMPTY_LIST)):
+    v36 = f_d.get("usage")
+    v36_d = v36 if type(v36) is dict else _E
+    v37 = v36_d.get("num_cached_tokens")
+    if (v36 is not None and v36 != _EMPTY_LIST) and (not (v37 is not None and v37 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v39 = v37_d.get("prompt_tokens")
+        v38 = v36_d.get("prompt_tokens")
+        if v38 is not None:
+            d["input_tokens"] = v38
+        v39 = v36_d.get("completion_tokens")
         if v39 is not None:
-            d["input_tokens"] = v39
-        v40 = v37_d.get("completion_tokens")
+            d["output_tokens"] = v39
+        v40 = v36_d.get("total_tokens")
         if v40 is not None:
-            d["output_tokens"] = v40
-        v41 = v37_d.get("total_tokens")
-        if v41 is not None:
-            d["total_tokens"] = v41
-        v42 = v37_d.get("prompt_tokens_details")
-        v42_d = v42 if type(v42) is dict else _E
-        v43 = v42_d.get("cached_tokens")
-        if v43 is not None:
-            d["cached_tokens"] = v43
-        v44 = v37_d.get("completion_tokens_details")
-        v44_d = v44 if type(v44) is dict else _E
-        v45 = v44_d.get("reasoning_tokens")
-        if v45 is not None:
-            d["reasoning_tokens"] = v45
+            d["total_tokens"] = v40
+        v41 = v36_d.get("prompt_tokens_details")
+        v41_d = v41 if type(v41) is dict else _E
+        v42 = v41_d.get("cached_tokens")
+        if v42 is not None:
+            d["cached_tokens"] = v42
+        v43 = v36_d.get("completion_tokens_details")
+        v43_d = v43 if type(v43) is dict else _E
+        v44 = v43_d.get("reasoning_tokens")
+        if v44 is not None:
+            d["reasoning_tokens"] = v44
         out.append(("usage", cand, d))
     # rule 14: usage when $.usage.num_cached_tokens
-    if v38 is not None and v38 != _EMPTY_LIST:
+    if v37 is not None and v37 != _EMPTY_LIST:
         hit = True
         d = {}
-        v46 = v37_d.get("prompt_tokens")
+        v45 = v36_d.get("prompt_tokens")
+        if v45 is not None:
+            d["input_tokens"] = v45
+        v46 = v36_d.get("completion_tokens")
         if v46 is not None:
-            d["input_tokens"] = v46
-        v47 = v37_d.get("completion_tokens")
+            d["output_tokens"] = v46
+        v47 = v36_d.get("total_tokens")
         if v47 is not None:
-            d["output_tokens"] = v47
-        v48 = v37_d.get("total_tokens")
-        if v48 is not None:
-            d["total_tokens"] = v48
-        if v38 is not None:
-            d["cached_tokens"] = v38
-        v49 = v37_d.get("completion_tokens_details")
-        v49_d = v49 if type(v49) is dict else _E
-        v50 = v49_d.get("reasoning_tokens")
-        if v50 is not None:
-            d["reasoning_tokens"] = v50
+            d["total_tokens"] = v47
+        if v37 is not None:
+            d["cached_tokens"] = v37
+        v48 = v36_d.get("completion_tokens_details")
+        v48_d = v48 if type(v48) is dict else _E
+        v49 = v48_d.get("reasoning_tokens")
+        if v49 is not None:
+            d["reasoning_tokens"] = v49
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))
