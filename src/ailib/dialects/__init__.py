@@ -28,6 +28,8 @@ class ChatRequest:
     tools: list[ToolDefinition] = attrs.field(factory=list)
     stream: bool = False
     extra_body: dict[str, Any] = attrs.field(factory=dict)
+    # the manifest's ``dialect_options``: provider variations of one wire dialect
+    options: dict[str, Any] = attrs.field(factory=dict)
 
 
 Encoder = Callable[[ChatRequest], dict[str, Any]]

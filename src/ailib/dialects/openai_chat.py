@@ -36,7 +36,7 @@ def _arguments(call: ToolCall) -> str:
     return json.dumps(call.arguments, ensure_ascii=False)
 
 
-def encode_message(msg: Message) -> dict[str, Any]:
+def encode_message(msg: Message, options: dict[str, Any] | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {"role": msg.role.value}
     if isinstance(msg.content, str):
         out["content"] = msg.content
@@ -60,6 +60,13 @@ def encode_message(msg: Message) -> dict[str, Any]:
         ]
         if out.get("content") == "":
             out["content"] = None
+    replay = (options or {}).get("replay_reasoning")
+    if replay and msg.role is MessageRole.ASSISTANT:
+        # DeepSeek-style thinking models want their reasoning back on tool-call turns
+        blocks = [] if isinstance(msg.content, str) else msg.content
+        thinking = "".join(b.text_value or "" for b in blocks if b.type == "thinking")
+        if thinking or msg.tool_calls:
+            out[str(replay)] = thinking
     if msg.name and msg.role is not MessageRole.TOOL:
         out["name"] = msg.name
     return out
@@ -76,7 +83,7 @@ def _tool_choice(value: Any) -> Any:
 def encode(req: ChatRequest) -> dict[str, Any]:
     body: dict[str, Any] = {
         "model": req.model,
-        "messages": [encode_message(m) for m in req.messages],
+        "messages": [encode_message(m, req.options) for m in req.messages],
     }
     if req.tools:
         body["tools"] = []

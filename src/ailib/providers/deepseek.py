@@ -338,6 +338,7 @@ MANIFEST: dict[str, Any] = {
         },
     },
     "id": "deepseek",
+    "dialect_options": {"replay_reasoning": "reasoning_content"},
     "name": "DeepSeek",
     "class_name": "DeepSeek",
     "metadata": {

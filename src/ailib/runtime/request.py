@@ -172,7 +172,7 @@ def prepare(
         # a defaulted max_tokens must leave room for the thinking budget plus the answer
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
         params["max_tokens"] = max(params["max_tokens"], budget + params["max_tokens"])
-    req = attrs.evolve(req, params=params)
+    req = attrs.evolve(req, params=params, options=manifest.data.get("dialect_options", {}))
     body = get_dialect(manifest.dialect)(req)
     wire = spec.encode_params(params)
     if wire:
