@@ -55,6 +55,8 @@ def _provider_caps(provider: str) -> set[str]:
 def _model_for(provider: str, capability: str | None) -> str:
     """A model of the provider that declares ``capability`` (any model when None)."""
     models = compiled_spec(provider).manifest.models  # type: ignore[union-attr]
+    if not models:  # a generic endpoint (openai-compatible): any model id, provider caps rule
+        return "local-model"
     for name, info in models.items():
         caps = info.get("capabilities") if isinstance(info, dict) else None
         if capability is None or caps is None or capability in caps:

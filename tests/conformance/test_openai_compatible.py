@@ -43,7 +43,7 @@ VENDOR_PROVIDER = {
     "mistral": "mistral",
     "deepseek": "deepseek",
     "openrouter": "openrouter",
-    "ollama": "openai",  # ollama.com/v1 and localhost:11434/v1 speak OpenAI Chat
+    "ollama": "openai-compatible",  # ollama.com/v1 and localhost:11434/v1 speak OpenAI Chat
     "huggingface": "huggingface",
     "cerebras": "cerebras",
     "zai": "zhipu",
@@ -87,6 +87,7 @@ OPENAI_FINISH = {"stop": "stop", "length": "length", "tool_calls": "tool_calls"}
 OPENAI_FINISH.update(function_call="tool_calls", content_filter="content_filter")
 FINISH = {  # documented finish reasons -> normalized names, per provider
     "openai": OPENAI_FINISH,
+    "openai-compatible": OPENAI_FINISH,
     "groq": OPENAI_FINISH,
     "mistral": {**OPENAI_FINISH, "model_length": "length", "error": "error"},
     "deepseek": {**OPENAI_FINISH, "insufficient_system_resource": "error"},

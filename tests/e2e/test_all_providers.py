@@ -141,7 +141,7 @@ def test_every_vendor_is_an_openai_overlay() -> None:
     extenders = {
         p.stem
         for p in MANIFESTS.glob("*.yaml")
-        if re.search(r"^extends: openai\s*$", p.read_text(encoding="utf-8"), re.M)
+        if re.search(r"^extends: openai(-compatible)?\s*$", p.read_text(encoding="utf-8"), re.M)
     }
     ids = {v.id for v in VENDORS}
     assert ids <= extenders and ids <= set(PROVIDERS)

@@ -25,6 +25,7 @@ PROVIDERS: dict[str, tuple[str, str, str]] = {
     "moonshot": ("moonshot", "Moonshot", "AsyncMoonshot"),
     "nvidia": ("nvidia", "Nvidia", "AsyncNvidia"),
     "ollama": ("ollama", "Ollama", "AsyncOllama"),
+    "openai-compatible": ("openai_compatible", "OpenAICompatible", "AsyncOpenAICompatible"),
     "openai-responses": ("openai_responses", "OpenAIResponses", "AsyncOpenAIResponses"),
     "openai": ("openai", "OpenAI", "AsyncOpenAI"),
     "openrouter": ("openrouter", "OpenRouter", "AsyncOpenRouter"),

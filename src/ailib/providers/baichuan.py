@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "BAICHUAN_API_KEY",
+            "optional": True,
         },
     },
     "capabilities": {"required": ["text", "streaming", "tools"], "optional": ["structured_output"]},

@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "CEREBRAS_API_KEY",
+            "optional": True,
         },
     },
     "capabilities": {
@@ -47,7 +48,7 @@ MANIFEST: dict[str, Any] = {
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 1.5]},
-        "max_tokens": {"type": "integer", "min": 1, "wire": "max_completion_tokens", "max": 131072},
+        "max_tokens": {"type": "integer", "min": 1, "max": 131072, "wire": "max_completion_tokens"},
         "top_p": {"type": "float", "range": [0, 1]},
         "stop": {"type": "string_or_array"},
         "seed": {"type": "integer"},

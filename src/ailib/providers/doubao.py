@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "VOLCENGINE_API_KEY",
+            "optional": True,
             "token_env_fallbacks": ["ARK_API_KEY", "DOUBAO_API_KEY"],
         },
     },

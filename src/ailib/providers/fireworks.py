@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "FIREWORKS_API_KEY",
+            "optional": True,
         },
     },
     "capabilities": {

@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "GROQ_API_KEY",
+            "optional": True,
         },
     },
     "capabilities": {
@@ -47,7 +48,7 @@ MANIFEST: dict[str, Any] = {
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
-        "max_tokens": {"type": "integer", "min": 1, "wire": "max_completion_tokens", "max": 65536},
+        "max_tokens": {"type": "integer", "min": 1, "max": 65536, "wire": "max_completion_tokens"},
         "top_p": {"type": "float", "range": [0, 1]},
         "stop": {"type": "string_or_array"},
         "seed": {"type": "integer"},
@@ -56,7 +57,6 @@ MANIFEST: dict[str, Any] = {
         "n": {"type": "integer", "min": 1, "max": 1},
         "user": {"type": "string"},
         "parallel_tool_calls": {"type": "boolean"},
-        "service_tier": {"type": "string"},
         "response_format": {"type": "object", "encoder": "response_format"},
         "reasoning": {"type": "reasoning", "encoder": "reasoning"},
         "tool_choice": {"type": "tool_choice", "encoder": "tool_choice"},
@@ -985,9 +985,6 @@ def _encode_params(p: dict[str, Any]) -> dict[str, Any]:
     v = p.get("parallel_tool_calls")
     if v is not None:
         body["parallel_tool_calls"] = v
-    v = p.get("service_tier")
-    if v is not None:
-        body["service_tier"] = v
     v = p.get("reasoning_format")
     if v is not None:
         body["reasoning_format"] = v
@@ -1086,7 +1083,6 @@ class Groq(SyncEngine):
         n: int | None = None,
         user: str | None = None,
         parallel_tool_calls: bool | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1112,7 +1108,6 @@ class Groq(SyncEngine):
         n: int | None = None,
         user: str | None = None,
         parallel_tool_calls: bool | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1137,7 +1132,6 @@ class Groq(SyncEngine):
         n: int | None = None,
         user: str | None = None,
         parallel_tool_calls: bool | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1157,7 +1151,6 @@ class Groq(SyncEngine):
             "n": n,
             "user": user,
             "parallel_tool_calls": parallel_tool_calls,
-            "service_tier": service_tier,
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
@@ -1206,7 +1199,6 @@ class AsyncGroq(AsyncEngine):
         n: int | None = None,
         user: str | None = None,
         parallel_tool_calls: bool | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1232,7 +1224,6 @@ class AsyncGroq(AsyncEngine):
         n: int | None = None,
         user: str | None = None,
         parallel_tool_calls: bool | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1257,7 +1248,6 @@ class AsyncGroq(AsyncEngine):
         n: int | None = None,
         user: str | None = None,
         parallel_tool_calls: bool | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1277,7 +1267,6 @@ class AsyncGroq(AsyncEngine):
             "n": n,
             "user": user,
             "parallel_tool_calls": parallel_tool_calls,
-            "service_tier": service_tier,
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,

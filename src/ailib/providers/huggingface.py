@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "HF_TOKEN",
+            "optional": True,
             "token_env_fallbacks": ["HUGGINGFACE_API_KEY", "HUGGING_FACE_HUB_TOKEN"],
         },
     },

@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "HUNYUAN_API_KEY",
+            "optional": True,
         },
     },
     "capabilities": {

@@ -34,11 +34,18 @@ MANIFEST: dict[str, Any] = {
     "endpoint": {
         "base_url": "http://127.0.0.1:8000/v1",
         "chat": "/chat/completions",
-        "auth": {"type": "none", "token_env": "MOCK_API_KEY"},
+        "auth": {"type": "none", "token_env": "MOCK_API_KEY", "optional": True},
     },
     "capabilities": {
-        "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning", "structured_output", "embeddings"],
+        "required": ["text", "streaming"],
+        "optional": [
+            "tools",
+            "parallel_tools",
+            "vision",
+            "reasoning",
+            "structured_output",
+            "embeddings",
+        ],
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
@@ -53,8 +60,6 @@ MANIFEST: dict[str, Any] = {
         "logprobs": {"type": "boolean"},
         "top_logprobs": {"type": "integer", "min": 0, "max": 20},
         "parallel_tool_calls": {"type": "boolean"},
-        "metadata": {"type": "object"},
-        "service_tier": {"type": "string"},
         "response_format": {"type": "object", "encoder": "response_format"},
         "reasoning": {"type": "reasoning", "encoder": "reasoning"},
         "tool_choice": {"type": "tool_choice", "encoder": "tool_choice"},
@@ -975,12 +980,6 @@ def _encode_params(p: dict[str, Any]) -> dict[str, Any]:
     v = p.get("parallel_tool_calls")
     if v is not None:
         body["parallel_tool_calls"] = v
-    v = p.get("metadata")
-    if v is not None:
-        body["metadata"] = v
-    v = p.get("service_tier")
-    if v is not None:
-        body["service_tier"] = v
     return body
 
 
@@ -1071,8 +1070,6 @@ class Mock(SyncEngine):
         logprobs: bool | None = None,
         top_logprobs: int | None = None,
         parallel_tool_calls: bool | None = None,
-        metadata: dict[str, Any] | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1098,8 +1095,6 @@ class Mock(SyncEngine):
         logprobs: bool | None = None,
         top_logprobs: int | None = None,
         parallel_tool_calls: bool | None = None,
-        metadata: dict[str, Any] | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1124,8 +1119,6 @@ class Mock(SyncEngine):
         logprobs: bool | None = None,
         top_logprobs: int | None = None,
         parallel_tool_calls: bool | None = None,
-        metadata: dict[str, Any] | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1145,8 +1138,6 @@ class Mock(SyncEngine):
             "logprobs": logprobs,
             "top_logprobs": top_logprobs,
             "parallel_tool_calls": parallel_tool_calls,
-            "metadata": metadata,
-            "service_tier": service_tier,
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
@@ -1195,8 +1186,6 @@ class AsyncMock(AsyncEngine):
         logprobs: bool | None = None,
         top_logprobs: int | None = None,
         parallel_tool_calls: bool | None = None,
-        metadata: dict[str, Any] | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1222,8 +1211,6 @@ class AsyncMock(AsyncEngine):
         logprobs: bool | None = None,
         top_logprobs: int | None = None,
         parallel_tool_calls: bool | None = None,
-        metadata: dict[str, Any] | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1248,8 +1235,6 @@ class AsyncMock(AsyncEngine):
         logprobs: bool | None = None,
         top_logprobs: int | None = None,
         parallel_tool_calls: bool | None = None,
-        metadata: dict[str, Any] | None = None,
-        service_tier: str | None = None,
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
@@ -1269,8 +1254,6 @@ class AsyncMock(AsyncEngine):
             "logprobs": logprobs,
             "top_logprobs": top_logprobs,
             "parallel_tool_calls": parallel_tool_calls,
-            "metadata": metadata,
-            "service_tier": service_tier,
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,

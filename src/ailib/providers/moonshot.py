@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "MOONSHOT_API_KEY",
+            "optional": True,
             "token_env_fallbacks": ["KIMI_API_KEY"],
         },
     },

@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "NVIDIA_API_KEY",
+            "optional": True,
             "token_env_fallbacks": ["NGC_API_KEY"],
         },
     },

@@ -88,54 +88,9 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].delta.reasoning_content"},
             },
             {
-                "match": "$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content",
-                "emit": "thinking",
-                "fields": {"text": "$.choices[0].delta.reasoning"},
-            },
-            {
-                "for_each": "$.choices[0].delta.reasoning_details[*]",
-                "match": "@.type == 'reasoning.text' && "
-                "!$.choices[0].delta.reasoning && "
-                "!$.choices[0].delta.reasoning_content",
-                "emit": "thinking",
-                "fields": {"text": "@.text"},
-            },
-            {
-                "for_each": "$.choices[0].delta.reasoning_details[*]",
-                "match": "@.type == 'reasoning.summary' && "
-                "!$.choices[0].delta.reasoning && "
-                "!$.choices[0].delta.reasoning_content",
-                "emit": "thinking",
-                "fields": {"text": "@.summary"},
-            },
-            {
-                "for_each": "$.choices[0].delta.reasoning_details[*]",
-                "match": "@.signature",
-                "emit": "thinking_signature",
-                "fields": {"signature": "@.signature"},
-            },
-            {
-                "for_each": "$.choices[0].delta.reasoning_details[*]",
-                "match": "@.type == 'reasoning.encrypted'",
-                "emit": "thinking_redacted",
-                "fields": {"data": "@.data"},
-            },
-            {
                 "match": "$.choices[0].delta.content",
                 "emit": "content",
                 "fields": {"text": "$.choices[0].delta.content"},
-            },
-            {
-                "for_each": "$.choices[0].delta.content[*]",
-                "match": "@.type == 'thinking'",
-                "emit": "thinking",
-                "fields": {"text": "@.thinking[*].text"},
-            },
-            {
-                "for_each": "$.choices[0].delta.content[*]",
-                "match": "@.type == 'text'",
-                "emit": "content",
-                "fields": {"text": "@.text"},
             },
             {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
@@ -153,7 +108,7 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"reason": "$.choices[0].finish_reason"},
             },
             {
-                "match": "$.usage && !$.usage.num_cached_tokens",
+                "match": "$.usage",
                 "emit": "usage",
                 "fields": {
                     "input_tokens": "$.usage.prompt_tokens",
@@ -161,28 +116,6 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
-                },
-            },
-            {
-                "match": "$.usage.num_cached_tokens",
-                "emit": "usage",
-                "fields": {
-                    "input_tokens": "$.usage.prompt_tokens",
-                    "output_tokens": "$.usage.completion_tokens",
-                    "total_tokens": "$.usage.total_tokens",
-                    "cached_tokens": "$.usage.num_cached_tokens",
-                    "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
-                },
-            },
-            {
-                "match": "$.x_groq.usage && !$.usage",
-                "emit": "usage",
-                "fields": {
-                    "input_tokens": "$.x_groq.usage.prompt_tokens",
-                    "output_tokens": "$.x_groq.usage.completion_tokens",
-                    "total_tokens": "$.x_groq.usage.total_tokens",
-                    "cached_tokens": "$.x_groq.usage.prompt_tokens_details.cached_tokens",
-                    "reasoning_tokens": "$.x_groq.usage.completion_tokens_details.reasoning_tokens",
                 },
             },
             {
@@ -203,55 +136,9 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.reasoning_content"},
             },
             {
-                "match": "$.choices[0].message.reasoning && "
-                "!$.choices[0].message.reasoning_content",
-                "emit": "thinking",
-                "fields": {"text": "$.choices[0].message.reasoning"},
-            },
-            {
-                "for_each": "$.choices[0].message.reasoning_details[*]",
-                "match": "@.type == 'reasoning.text' && "
-                "!$.choices[0].message.reasoning && "
-                "!$.choices[0].message.reasoning_content",
-                "emit": "thinking",
-                "fields": {"text": "@.text"},
-            },
-            {
-                "for_each": "$.choices[0].message.reasoning_details[*]",
-                "match": "@.type == 'reasoning.summary' && "
-                "!$.choices[0].message.reasoning && "
-                "!$.choices[0].message.reasoning_content",
-                "emit": "thinking",
-                "fields": {"text": "@.summary"},
-            },
-            {
-                "for_each": "$.choices[0].message.reasoning_details[*]",
-                "match": "@.signature",
-                "emit": "thinking_signature",
-                "fields": {"signature": "@.signature"},
-            },
-            {
-                "for_each": "$.choices[0].message.reasoning_details[*]",
-                "match": "@.type == 'reasoning.encrypted'",
-                "emit": "thinking_redacted",
-                "fields": {"data": "@.data"},
-            },
-            {
                 "match": "$.choices[0].message.content",
                 "emit": "content",
                 "fields": {"text": "$.choices[0].message.content"},
-            },
-            {
-                "for_each": "$.choices[0].message.content[*]",
-                "match": "@.type == 'thinking'",
-                "emit": "thinking",
-                "fields": {"text": "@.thinking[*].text"},
-            },
-            {
-                "for_each": "$.choices[0].message.content[*]",
-                "match": "@.type == 'text'",
-                "emit": "content",
-                "fields": {"text": "@.text"},
             },
             {
                 "match": "$.choices[0].message.refusal",
@@ -273,24 +160,13 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"reason": "$.choices[0].finish_reason"},
             },
             {
-                "match": "$.usage && !$.usage.num_cached_tokens",
+                "match": "$.usage",
                 "emit": "usage",
                 "fields": {
                     "input_tokens": "$.usage.prompt_tokens",
                     "output_tokens": "$.usage.completion_tokens",
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
-                    "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
-                },
-            },
-            {
-                "match": "$.usage.num_cached_tokens",
-                "emit": "usage",
-                "fields": {
-                    "input_tokens": "$.usage.prompt_tokens",
-                    "output_tokens": "$.usage.completion_tokens",
-                    "total_tokens": "$.usage.total_tokens",
-                    "cached_tokens": "$.usage.num_cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
                 },
             },
@@ -508,233 +384,84 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         if v10 is not None:
             d["text"] = v10
         out.append(("thinking", cand, d))
-    # rule 3: thinking when $.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
-    v11 = v9_d.get("reasoning")
-    if (v11 is not None and v11 != _EMPTY_LIST) and (not (v10 is not None and v10 != _EMPTY_LIST)):
+    # rule 3: content when $.choices[0].delta.content
+    v11 = v9_d.get("content")
+    if v11 is not None and v11 != _EMPTY_LIST:
         hit = True
         d = {}
         if v11 is not None:
             d["text"] = v11
-        out.append(("thinking", cand, d))
-    # rule 4: thinking when @.type == 'reasoning.text' && !$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
-    v12 = v9_d.get("reasoning_details")
+        out.append(("content", cand, d))
+    # rule 4: tool_call when always
+    v12 = v9_d.get("tool_calls")
     for e13 in v12 if type(v12) is list else ():
         if e13 is None:
-            continue
-        e13_d = e13 if type(e13) is dict else _E
-        v14 = e13_d.get("type")
-        if (
-            (v14 == "reasoning.text")
-            and (not (v11 is not None and v11 != _EMPTY_LIST))
-            and (not (v10 is not None and v10 != _EMPTY_LIST))
-        ):
-            hit = True
-            d = {}
-            v15 = e13_d.get("text")
-            if v15 is not None:
-                d["text"] = v15
-            out.append(("thinking", cand, d))
-    # rule 5: thinking when @.type == 'reasoning.summary' && !$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
-    for e16 in v12 if type(v12) is list else ():
-        if e16 is None:
-            continue
-        e16_d = e16 if type(e16) is dict else _E
-        v17 = e16_d.get("type")
-        if (
-            (v17 == "reasoning.summary")
-            and (not (v11 is not None and v11 != _EMPTY_LIST))
-            and (not (v10 is not None and v10 != _EMPTY_LIST))
-        ):
-            hit = True
-            d = {}
-            v18 = e16_d.get("summary")
-            if v18 is not None:
-                d["text"] = v18
-            out.append(("thinking", cand, d))
-    # rule 6: thinking_signature when @.signature
-    for e19 in v12 if type(v12) is list else ():
-        if e19 is None:
-            continue
-        e19_d = e19 if type(e19) is dict else _E
-        v20 = e19_d.get("signature")
-        if v20 is not None and v20 != _EMPTY_LIST:
-            hit = True
-            d = {}
-            if v20 is not None:
-                d["signature"] = v20
-            out.append(("thinking_signature", cand, d))
-    # rule 7: thinking_redacted when @.type == 'reasoning.encrypted'
-    for e21 in v12 if type(v12) is list else ():
-        if e21 is None:
-            continue
-        e21_d = e21 if type(e21) is dict else _E
-        v22 = e21_d.get("type")
-        if v22 == "reasoning.encrypted":
-            hit = True
-            d = {}
-            v23 = e21_d.get("data")
-            if v23 is not None:
-                d["data"] = v23
-            out.append(("thinking_redacted", cand, d))
-    # rule 8: content when $.choices[0].delta.content
-    v24 = v9_d.get("content")
-    if v24 is not None and v24 != _EMPTY_LIST:
-        hit = True
-        d = {}
-        if v24 is not None:
-            d["text"] = v24
-        out.append(("content", cand, d))
-    # rule 9: thinking when @.type == 'thinking'
-    for e25 in v24 if type(v24) is list else ():
-        if e25 is None:
-            continue
-        e25_d = e25 if type(e25) is dict else _E
-        v26 = e25_d.get("type")
-        if v26 == "thinking":
-            hit = True
-            d = {}
-            v27 = e25_d.get("thinking")
-            v28 = (
-                [y for y in (_dig(x, ("text",)) for x in v27) if y is not None]
-                if type(v27) is list
-                else None
-            )
-            if v28 is not None:
-                d["text"] = v28
-            out.append(("thinking", cand, d))
-    # rule 10: content when @.type == 'text'
-    for e29 in v24 if type(v24) is list else ():
-        if e29 is None:
-            continue
-        e29_d = e29 if type(e29) is dict else _E
-        v30 = e29_d.get("type")
-        if v30 == "text":
-            hit = True
-            d = {}
-            v31 = e29_d.get("text")
-            if v31 is not None:
-                d["text"] = v31
-            out.append(("content", cand, d))
-    # rule 11: tool_call when always
-    v32 = v9_d.get("tool_calls")
-    for e33 in v32 if type(v32) is list else ():
-        if e33 is None:
             continue
         if True:
             hit = True
             d = {}
-            e33_d = e33 if type(e33) is dict else _E
-            v34 = e33_d.get("index")
-            if v34 is not None:
-                d["index"] = v34
-            v35 = e33_d.get("id")
-            if v35 is not None:
-                d["id"] = v35
-            v36 = e33_d.get("function")
-            v36_d = v36 if type(v36) is dict else _E
-            v37 = v36_d.get("name")
-            if v37 is not None:
-                d["name"] = v37
-            v38 = v36_d.get("arguments")
-            if v38 is not None:
-                d["arguments"] = v38
+            e13_d = e13 if type(e13) is dict else _E
+            v14 = e13_d.get("index")
+            if v14 is not None:
+                d["index"] = v14
+            v15 = e13_d.get("id")
+            if v15 is not None:
+                d["id"] = v15
+            v16 = e13_d.get("function")
+            v16_d = v16 if type(v16) is dict else _E
+            v17 = v16_d.get("name")
+            if v17 is not None:
+                d["name"] = v17
+            v18 = v16_d.get("arguments")
+            if v18 is not None:
+                d["arguments"] = v18
             out.append(("tool_call", cand, d))
-    # rule 12: finish when $.choices[0].finish_reason
-    v39 = v8_d.get("finish_reason")
-    if v39 is not None and v39 != _EMPTY_LIST:
+    # rule 5: finish when $.choices[0].finish_reason
+    v19 = v8_d.get("finish_reason")
+    if v19 is not None and v19 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v39 is not None:
-            d["reason"] = v39
+        if v19 is not None:
+            d["reason"] = v19
         out.append(("finish", cand, d))
-    # rule 13: usage when $.usage && !$.usage.num_cached_tokens
-    v40 = f_d.get("usage")
-    v40_d = v40 if type(v40) is dict else _E
-    v41 = v40_d.get("num_cached_tokens")
-    if (v40 is not None and v40 != _EMPTY_LIST) and (not (v41 is not None and v41 != _EMPTY_LIST)):
+    # rule 6: usage when $.usage
+    v20 = f_d.get("usage")
+    if v20 is not None and v20 != _EMPTY_LIST:
         hit = True
         d = {}
-        v42 = v40_d.get("prompt_tokens")
-        if v42 is not None:
-            d["input_tokens"] = v42
-        v43 = v40_d.get("completion_tokens")
-        if v43 is not None:
-            d["output_tokens"] = v43
-        v44 = v40_d.get("total_tokens")
-        if v44 is not None:
-            d["total_tokens"] = v44
-        v45 = v40_d.get("prompt_tokens_details")
-        v45_d = v45 if type(v45) is dict else _E
-        v46 = v45_d.get("cached_tokens")
-        if v46 is not None:
-            d["cached_tokens"] = v46
-        v47 = v40_d.get("completion_tokens_details")
-        v47_d = v47 if type(v47) is dict else _E
-        v48 = v47_d.get("reasoning_tokens")
-        if v48 is not None:
-            d["reasoning_tokens"] = v48
+        v20_d = v20 if type(v20) is dict else _E
+        v21 = v20_d.get("prompt_tokens")
+        if v21 is not None:
+            d["input_tokens"] = v21
+        v22 = v20_d.get("completion_tokens")
+        if v22 is not None:
+            d["output_tokens"] = v22
+        v23 = v20_d.get("total_tokens")
+        if v23 is not None:
+            d["total_tokens"] = v23
+        v24 = v20_d.get("prompt_tokens_details")
+        v24_d = v24 if type(v24) is dict else _E
+        v25 = v24_d.get("cached_tokens")
+        if v25 is not None:
+            d["cached_tokens"] = v25
+        v26 = v20_d.get("completion_tokens_details")
+        v26_d = v26 if type(v26) is dict else _E
+        v27 = v26_d.get("reasoning_tokens")
+        if v27 is not None:
+            d["reasoning_tokens"] = v27
         out.append(("usage", cand, d))
-    # rule 14: usage when $.usage.num_cached_tokens
-    if v41 is not None and v41 != _EMPTY_LIST:
+    # rule 7: refusal when $.choices[0].delta.refusal
+    v28 = v9_d.get("refusal")
+    if v28 is not None and v28 != _EMPTY_LIST:
         hit = True
         d = {}
-        v49 = v40_d.get("prompt_tokens")
-        if v49 is not None:
-            d["input_tokens"] = v49
-        v50 = v40_d.get("completion_tokens")
-        if v50 is not None:
-            d["output_tokens"] = v50
-        v51 = v40_d.get("total_tokens")
-        if v51 is not None:
-            d["total_tokens"] = v51
-        if v41 is not None:
-            d["cached_tokens"] = v41
-        v52 = v40_d.get("completion_tokens_details")
-        v52_d = v52 if type(v52) is dict else _E
-        v53 = v52_d.get("reasoning_tokens")
-        if v53 is not None:
-            d["reasoning_tokens"] = v53
-        out.append(("usage", cand, d))
-    # rule 15: usage when $.x_groq.usage && !$.usage
-    v54 = f_d.get("x_groq")
-    v54_d = v54 if type(v54) is dict else _E
-    v55 = v54_d.get("usage")
-    if (v55 is not None and v55 != _EMPTY_LIST) and (not (v40 is not None and v40 != _EMPTY_LIST)):
-        hit = True
-        d = {}
-        v55_d = v55 if type(v55) is dict else _E
-        v56 = v55_d.get("prompt_tokens")
-        if v56 is not None:
-            d["input_tokens"] = v56
-        v57 = v55_d.get("completion_tokens")
-        if v57 is not None:
-            d["output_tokens"] = v57
-        v58 = v55_d.get("total_tokens")
-        if v58 is not None:
-            d["total_tokens"] = v58
-        v59 = v55_d.get("prompt_tokens_details")
-        v59_d = v59 if type(v59) is dict else _E
-        v60 = v59_d.get("cached_tokens")
-        if v60 is not None:
-            d["cached_tokens"] = v60
-        v61 = v55_d.get("completion_tokens_details")
-        v61_d = v61 if type(v61) is dict else _E
-        v62 = v61_d.get("reasoning_tokens")
-        if v62 is not None:
-            d["reasoning_tokens"] = v62
-        out.append(("usage", cand, d))
-    # rule 16: refusal when $.choices[0].delta.refusal
-    v63 = v9_d.get("refusal")
-    if v63 is not None and v63 != _EMPTY_LIST:
-        hit = True
-        d = {}
-        if v63 is not None:
-            d["text"] = v63
+        if v28 is not None:
+            d["text"] = v28
         out.append(("refusal", cand, d))
-    # rule 17: ignore when $.choices[0].delta.role || $.obfuscation
-    v64 = v9_d.get("role")
-    v65 = f_d.get("obfuscation")
-    if (v64 is not None and v64 != _EMPTY_LIST) or (v65 is not None and v65 != _EMPTY_LIST):
+    # rule 8: ignore when $.choices[0].delta.role || $.obfuscation
+    v29 = v9_d.get("role")
+    v30 = f_d.get("obfuscation")
+    if (v29 is not None and v29 != _EMPTY_LIST) or (v30 is not None and v30 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -770,197 +497,76 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         if v6 is not None:
             d["text"] = v6
         out.append(("thinking", cand, d))
-    # rule 2: thinking when $.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
-    v7 = v5_d.get("reasoning")
-    if (v7 is not None and v7 != _EMPTY_LIST) and (not (v6 is not None and v6 != _EMPTY_LIST)):
+    # rule 2: content when $.choices[0].message.content
+    v7 = v5_d.get("content")
+    if v7 is not None and v7 != _EMPTY_LIST:
         hit = True
         d = {}
         if v7 is not None:
             d["text"] = v7
-        out.append(("thinking", cand, d))
-    # rule 3: thinking when @.type == 'reasoning.text' && !$.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
-    v8 = v5_d.get("reasoning_details")
-    for e9 in v8 if type(v8) is list else ():
-        if e9 is None:
-            continue
-        e9_d = e9 if type(e9) is dict else _E
-        v10 = e9_d.get("type")
-        if (
-            (v10 == "reasoning.text")
-            and (not (v7 is not None and v7 != _EMPTY_LIST))
-            and (not (v6 is not None and v6 != _EMPTY_LIST))
-        ):
-            hit = True
-            d = {}
-            v11 = e9_d.get("text")
-            if v11 is not None:
-                d["text"] = v11
-            out.append(("thinking", cand, d))
-    # rule 4: thinking when @.type == 'reasoning.summary' && !$.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
-    for e12 in v8 if type(v8) is list else ():
-        if e12 is None:
-            continue
-        e12_d = e12 if type(e12) is dict else _E
-        v13 = e12_d.get("type")
-        if (
-            (v13 == "reasoning.summary")
-            and (not (v7 is not None and v7 != _EMPTY_LIST))
-            and (not (v6 is not None and v6 != _EMPTY_LIST))
-        ):
-            hit = True
-            d = {}
-            v14 = e12_d.get("summary")
-            if v14 is not None:
-                d["text"] = v14
-            out.append(("thinking", cand, d))
-    # rule 5: thinking_signature when @.signature
-    for e15 in v8 if type(v8) is list else ():
-        if e15 is None:
-            continue
-        e15_d = e15 if type(e15) is dict else _E
-        v16 = e15_d.get("signature")
-        if v16 is not None and v16 != _EMPTY_LIST:
-            hit = True
-            d = {}
-            if v16 is not None:
-                d["signature"] = v16
-            out.append(("thinking_signature", cand, d))
-    # rule 6: thinking_redacted when @.type == 'reasoning.encrypted'
-    for e17 in v8 if type(v8) is list else ():
-        if e17 is None:
-            continue
-        e17_d = e17 if type(e17) is dict else _E
-        v18 = e17_d.get("type")
-        if v18 == "reasoning.encrypted":
-            hit = True
-            d = {}
-            v19 = e17_d.get("data")
-            if v19 is not None:
-                d["data"] = v19
-            out.append(("thinking_redacted", cand, d))
-    # rule 7: content when $.choices[0].message.content
-    v20 = v5_d.get("content")
-    if v20 is not None and v20 != _EMPTY_LIST:
-        hit = True
-        d = {}
-        if v20 is not None:
-            d["text"] = v20
         out.append(("content", cand, d))
-    # rule 8: thinking when @.type == 'thinking'
-    for e21 in v20 if type(v20) is list else ():
-        if e21 is None:
-            continue
-        e21_d = e21 if type(e21) is dict else _E
-        v22 = e21_d.get("type")
-        if v22 == "thinking":
-            hit = True
-            d = {}
-            v23 = e21_d.get("thinking")
-            v24 = (
-                [y for y in (_dig(x, ("text",)) for x in v23) if y is not None]
-                if type(v23) is list
-                else None
-            )
-            if v24 is not None:
-                d["text"] = v24
-            out.append(("thinking", cand, d))
-    # rule 9: content when @.type == 'text'
-    for e25 in v20 if type(v20) is list else ():
-        if e25 is None:
-            continue
-        e25_d = e25 if type(e25) is dict else _E
-        v26 = e25_d.get("type")
-        if v26 == "text":
-            hit = True
-            d = {}
-            v27 = e25_d.get("text")
-            if v27 is not None:
-                d["text"] = v27
-            out.append(("content", cand, d))
-    # rule 10: refusal when $.choices[0].message.refusal
-    v28 = v5_d.get("refusal")
-    if v28 is not None and v28 != _EMPTY_LIST:
+    # rule 3: refusal when $.choices[0].message.refusal
+    v8 = v5_d.get("refusal")
+    if v8 is not None and v8 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v28 is not None:
-            d["text"] = v28
+        if v8 is not None:
+            d["text"] = v8
         out.append(("refusal", cand, d))
-    # rule 11: tool_call when always
-    v29 = v5_d.get("tool_calls")
-    for e30 in v29 if type(v29) is list else ():
-        if e30 is None:
+    # rule 4: tool_call when always
+    v9 = v5_d.get("tool_calls")
+    for e10 in v9 if type(v9) is list else ():
+        if e10 is None:
             continue
         if True:
             hit = True
             d = {}
-            e30_d = e30 if type(e30) is dict else _E
-            v31 = e30_d.get("id")
-            if v31 is not None:
-                d["id"] = v31
-            v32 = e30_d.get("function")
-            v32_d = v32 if type(v32) is dict else _E
-            v33 = v32_d.get("name")
-            if v33 is not None:
-                d["name"] = v33
-            v34 = v32_d.get("arguments")
-            if v34 is not None:
-                d["arguments"] = v34
+            e10_d = e10 if type(e10) is dict else _E
+            v11 = e10_d.get("id")
+            if v11 is not None:
+                d["id"] = v11
+            v12 = e10_d.get("function")
+            v12_d = v12 if type(v12) is dict else _E
+            v13 = v12_d.get("name")
+            if v13 is not None:
+                d["name"] = v13
+            v14 = v12_d.get("arguments")
+            if v14 is not None:
+                d["arguments"] = v14
             out.append(("tool_call", cand, d))
-    # rule 12: finish when $.choices[0].finish_reason
-    v35 = v4_d.get("finish_reason")
-    if v35 is not None and v35 != _EMPTY_LIST:
+    # rule 5: finish when $.choices[0].finish_reason
+    v15 = v4_d.get("finish_reason")
+    if v15 is not None and v15 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v35 is not None:
-            d["reason"] = v35
+        if v15 is not None:
+            d["reason"] = v15
         out.append(("finish", cand, d))
-    # rule 13: usage when $.usage && !$.usage.num_cached_tokens
-    v36 = f_d.get("usage")
-    v36_d = v36 if type(v36) is dict else _E
-    v37 = v36_d.get("num_cached_tokens")
-    if (v36 is not None and v36 != _EMPTY_LIST) and (not (v37 is not None and v37 != _EMPTY_LIST)):
+    # rule 6: usage when $.usage
+    v16 = f_d.get("usage")
+    if v16 is not None and v16 != _EMPTY_LIST:
         hit = True
         d = {}
-        v38 = v36_d.get("prompt_tokens")
-        if v38 is not None:
-            d["input_tokens"] = v38
-        v39 = v36_d.get("completion_tokens")
-        if v39 is not None:
-            d["output_tokens"] = v39
-        v40 = v36_d.get("total_tokens")
-        if v40 is not None:
-            d["total_tokens"] = v40
-        v41 = v36_d.get("prompt_tokens_details")
-        v41_d = v41 if type(v41) is dict else _E
-        v42 = v41_d.get("cached_tokens")
-        if v42 is not None:
-            d["cached_tokens"] = v42
-        v43 = v36_d.get("completion_tokens_details")
-        v43_d = v43 if type(v43) is dict else _E
-        v44 = v43_d.get("reasoning_tokens")
-        if v44 is not None:
-            d["reasoning_tokens"] = v44
-        out.append(("usage", cand, d))
-    # rule 14: usage when $.usage.num_cached_tokens
-    if v37 is not None and v37 != _EMPTY_LIST:
-        hit = True
-        d = {}
-        v45 = v36_d.get("prompt_tokens")
-        if v45 is not None:
-            d["input_tokens"] = v45
-        v46 = v36_d.get("completion_tokens")
-        if v46 is not None:
-            d["output_tokens"] = v46
-        v47 = v36_d.get("total_tokens")
-        if v47 is not None:
-            d["total_tokens"] = v47
-        if v37 is not None:
-            d["cached_tokens"] = v37
-        v48 = v36_d.get("completion_tokens_details")
-        v48_d = v48 if type(v48) is dict else _E
-        v49 = v48_d.get("reasoning_tokens")
-        if v49 is not None:
-            d["reasoning_tokens"] = v49
+        v16_d = v16 if type(v16) is dict else _E
+        v17 = v16_d.get("prompt_tokens")
+        if v17 is not None:
+            d["input_tokens"] = v17
+        v18 = v16_d.get("completion_tokens")
+        if v18 is not None:
+            d["output_tokens"] = v18
+        v19 = v16_d.get("total_tokens")
+        if v19 is not None:
+            d["total_tokens"] = v19
+        v20 = v16_d.get("prompt_tokens_details")
+        v20_d = v20 if type(v20) is dict else _E
+        v21 = v20_d.get("cached_tokens")
+        if v21 is not None:
+            d["cached_tokens"] = v21
+        v22 = v16_d.get("completion_tokens_details")
+        v22_d = v22 if type(v22) is dict else _E
+        v23 = v22_d.get("reasoning_tokens")
+        if v23 is not None:
+            d["reasoning_tokens"] = v23
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))

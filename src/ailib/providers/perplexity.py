@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "PPLX_API_KEY",
+            "optional": True,
             "token_env_fallbacks": ["PERPLEXITY_API_KEY"],
         },
     },

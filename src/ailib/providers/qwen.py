@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "QWEN_API_KEY",
+            "optional": True,
             "token_env_fallbacks": ["DASHSCOPE_API_KEY"],
         },
     },

@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "TOGETHER_API_KEY",
+            "optional": True,
             "token_env_fallbacks": ["TOGETHERAI_API_KEY"],
         },
     },

@@ -39,6 +39,7 @@ MANIFEST: dict[str, Any] = {
             "header": "Authorization",
             "prefix": "Bearer",
             "token_env": "ZHIPU_API_KEY",
+            "optional": True,
             "token_env_fallbacks": ["ZAI_API_KEY", "ZHIPUAI_API_KEY"],
         },
     },
