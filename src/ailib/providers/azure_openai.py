@@ -44,7 +44,7 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning", "structured_output"],
+        "optional": ["vision", "parallel_tools", "reasoning", "structured_output", "embeddings"],
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},

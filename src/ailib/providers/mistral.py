@@ -44,7 +44,7 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "structured_output"],
+        "optional": ["vision", "parallel_tools", "structured_output", "embeddings"],
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 1.5]},
@@ -355,10 +355,9 @@ MANIFEST: dict[str, Any] = {
         "path": "/embeddings",
         "format": "openai",
         "max_batch": 2048,
-        "request": {"encoding_format": "base64"},
         "parameters": {
-            "dimensions": {"type": "integer", "min": 1, "wire": "dimensions"},
-            "user": {"type": "string"},
+            "dimensions": {"type": "integer", "min": 1, "wire": "output_dimension"},
+            "output_dtype": {"type": "string"},
         },
         "response": {
             "vectors": "$.data[*].embedding",
