@@ -203,3 +203,74 @@ async def test_capability_async(
             assert text == "hello there"
         else:
             check(await builder.execute())
+
+
+# ---- embeddings: every provider, declared (works against the mock) or refused ----------
+
+EMBEDDING_MOCK = {  # embeddings.format -> the mock server dialect that serves it
+    "openai": "openai_embeddings",
+    "gemini_batch": "gemini_embeddings",
+    "cohere_v2": "cohere_embeddings",
+    "ollama": "ollama_embeddings",
+}
+
+
+def _embedding_cases() -> list[Any]:
+    out = []
+    for provider in sorted(PROVIDERS):
+        spec = compiled_spec(provider)
+        assert spec is not None
+        declared = "embeddings" in spec.manifest.capabilities and bool(
+            spec.manifest.data.get("embeddings")
+        )
+        mark = "declared" if declared else "undeclared"
+        out.append(pytest.param(provider, declared, id=f"{provider}-embeddings-{mark}"))
+    return out
+
+
+def _embedding_base(server: MockServer, provider: str) -> str:
+    spec = compiled_spec(provider)
+    assert spec is not None
+    fmt = spec.manifest.data.get("embeddings", {}).get("format", "openai")
+    return server.base_url(EMBEDDING_MOCK[fmt])
+
+
+@pytest.mark.parametrize(("provider", "declared"), _embedding_cases())
+def test_embeddings_capability_sync(
+    provider: str, declared: bool, mock_server: MockServer, aws_env: None
+) -> None:
+    from ailib.embeddings import EmbeddingClient
+
+    model = _model_for(provider, "embeddings" if declared else None)
+    if not declared:
+        with pytest.raises(CapabilityError) as info:
+            EmbeddingClient.create(f"{provider}/{model}", api_key="k", base_url=mock_server.url)
+        assert info.value.code == "E1005" and "embeddings" in str(info.value)
+        assert mock_server.requests == []
+        return
+    with EmbeddingClient.create(
+        f"{provider}/{model}", api_key="k", base_url=_embedding_base(mock_server, provider)
+    ) as client:
+        resp = client.embed_batch(["alpha beta", "gamma"])
+    assert len(resp.embeddings) == 2 and all(e.vector for e in resp.embeddings)
+
+
+@pytest.mark.parametrize(("provider", "declared"), _embedding_cases())
+async def test_embeddings_capability_async(
+    provider: str, declared: bool, mock_server: MockServer, aws_env: None
+) -> None:
+    from ailib.embeddings import AsyncEmbeddingClient
+
+    model = _model_for(provider, "embeddings" if declared else None)
+    if not declared:
+        with pytest.raises(CapabilityError):
+            await AsyncEmbeddingClient.create(
+                f"{provider}/{model}", api_key="k", base_url=mock_server.url
+            )
+        return
+    client = await AsyncEmbeddingClient.create(
+        f"{provider}/{model}", api_key="k", base_url=_embedding_base(mock_server, provider)
+    )
+    async with client:
+        resp = await client.embed("alpha")
+    assert resp.first.vector

@@ -302,6 +302,7 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
             },
+            "text-embedding-3-small": {"context_window": 8191, "capabilities": ["embeddings"]},
         },
     },
 }

@@ -316,6 +316,16 @@ MANIFEST: dict[str, Any] = {
                 ],
                 "pricing": {"input_per_1m": 0.0375, "output_per_1m": 0.15},
             },
+            "embed-v4.0": {
+                "context_window": 128000,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.12, "output_per_1m": 0},
+            },
+            "embed-english-v3.0": {
+                "context_window": 512,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.1, "output_per_1m": 0},
+            },
         }
     },
     "embeddings": {

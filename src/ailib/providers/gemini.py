@@ -275,6 +275,11 @@ MANIFEST: dict[str, Any] = {
                 ],
                 "pricing": {"input_per_1m": 0.1, "output_per_1m": 0.4},
             },
+            "gemini-embedding-001": {
+                "context_window": 2048,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.15, "output_per_1m": 0},
+            },
         }
     },
     "embeddings": {

@@ -436,6 +436,11 @@ MANIFEST: dict[str, Any] = {
                 "pricing": {"input_per_1m": 2, "output_per_1m": 5},
                 "status": "deprecated",
             },
+            "mistral-embed": {
+                "context_window": 8192,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.1, "output_per_1m": 0},
+            },
         },
     },
 }

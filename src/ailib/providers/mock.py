@@ -390,6 +390,11 @@ MANIFEST: dict[str, Any] = {
                 "capabilities": ["text", "streaming", "tools"],
                 "pricing": {"input_per_1m": 0, "output_per_1m": 0},
             },
+            "embed": {
+                "context_window": 8192,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0, "output_per_1m": 0},
+            },
         }
     },
 }

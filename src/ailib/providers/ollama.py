@@ -238,6 +238,7 @@ MANIFEST: dict[str, Any] = {
                 "capabilities": ["text", "streaming", "vision", "structured_output"],
                 "pricing": {"input_per_1m": 0, "output_per_1m": 0},
             },
+            "nomic-embed-text": {"context_window": 8192, "capabilities": ["embeddings"]},
         }
     },
     "embeddings": {

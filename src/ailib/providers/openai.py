@@ -297,6 +297,16 @@ MANIFEST: dict[str, Any] = {
                 ],
                 "pricing": {"input_per_1m": 2, "output_per_1m": 8},
             },
+            "text-embedding-3-small": {
+                "context_window": 8191,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.02, "output_per_1m": 0},
+            },
+            "text-embedding-3-large": {
+                "context_window": 8191,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.13, "output_per_1m": 0},
+            },
         }
     },
     "embeddings": {

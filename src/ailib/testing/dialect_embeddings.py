@@ -202,7 +202,8 @@ def _path_model(match: re.Match[str], payload: dict[str, Any]) -> str:
 register(
     "openai_embeddings",
     OpenAIEmbeddings(),
-    Route("POST", r"^/v1/embeddings$", stream=_no_stream),
+    # also Azure's deployment path: /openai/deployments/<name>/embeddings
+    Route("POST", r"^(?:/v1)?(?:/openai/deployments/[^/]+)?/embeddings$", stream=_no_stream),
     base_path="/v1",
 )
 register(
