@@ -226,3 +226,23 @@ def test_cli_manifest_commands(tmp_path: Path) -> None:
         and "claude-sonnet-4-5" in models.stdout
         and "$3/$15" in models.stdout
     )
+
+
+def test_watchdog_notices_an_edit_before_the_poll_interval(
+    tmp_path: Path, mock_server: MockServer, second_server: MockServer
+) -> None:
+    pytest.importorskip("watchdog")
+    import time
+
+    path = write(tmp_path / "openai.yaml", overlay(mock_server.base_url("openai")))
+    loader = ProtocolLoader([tmp_path], hot_reload=True, poll_interval=3600)  # polling is off
+    try:
+        assert loader._observer is not None
+        first = loader.get("openai")
+        write(path, overlay(second_server.base_url("openai")))
+        deadline = time.monotonic() + 10
+        while loader.get("openai") is first and time.monotonic() < deadline:
+            time.sleep(0.02)  # the observer thread reports the change
+        assert loader.get("openai").manifest.base_url == second_server.base_url("openai")
+    finally:
+        loader.close()

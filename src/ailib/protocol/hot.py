@@ -169,7 +169,7 @@ class ProtocolLoader:
             return  # polling only
         dirty = self._dirty
 
-        class _Handler(FileSystemEventHandler):  # type: ignore[misc]
+        class _Handler(FileSystemEventHandler):  # type: ignore[misc,unused-ignore]
             def on_any_event(self, event: Any) -> None:
                 dirty.set()
 

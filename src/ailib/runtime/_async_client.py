@@ -61,6 +61,7 @@ class AsyncAiClient:
         self._engine = self._root = engine
         self.model = model
         self.loader = loader
+        self._owns_loader = False
         self._options = dict(engine_options or {})
 
     @classmethod
@@ -108,6 +109,7 @@ class AsyncAiClient:
         if manifest is not None:
             engine = AsyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
             return cls(engine, model_id)
+        owns_loader = loader is None
         if loader is None and (manifest_paths or hot_reload or has_overrides(provider_id)):
             loader = ProtocolLoader(manifest_paths, hot_reload=hot_reload)
         if loader is None:  # the compiled fast path: no file on the search path
@@ -118,9 +120,11 @@ class AsyncAiClient:
         else:
             engine = AsyncEngine(spec=spec, **kwargs)
         options = {**kwargs, "http_client": engine._client}
-        return cls(
+        client = cls(
             engine, model_id, loader=loader if loader.hot_reload else None, engine_options=options
         )
+        client._owns_loader = owns_loader
+        return client
 
     def _current(self) -> AsyncEngine:
         """The engine for the manifest in force now (a new one after a hot reload)."""
@@ -148,6 +152,8 @@ class AsyncAiClient:
 
     async def aclose(self) -> None:
         await self._root.aclose()  # owns the connection pool every engine shares
+        if self.loader is not None and self._owns_loader:
+            self.loader.close()  # stops the file watcher it started
 
     async def close(self) -> None:  # unasync: skip
         await self._root.aclose()  # unasync: skip

@@ -62,6 +62,7 @@ class AiClient:
         self._engine = self._root = engine
         self.model = model
         self.loader = loader
+        self._owns_loader = False
         self._options = dict(engine_options or {})
 
     @classmethod
@@ -109,6 +110,7 @@ class AiClient:
         if manifest is not None:
             engine = SyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
             return cls(engine, model_id)
+        owns_loader = loader is None
         if loader is None and (manifest_paths or hot_reload or has_overrides(provider_id)):
             loader = ProtocolLoader(manifest_paths, hot_reload=hot_reload)
         if loader is None:  # the compiled fast path: no file on the search path
@@ -119,9 +121,11 @@ class AiClient:
         else:
             engine = SyncEngine(spec=spec, **kwargs)
         options = {**kwargs, "http_client": engine._client}
-        return cls(
+        client = cls(
             engine, model_id, loader=loader if loader.hot_reload else None, engine_options=options
         )
+        client._owns_loader = owns_loader
+        return client
 
     def _current(self) -> SyncEngine:
         """The engine for the manifest in force now (a new one after a hot reload)."""
@@ -149,6 +153,8 @@ class AiClient:
 
     def close(self) -> None:
         self._root.close()  # owns the connection pool every engine shares
+        if self.loader is not None and self._owns_loader:
+            self.loader.close()  # stops the file watcher it started
 
     def __enter__(self) -> AiClient:
         return self
