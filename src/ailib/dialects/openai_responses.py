@@ -9,7 +9,8 @@ Reasoning round-trips statelessly: a thinking block whose signature holds the
 ``encrypted_content`` of a reasoning item is sent back as that reasoning item, and
 ``include: ["reasoning.encrypted_content"]`` is requested whenever reasoning is on and
 ``store`` is false (the manifest declares ``store`` with a default of false). A manifest
-that declares no ``store`` (DeepSeek) gets its raw reasoning text back instead.
+with ``dialect_options: {replay_reasoning: raw}`` (DeepSeek) gets its raw reasoning text
+back instead.
 
 Example::
 
@@ -153,9 +154,10 @@ def _reasoning(value: Any) -> dict[str, Any]:
 
 def encode(req: ChatRequest) -> dict[str, Any]:
     params = req.params
-    # A provider whose manifest declares no `store` (DeepSeek) keeps nothing server-side
-    # and returns raw reasoning text; OpenAI's returns summaries plus encrypted reasoning.
-    instructions, items = encode_input(req.messages, raw_reasoning="store" not in params)
+    # DeepSeek keeps nothing server-side and returns raw reasoning text; OpenAI returns
+    # summaries plus encrypted reasoning (the manifest's dialect_options say which).
+    raw = req.options.get("replay_reasoning") == "raw"
+    instructions, items = encode_input(req.messages, raw_reasoning=raw)
     body: dict[str, Any] = {"model": req.model, "input": items}
     if instructions is not None:
         body["instructions"] = instructions

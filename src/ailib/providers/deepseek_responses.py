@@ -357,6 +357,7 @@ MANIFEST: dict[str, Any] = {
         },
     },
     "id": "deepseek-responses",
+    "dialect_options": {"replay_reasoning": "raw"},
     "name": "DeepSeek Responses",
     "class_name": "DeepSeekResponses",
     "metadata": {
