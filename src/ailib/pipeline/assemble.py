@@ -113,8 +113,10 @@ class Assembler:
     def feed(self, emitted: list[Emitted]) -> list[StreamEvent]:
         out: list[StreamEvent] = []
         for kind, cand, f in emitted:
-            if kind == "content":
-                text = _text(f.get("text", f.get("content")))
+            if kind == "content":  # the hot path: one dict lookup in the common case
+                text = f["text"] if "text" in f else f.get("content")
+                if type(text) is list:
+                    text = _text(text)
                 if isinstance(text, str) and text:
                     self._cand(cand).content.append(text)
                     out.append(ContentDelta(text, cand))
