@@ -148,6 +148,29 @@ MANIFEST: dict[str, Any] = {
                 "'citation-start', 'citation-end', 'debug']",
                 "emit": "ignore",
             },
+            {
+                "match": "$.event_type == 'stream-start'",
+                "emit": "meta",
+                "fields": {"id": "$.generation_id"},
+            },
+            {
+                "match": "$.event_type == 'text-generation'",
+                "emit": "content",
+                "fields": {"text": "$.text"},
+            },
+            {
+                "match": "$.event_type == 'stream-end'",
+                "emit": "usage",
+                "fields": {
+                    "input_tokens": "$.response.meta.tokens.input_tokens",
+                    "output_tokens": "$.response.meta.tokens.output_tokens",
+                },
+            },
+            {
+                "match": "$.event_type == 'stream-end'",
+                "emit": "finish",
+                "fields": {"reason": "$.finish_reason"},
+            },
         ],
     },
     "response": {
@@ -516,6 +539,48 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
     # rule 11: ignore when $.type in ['content-start', 'content-end', 'citation-start', 'citation-end', 'debug']
     if v1 in ("content-start", "content-end", "citation-start", "citation-end", "debug"):
         hit = True
+    # rule 12: meta when $.event_type == 'stream-start'
+    v31 = f_d.get("event_type")
+    if v31 == "stream-start":
+        hit = True
+        d = {}
+        v32 = f_d.get("generation_id")
+        if v32 is not None:
+            d["id"] = v32
+        out.append(("meta", cand, d))
+    # rule 13: content when $.event_type == 'text-generation'
+    if v31 == "text-generation":
+        hit = True
+        d = {}
+        v33 = f_d.get("text")
+        if v33 is not None:
+            d["text"] = v33
+        out.append(("content", cand, d))
+    # rule 14: usage when $.event_type == 'stream-end'
+    if v31 == "stream-end":
+        hit = True
+        d = {}
+        v34 = f_d.get("response")
+        v34_d = v34 if type(v34) is dict else _E
+        v35 = v34_d.get("meta")
+        v35_d = v35 if type(v35) is dict else _E
+        v36 = v35_d.get("tokens")
+        v36_d = v36 if type(v36) is dict else _E
+        v37 = v36_d.get("input_tokens")
+        if v37 is not None:
+            d["input_tokens"] = v37
+        v38 = v36_d.get("output_tokens")
+        if v38 is not None:
+            d["output_tokens"] = v38
+        out.append(("usage", cand, d))
+    # rule 15: finish when $.event_type == 'stream-end'
+    if v31 == "stream-end":
+        hit = True
+        d = {}
+        v39 = f_d.get("finish_reason")
+        if v39 is not None:
+            d["reason"] = v39
+        out.append(("finish", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))
     return out

@@ -81,6 +81,8 @@ MANIFEST: dict[str, Any] = {
                 "emit": "content",
                 "fields": {"text": "$.message.content"},
             },
+            {"match": "$.thinking", "emit": "thinking", "fields": {"text": "$.thinking"}},
+            {"match": "$.response", "emit": "content", "fields": {"text": "$.response"}},
             {
                 "for_each": "$.message.tool_calls[*]",
                 "emit": "tool_call",
@@ -122,6 +124,8 @@ MANIFEST: dict[str, Any] = {
                 "emit": "content",
                 "fields": {"text": "$.message.content"},
             },
+            {"match": "$.thinking", "emit": "thinking", "fields": {"text": "$.thinking"}},
+            {"match": "$.response", "emit": "content", "fields": {"text": "$.response"}},
             {
                 "for_each": "$.message.tool_calls[*]",
                 "emit": "tool_call",
@@ -316,55 +320,71 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         if v5 is not None:
             d["text"] = v5
         out.append(("content", cand, d))
-    # rule 4: tool_call when always
-    v6 = v3_d.get("tool_calls")
-    for e7 in v6 if type(v6) is list else ():
-        if e7 is None:
+    # rule 4: thinking when $.thinking
+    v6 = f_d.get("thinking")
+    if v6 is not None and v6 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v6 is not None:
+            d["text"] = v6
+        out.append(("thinking", cand, d))
+    # rule 5: content when $.response
+    v7 = f_d.get("response")
+    if v7 is not None and v7 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v7 is not None:
+            d["text"] = v7
+        out.append(("content", cand, d))
+    # rule 6: tool_call when always
+    v8 = v3_d.get("tool_calls")
+    for e9 in v8 if type(v8) is list else ():
+        if e9 is None:
             continue
         if True:
             hit = True
             d = {}
-            e7_d = e7 if type(e7) is dict else _E
-            v8 = e7_d.get("id")
-            if v8 is not None:
-                d["id"] = v8
-            v9 = e7_d.get("function")
-            v9_d = v9 if type(v9) is dict else _E
-            v10 = v9_d.get("name")
+            e9_d = e9 if type(e9) is dict else _E
+            v10 = e9_d.get("id")
             if v10 is not None:
-                d["name"] = v10
-            v11 = v9_d.get("arguments")
-            if v11 is not None:
-                d["arguments"] = v11
+                d["id"] = v10
+            v11 = e9_d.get("function")
+            v11_d = v11 if type(v11) is dict else _E
+            v12 = v11_d.get("name")
+            if v12 is not None:
+                d["name"] = v12
+            v13 = v11_d.get("arguments")
+            if v13 is not None:
+                d["arguments"] = v13
             out.append(("tool_call", cand, d))
-    # rule 5: usage when $.done == true
-    v12 = f_d.get("done")
-    if v12 == True:
+    # rule 7: usage when $.done == true
+    v14 = f_d.get("done")
+    if v14 == True:
         hit = True
         d = {}
-        v13 = f_d.get("prompt_eval_count")
-        if v13 is not None:
-            d["input_tokens"] = v13
-        v14 = f_d.get("eval_count")
-        if v14 is not None:
-            d["output_tokens"] = v14
-        out.append(("usage", cand, d))
-    # rule 6: finish when $.done == true && exists($.done_reason)
-    v15 = f_d.get("done_reason")
-    if (v12 == True) and (v15 is not None and v15 != _EMPTY_LIST):
-        hit = True
-        d = {}
+        v15 = f_d.get("prompt_eval_count")
         if v15 is not None:
-            d["reason"] = v15
+            d["input_tokens"] = v15
+        v16 = f_d.get("eval_count")
+        if v16 is not None:
+            d["output_tokens"] = v16
+        out.append(("usage", cand, d))
+    # rule 8: finish when $.done == true && exists($.done_reason)
+    v17 = f_d.get("done_reason")
+    if (v14 == True) and (v17 is not None and v17 != _EMPTY_LIST):
+        hit = True
+        d = {}
+        if v17 is not None:
+            d["reason"] = v17
         out.append(("finish", cand, d))
-    # rule 7: finish when $.done == true && !exists($.done_reason)
-    if (v12 == True) and (not (v15 is not None and v15 != _EMPTY_LIST)):
+    # rule 9: finish when $.done == true && !exists($.done_reason)
+    if (v14 == True) and (not (v17 is not None and v17 != _EMPTY_LIST)):
         hit = True
         d = {}
         d["reason"] = "stop"
         out.append(("finish", cand, d))
-    # rule 8: ignore when exists($.done)
-    if v12 is not None and v12 != _EMPTY_LIST:
+    # rule 10: ignore when exists($.done)
+    if v14 is not None and v14 != _EMPTY_LIST:
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))

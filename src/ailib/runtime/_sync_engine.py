@@ -356,7 +356,7 @@ class ChatStream:
             return EventStreamDecoder()
         if "event-stream" in ctype:
             return SseDecoder()
-        if "ndjson" in ctype or "jsonl" in ctype:
+        if "ndjson" in ctype or "jsonl" in ctype or "stream+json" in ctype:
             return NdjsonDecoder()
         if "application/json" in ctype:
             return JsonArrayDecoder()
