@@ -703,3 +703,16 @@ def test_event_flags_and_accessors() -> None:
     assert event.as_content_delta is event
     with pytest.raises(TypeError, match="ContentDelta is not a ThinkingDelta"):
         _ = event.as_thinking_delta
+
+
+def test_generated_call_ids_differ_between_responses_but_are_deterministic() -> None:
+    def call_id(response_id: str) -> str:
+        asm = Assembler()
+        asm.feed(
+            [("meta", 0, {"id": response_id}), ("tool_call", 0, {"name": "f", "arguments": {}})]
+        )
+        return asm.response().tool_calls[0].id
+
+    first, again, other = call_id("resp-1"), call_id("resp-1"), call_id("resp-2")
+    assert first == again and first != other
+    assert first.startswith("call_") and first.endswith("_0_0")

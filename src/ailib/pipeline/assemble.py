@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -203,7 +204,15 @@ class Assembler:
             out.append(ToolCallArgumentsDelta(index, args, tool.id, cand))
 
     def _make_id(self, cand: int, index: int) -> str:
-        """A deterministic id for a call the provider sent none for (Gemini, Ollama)."""
+        """An id for a call the provider sent none for (Gemini, Ollama).
+
+        Derived from the response id when there is one, so it is deterministic (compiled
+        and interpreted paths agree) yet differs from turn to turn.
+        """
+        response_id = self.meta.get("id")
+        if isinstance(response_id, str) and response_id:
+            digest = hashlib.sha1(response_id.encode()).hexdigest()[:10]
+            return f"call_{digest}_{cand}_{index}"
         return f"call_{cand}_{index}"
 
     def _usage(self, f: dict[str, Any], out: list[StreamEvent]) -> None:
