@@ -169,10 +169,45 @@ def load_manifests(root: Path) -> list[tuple[dict[str, Any], str]]:
     return out
 
 
+def _extends_depth(root: Path) -> dict[str, int]:
+    """How many ``extends`` hops each manifest is from a standalone one."""
+    parents: dict[str, str | None] = {}
+    for path in (root / "manifests/providers").glob("*.yaml"):
+        data, _ = parse_text(path.read_text(encoding="utf-8"), str(path))
+        parents[path.stem] = data.get("extends")
+
+    def depth(pid: str) -> int:
+        parent = parents.get(pid)
+        return 0 if not parent else 1 + depth(parent)
+
+    return {pid: depth(pid) for pid in parents}
+
+
+def share_event_maps(plans: list[dict[str, Any]], depth: dict[str, int]) -> None:
+    """A compiled event map identical to another provider's is imported, not compiled again.
+
+    The owner of each distinct map is the first provider in (extends depth, id) order that
+    has it (e.g. openai-compatible for its vendors); imports only go from later to earlier
+    providers in that order, so they can never form a cycle.
+    """
+    ordered = sorted(plans, key=lambda p: (depth.get(p["id"], 0), p["id"]))
+    owners: dict[tuple[str, str], str] = {}
+    for plan in ordered:
+        for name in ("stream_map", "response_map"):
+            source = plan[name]
+            if not source.startswith("def "):
+                continue  # an alias line such as `_response_one = _stream_one`
+            owner = owners.setdefault((name, source), plan["module"])
+            if owner != plan["module"]:
+                func = "_stream_one" if name == "stream_map" else "_response_one"
+                plan[name] = f"from ailib.providers.{owner} import {func}  # same rules\n"
+
+
 def render_all(root: Path) -> dict[Path, str]:
     env = _env(root)
     files: dict[Path, str] = {}
     plans = [plan_provider(data, source) for data, source in load_manifests(root)]
+    share_event_maps(plans, _extends_depth(root))
     pkg = root / "src/ailib/providers"
     for plan in plans:
         text = env.get_template("provider.py.jinja").render(**plan)

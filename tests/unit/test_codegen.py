@@ -126,3 +126,13 @@ def test_check_reports_stale_and_orphaned(tmp_path: Path) -> None:
     assert "-# edited by hand" in out
     assert "missing: src/ailib/providers/gemini.py" in out
     assert "orphaned: src/ailib/providers/orphan.py" in out
+
+
+def test_identical_event_maps_are_compiled_once_and_imported() -> None:
+    from ailib.providers import deepseek, gemini, google, openai, openai_compatible
+
+    assert deepseek._stream_one is openai_compatible._stream_one  # its base owns the map
+    assert deepseek._response_one is openai_compatible._response_one
+    assert google._stream_one is gemini._stream_one
+    assert openai._stream_one is not openai_compatible._stream_one  # different rules
+    assert "def _stream_one" not in (ROOT / "src/ailib/providers/deepseek.py").read_text()

@@ -154,23 +154,7 @@ def _is_code(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
 
-def _stream_one(f: Any, cand: int) -> list[Emitted]:
-    out: list[Emitted] = []
-    d: dict[str, Any]
-    hit = False
-    # rule 0: error when exists($.detail)
-    f_d = f if type(f) is dict else _E
-    v1 = f_d.get("detail")
-    if v1 is not None and v1 != _EMPTY_LIST:
-        hit = True
-        d = {}
-        if v1 is not None:
-            d["message"] = v1
-        out.append(("error", cand, d))
-    if not hit:
-        out.append(("unknown", cand, {"data": f}))
-    return out
-
+from ailib.providers.jina import _stream_one  # same rules
 
 _response_one = _stream_one  # the same rules serve whole responses
 
