@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the engine and httpx load on create(), keeping import light
     from ailib.embeddings._types import EmbeddingResponse
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
+    from ailib.runtime.limits import Limits
     from ailib.runtime._async_client import AsyncAiClient
     from ailib.runtime._async_engine import AsyncEngine
     from ailib.runtime.spec import ProviderSpec
@@ -58,6 +59,7 @@ class AsyncEmbeddingClient:
         manifest_paths: Sequence[str | os.PathLike[str]] = (),
         hot_reload: bool = False,
         loader: ProtocolLoader | None = None,
+        limits: Limits | None = None,
     ) -> AsyncEmbeddingClient:
         """Create a client for ``provider/model-id`` (the same options as ``AiClient.create``).
 
@@ -79,6 +81,7 @@ class AsyncEmbeddingClient:
             manifest_paths=manifest_paths,
             hot_reload=hot_reload,
             loader=loader,
+            limits=limits,
         )
         try:
             return cls(client)

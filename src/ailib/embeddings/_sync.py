@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the engine and httpx load on create(), keeping import light
     from ailib.protocol.manifest import Manifest
     from ailib.runtime._sync_client import AiClient
     from ailib.runtime._sync_engine import SyncEngine
+    from ailib.runtime.limits import Limits
     from ailib.runtime.spec import ProviderSpec
     from ailib.transport import HttpClient
 
@@ -59,6 +60,7 @@ class EmbeddingClient:
         manifest_paths: Sequence[str | os.PathLike[str]] = (),
         hot_reload: bool = False,
         loader: ProtocolLoader | None = None,
+        limits: Limits | None = None,
     ) -> EmbeddingClient:
         """Create a client for ``provider/model-id`` (the same options as ``AiClient.create``).
 
@@ -80,6 +82,7 @@ class EmbeddingClient:
             manifest_paths=manifest_paths,
             hot_reload=hot_reload,
             loader=loader,
+            limits=limits,
         )
         try:
             return cls(client)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
 
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
+    from ailib.runtime.limits import Limits
     from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
     from ailib.transport import AsyncHttpClient
     from ailib.types.response import ChatResponse
@@ -81,6 +82,7 @@ class AsyncAiClient:
         manifest_paths: Sequence[str | os.PathLike[str]] = (),
         hot_reload: bool = False,
         loader: ProtocolLoader | None = None,
+        limits: Limits | None = None,
     ) -> AsyncAiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -102,6 +104,7 @@ class AsyncAiClient:
             "http_client": http_client,
             "drop_unsupported": drop_unsupported,
             "default_headers": default_headers,
+            "limits": limits,
         }
         from ailib.protocol.hot import ProtocolLoader
         from ailib.runtime._async_engine import AsyncEngine

@@ -33,6 +33,7 @@ from ailib.pipeline.decoders import (
     make_decoder,
 )
 from ailib.runtime.classify import classify, stream_error
+from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 from ailib.runtime.request import (
     MaskedDict,
     Prepared,
@@ -72,9 +73,11 @@ class AsyncEngine:
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         spec: ProviderSpec | None = None,
+        limits: Limits | None = None,
     ) -> None:
         if spec is not None:
             self.spec = spec
+        self.limits = limits or DEFAULT_LIMITS
         self._key = resolve_api_key(self.spec, api_key)
         # a key the manifest's auth needs but nobody gave: refused before any request
         self._missing_key = (

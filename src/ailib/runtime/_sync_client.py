@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
     from ailib.runtime._sync_engine import ChatStream, SyncEngine
+    from ailib.runtime.limits import Limits
     from ailib.transport import HttpClient
     from ailib.types.response import ChatResponse
 
@@ -82,6 +83,7 @@ class AiClient:
         manifest_paths: Sequence[str | os.PathLike[str]] = (),
         hot_reload: bool = False,
         loader: ProtocolLoader | None = None,
+        limits: Limits | None = None,
     ) -> AiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -103,6 +105,7 @@ class AiClient:
             "http_client": http_client,
             "drop_unsupported": drop_unsupported,
             "default_headers": default_headers,
+            "limits": limits,
         }
         from ailib.protocol.hot import ProtocolLoader
         from ailib.runtime._sync_engine import SyncEngine
