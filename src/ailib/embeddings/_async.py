@@ -19,9 +19,9 @@ if TYPE_CHECKING:  # the engine and httpx load on create(), keeping import light
     from ailib.embeddings._types import EmbeddingResponse
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
-    from ailib.runtime.limits import Limits
     from ailib.runtime._async_client import AsyncAiClient
     from ailib.runtime._async_engine import AsyncEngine
+    from ailib.runtime.limits import Limits
     from ailib.runtime.spec import ProviderSpec
     from ailib.transport import AsyncHttpClient
 

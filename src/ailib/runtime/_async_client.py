@@ -18,8 +18,8 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
 
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
-    from ailib.runtime.limits import Limits
     from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
+    from ailib.runtime.limits import Limits
     from ailib.transport import AsyncHttpClient
     from ailib.types.response import ChatResponse
 
