@@ -13,12 +13,14 @@ before the excess is held in memory.
 
 from __future__ import annotations
 
+from typing import Any
+
 import attrs
 
 MIB = 1 << 20
 
 
-def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+def _positive(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ValueError(f"Limits.{attribute.name} must be a positive number, got {value!r}")
 
