@@ -2,7 +2,8 @@
 
 Used at build time only. The output reads a frame with direct dict/list lookups (no
 JMESPath); the runtime interpreter in ``ailib.protocol.interpret`` must agree with it,
-which the differential tests check.
+which the differential tests check. Manifest values enter the source only through
+``repr`` (keys, constants) or :func:`codegen.safe.comment_text` (rule comments).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from ailib.protocol.expr import (
     parse_predicate,
 )
 from ailib.protocol.interpret import normalize_emit
+from codegen.safe import comment_text
 
 # Module-level names every compiled function relies on (rendered into each module).
 PRELUDE = (
@@ -148,7 +150,8 @@ def compile_event_map(func_name: str, rules: list[dict[str, Any]]) -> str:
     for i, cfg in enumerate(rules):
         emit = normalize_emit(cfg["emit"])
         match = parse_predicate(cfg["match"]) if cfg.get("match") else Const(True)
-        lines.append(f"    # rule {i}: {emit} when {cfg.get('match', 'always')}")
+        about = comment_text(f"{emit} when {cfg.get('match', 'always')}")
+        lines.append(f"    # rule {i}: {about}")
         if cfg.get("for_each"):
             each = parse_path(cfg["for_each"])
             cut = next(n for n, (k, _) in enumerate(each.steps) if k == "wild")

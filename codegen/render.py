@@ -14,8 +14,9 @@ from typing import Any
 import jinja2
 import jsonschema
 
+from ailib.errors import ManifestError
 from ailib.protocol.interpret import candidate_split
-from ailib.protocol.loader import parse_text, validate
+from ailib.protocol.loader import parse_text, read_manifest_text, validate
 from ailib.protocol.manifest import resolve_extends
 from codegen.compile import (
     PRELUDE,
@@ -23,6 +24,15 @@ from codegen.compile import (
     compile_event_map,
     compile_message_of,
     compile_params,
+)
+from codegen.safe import (
+    UnsafeValueError,
+    check_plain,
+    comment_text,
+    doc_literal,
+    doc_text,
+    identifier,
+    py_str,
 )
 from codegen.unasync import UNASYNC_FILES, unasync
 
@@ -74,8 +84,9 @@ def ruff_format(text: str, name: str) -> str:
     return result.stdout
 
 
-def _env(root: Path) -> jinja2.Environment:
-    return jinja2.Environment(
+def template_env(root: Path) -> jinja2.Environment:
+    """Templates with the filters that write manifest values safely (see ``codegen.safe``)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(root / "codegen/templates"),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -83,6 +94,8 @@ def _env(root: Path) -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
+    env.filters.update(py_str=py_str, doc=doc_text, doc_literal=doc_literal, comment=comment_text)
+    return env
 
 
 def _response_map(data: dict[str, Any]) -> str:
@@ -93,25 +106,46 @@ def _response_map(data: dict[str, Any]) -> str:
     return compile_event_map("_response_one", rules)
 
 
-def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
-    """Everything one provider template needs, computed from its manifest."""
-    pid = data["id"]
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _identifiers(data: dict[str, Any], source: str) -> tuple[str, str]:
+    """(module name, class name) for a manifest: plain ASCII identifiers, else an error."""
+    pid = str(data["id"])
+    derived = data.get("class_name") is None
     cls = data.get("class_name") or pid.title().replace("-", "").replace("_", "")
+    try:
+        check_plain(data)
+        module = identifier(pid.replace("-", "_"), "module name from id")
+        cls = identifier(cls, "class name from id" if derived else "class_name")
+    except UnsafeValueError as exc:
+        raise ManifestError(str(exc), path=source) from None
+    return module, cls
+
+
+def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
+    """Everything one provider template needs, computed from its manifest.
+
+    Identifiers are checked, and every other manifest value reaches the templates as a
+    repr-built literal or through the ``py_str``/``doc``/``comment`` filters.
+    """
+    pid = data["id"]
+    module, cls = _identifiers(data, source)
     params = []
     for key, spec in data.get("parameters", {}).items():
         if (
-            not key.isidentifier()
+            not _PARAM_NAME.fullmatch(key)
             or keyword.iskeyword(key)
             or key in ("model", "messages", "tools", "stream", "extra_body")
         ):
-            continue
+            continue  # still usable through ChatBuilder.param()
         params.append({"key": key, "name": key, "type": PARAM_TYPES.get(spec["type"], "Any")})
     errors = data.get("error_classification", {})
     rl = data.get("rate_limit_headers", {})
     models = list(data.get("metadata", {}).get("models", {}))
     return {
         "id": pid,
-        "module": pid.replace("-", "_"),
+        "module": module,
         "name": data.get("name", pid),
         "dialect": data.get("dialect", "openai_chat"),
         "source": source,
@@ -153,7 +187,7 @@ def load_manifests(root: Path) -> list[tuple[dict[str, Any], str]]:
     parsed: dict[str, tuple[dict[str, Any], Any, str]] = {}
     for path in sorted((root / "manifests/providers").glob("*.yaml")):
         source = path.relative_to(root).as_posix()
-        data, tree = parse_text(path.read_text(encoding="utf-8"), source)
+        data, tree = parse_text(read_manifest_text(path), source)
         parsed[path.stem] = (data, tree, source)
 
     def base_of(provider_id: str) -> dict[str, Any]:
@@ -173,7 +207,7 @@ def _extends_depth(root: Path) -> dict[str, int]:
     """How many ``extends`` hops each manifest is from a standalone one."""
     parents: dict[str, str | None] = {}
     for path in (root / "manifests/providers").glob("*.yaml"):
-        data, _ = parse_text(path.read_text(encoding="utf-8"), str(path))
+        data, _ = parse_text(read_manifest_text(path), str(path))
         parents[path.stem] = data.get("extends")
 
     def depth(pid: str) -> int:
@@ -203,16 +237,21 @@ def share_event_maps(plans: list[dict[str, Any]], depth: dict[str, int]) -> None
                 plan[name] = f"from ailib.providers.{owner} import {func}  # same rules\n"
 
 
+def render_provider(env: jinja2.Environment, plan: dict[str, Any]) -> str:
+    """The source of one generated provider module, formatted."""
+    text = env.get_template("provider.py.jinja").render(**plan)
+    text = re.sub(r"\n{3,}(?=\s*@overload|\s*(async )?def chat)", "\n\n", text)
+    return ruff_format(text, f"{plan['module']}.py")
+
+
 def render_all(root: Path) -> dict[Path, str]:
-    env = _env(root)
+    env = template_env(root)
     files: dict[Path, str] = {}
     plans = [plan_provider(data, source) for data, source in load_manifests(root)]
     share_event_maps(plans, _extends_depth(root))
     pkg = root / "src/ailib/providers"
     for plan in plans:
-        text = env.get_template("provider.py.jinja").render(**plan)
-        text = re.sub(r"\n{3,}(?=\s*@overload|\s*(async )?def chat)", "\n\n", text)
-        files[pkg / f"{plan['module']}.py"] = ruff_format(text, f"{plan['module']}.py")
+        files[pkg / f"{plan['module']}.py"] = render_provider(env, plan)
     files[pkg / "_registry.py"] = ruff_format(
         env.get_template("_registry.py.jinja").render(providers=plans), "_registry.py"
     )

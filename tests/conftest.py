@@ -1,1 +1,60 @@
+"""Test-wide setup: the mock-server fixtures, and one summary line for suites not run.
+
+Two suites need the AI-Protocol data beside the project (``../shared/ai-protocol``, or the
+directory named by an environment variable). Without it they skip; the end of the run
+then says so in one line, naming each suite and how to run it, e.g.::
+
+    skipped: compliance suite (COMPLIANCE_DIR is not set ...; run with
+    COMPLIANCE_DIR=<ai-protocol checkout>/tests/compliance python -m pytest tests/compliance)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
 pytest_plugins = ["ailib.testing.pytest_plugin"]
+
+#: (name, the variable its skip reasons mention, how to run it)
+NEEDS_SHARED = (
+    (
+        "compliance suite",
+        "COMPLIANCE_DIR",
+        "COMPLIANCE_DIR=<ai-protocol checkout>/tests/compliance python -m pytest tests/compliance",
+    ),
+    (
+        "upstream-manifest tests",
+        "AI_PROTOCOL_DIR",
+        "AI_PROTOCOL_DIR=<ai-protocol checkout> python -m pytest tests/unit/test_upgrade.py",
+    ),
+)
+
+
+def _skip_reason(report: Any) -> str:
+    longrepr = report.longrepr
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        text = str(longrepr[2])
+    else:
+        text = str(longrepr or "")
+    return text.removeprefix("Skipped: ")
+
+
+def skipped_suites_line(reports: list[Any]) -> str | None:
+    """One line naming each suite that skipped for want of its data, and how to run it."""
+    parts = []
+    for name, variable, how in NEEDS_SHARED:
+        reasons = [r for r in map(_skip_reason, reports) if variable in r]
+        if not reasons:
+            continue
+        why = reasons[0].split(" (", 1)[0]  # the "(set ...)" hint is the "run with" below
+        count = "" if len(reasons) == 1 else f", {len(reasons)} tests"
+        parts.append(f"{name}{count} ({why}; run with {how})")
+    return "skipped: " + "; ".join(parts) if parts else None
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    line = skipped_suites_line(list(terminalreporter.stats.get("skipped", [])))
+    if line:
+        terminalreporter.write_line(line, yellow=True, bold=True)

@@ -39,7 +39,18 @@ _EXPORTS = {
     "TransportError": "ailib.errors",
     "RemoteError": "ailib.errors",
     "ParameterError": "ailib.errors",
+    "ConfigurationError": "ailib.errors",
+    "InvalidRequestError": "ailib.errors",
+    "ToolDefinitionError": "ailib.errors",
+    "Limits": "ailib.runtime.limits",
+    "InsecureTransportError": "ailib.errors",
+    "CapabilityError": "ailib.errors",
+    "ManifestError": "ailib.errors",
+    "StreamDecodeError": "ailib.errors",
+    "ResponseDecodeError": "ailib.errors",
     "StreamInterruptedError": "ailib.errors",
+    "ResponseTooLargeError": "ailib.errors",
+    "RedirectError": "ailib.errors",
 }
 
 if TYPE_CHECKING:
@@ -53,12 +64,23 @@ if TYPE_CHECKING:
     )
     from ailib.errors import (
         AiLibError,
+        CapabilityError,
+        ConfigurationError,
+        InsecureTransportError,
+        InvalidRequestError,
+        ManifestError,
         ParameterError,
         ProtocolError,
+        RedirectError,
         RemoteError,
+        ResponseDecodeError,
+        ResponseTooLargeError,
+        StreamDecodeError,
         StreamInterruptedError,
+        ToolDefinitionError,
         TransportError,
     )
+    from ailib.runtime.limits import Limits
     from ailib.types.events import StreamEvent
     from ailib.types.messages import ContentBlock, Message, MessageRole
     from ailib.types.response import ChatResponse, Usage
@@ -70,19 +92,30 @@ __all__ = [
     "AsyncAiClient",
     "AsyncChatBuilder",
     "AsyncChatStream",
+    "CapabilityError",
     "ChatBuilder",
     "ChatResponse",
     "ChatStream",
+    "ConfigurationError",
     "ContentBlock",
+    "InsecureTransportError",
+    "InvalidRequestError",
+    "Limits",
+    "ManifestError",
     "Message",
     "MessageRole",
     "ParameterError",
     "ProtocolError",
+    "RedirectError",
     "RemoteError",
+    "ResponseDecodeError",
+    "ResponseTooLargeError",
+    "StreamDecodeError",
     "StreamEvent",
     "StreamInterruptedError",
     "ToolCall",
     "ToolDefinition",
+    "ToolDefinitionError",
     "TransportError",
     "Usage",
 ]

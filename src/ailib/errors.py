@@ -7,10 +7,18 @@ retrying or falling back to another provider may help::
     ├── ProtocolError             a manifest or a wire payload is wrong
     │   ├── ManifestError         bad manifest: names file, line and key
     │   ├── StreamDecodeError     malformed stream: byte offset and the bytes
-    │   └── ParameterError        parameter the manifest does not declare (E1005)
+    │   │   └── ResponseDecodeError  a 200 body that is not JSON or holds no response
+    │   ├── InvalidRequestError   bad input caught before sending (E1001)
+    │   │   ├── ParameterError    undeclared parameter, or a value not fit to send (E1001)
+    │   │   ├── ConfigurationError  a bad create() option: model, base_url, timeout... (E1001)
+    │   │   └── ToolDefinitionError  bad tool definition or tool_choice (E1001); .tool
+    │   ├── CapabilityError       provider/model lacks a capability (E1005)
+    │   ├── InsecureTransportError  credentials over plain http:// to a remote host (E1001)
+    │   └── ResponseTooLargeError  a body over Limits.max_body_bytes or an inflation bomb
     ├── TransportError            no HTTP response (connect, read, timeout)
     │   └── StreamInterruptedError  the stream broke after bytes arrived; .partial
     └── RemoteError               the provider answered with an error (status, body)
+        └── RedirectError         a 3xx answer ailib did not follow; .location
 
 Example::
 
@@ -176,27 +184,141 @@ class ManifestError(ProtocolError):
 
 
 class StreamDecodeError(ProtocolError):
-    """A stream could not be decoded; names the byte offset and shows the bytes."""
+    """A stream could not be decoded; names the byte offset and shows the bytes there.
+
+    ``data`` keeps at most ``excerpt_bytes`` (``Limits.excerpt_bytes``) of the offending
+    bytes, never all of them.
+
+    Example::
+
+        except StreamDecodeError as err:
+            print(err.offset, err.data[:40])
+    """
 
     default_code = "E9999"
 
-    def __init__(self, message: str, *, offset: int, data: bytes) -> None:
-        shown = data[:200]
-        super().__init__(f"{message} at byte offset {offset}: {shown!r}")
+    def __init__(
+        self,
+        message: str,
+        *,
+        offset: int,
+        data: bytes | bytearray | memoryview,
+        excerpt_bytes: int = 512,  # the default of Limits.excerpt_bytes
+    ) -> None:
+        excerpt = bytes(data[:excerpt_bytes])
+        shown = excerpt[:200]
+        more = "..." if len(data) > len(shown) else ""
+        super().__init__(f"{message} at byte offset {offset}: {shown!r}{more}")
         self.offset = offset
-        self.data = data
+        self.data = excerpt
 
 
-class ParameterError(ProtocolError):
-    """A parameter is not declared by the provider's manifest (raised before sending)."""
+class ResponseDecodeError(StreamDecodeError):
+    """A non-streamed body is not JSON, is nested too deep, or holds no response.
 
-    default_code = "E1005"
+    A subclass of :class:`StreamDecodeError` (a body is a byte stream too): ``data``
+    shows the start of the body. A 200 body that carries an error object instead raises
+    the :class:`RemoteError` classified from it.
+
+    Example::
+
+        try:
+            client.chat().user("hi").execute()
+        except ResponseDecodeError as err:
+            print(err.data)  # b'{}'
+    """
+
+
+class InvalidRequestError(ProtocolError):
+    """Bad input caught before sending (E1001): a wrong type, value or shape.
+
+    Example::
+
+        try:
+            client.chat().user(123)
+        except InvalidRequestError as err:
+            print(err)  # [E1001 invalid_request] user content must be a str or ...
+    """
+
+    default_code = "E1001"
+
+
+class ParameterError(InvalidRequestError):
+    """A parameter the manifest does not declare, or a bad value (E1001, before sending)."""
+
+    default_code = "E1001"
+
+
+class ConfigurationError(InvalidRequestError):
+    """A client option is wrong (E1001): raised by ``create()`` or a provider's constructor.
+
+    Example::
+
+        try:
+            AiClient.create("openai/gpt-4o", base_url="api.openai.com/v1")
+        except ConfigurationError as err:
+            print(err)  # [E1001 invalid_request] base_url 'api.openai.com/v1' has no scheme...
+    """
+
+    default_code = "E1001"
 
 
 class CapabilityError(ProtocolError):
     """The provider or model does not declare a capability the request needs."""
 
     default_code = "E1005"
+
+
+class ToolDefinitionError(InvalidRequestError):
+    """A tool definition or ``tool_choice`` is invalid (raised before sending); ``.tool`` names it.
+
+    Example::
+
+        try:
+            client.chat().user("hi").tools([ToolDefinition("get weather")]).execute()
+        except ToolDefinitionError as err:
+            print(err.tool)  # 'get weather'
+    """
+
+    default_code = "E1001"
+
+    def __init__(self, message: str, *, tool: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.tool = tool
+
+
+class InsecureTransportError(ProtocolError):
+    """Credentials would go over plain ``http://`` to a host that is not loopback (E1001).
+
+    Raised when the client or provider is created; ``allow_insecure_http=True`` opts in::
+
+        AiClient.create("openai/gpt-4o", base_url="http://10.0.0.5/v1", allow_insecure_http=True)
+    """
+
+    default_code = "E1001"
+
+
+class ResponseTooLargeError(ProtocolError):
+    """A response body crossed a bound of ``Limits``: its size or its inflation ratio.
+
+    Reading stops as soon as the bound is crossed, so the excess is never held in memory.
+    Not retryable (the same server would send the same body). ``limit`` is the bound,
+    ``received`` the bytes read when it was crossed, ``status`` the HTTP status.
+
+    Example::
+
+        try:
+            client.chat().user("hi").execute()
+        except ResponseTooLargeError as err:
+            print(err.limit, err.received)
+    """
+
+    default_code = "E9999"
+
+    def __init__(self, message: str, *, limit: float, received: int, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.limit = limit
+        self.received = received
 
 
 class TransportError(AiLibError):
@@ -222,6 +344,24 @@ class RemoteError(AiLibError):
     """
 
     partial: ChatResponse | None = None
+
+
+class RedirectError(RemoteError):
+    """The server answered with a redirect (3xx) that ailib did not follow.
+
+    ailib follows redirects only when the ``http_client`` passed in has
+    ``follow_redirects=True`` (dropping every credential on a hop to another origin);
+    otherwise, or after too many hops, this error names the status and ``location``.
+
+    Example::
+
+        except RedirectError as err:
+            print(err.status, err.location)  # 301 https://api.example.com/v2/chat
+    """
+
+    def __init__(self, message: str, *, location: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.location = location
 
 
 class CancelledError(AiLibError):

@@ -1,12 +1,16 @@
 """Capability matrix, generated from the manifests: every provider × every capability.
 
 A declared capability is exercised against the mock server in the provider's wire
-dialect; an undeclared one must be refused with a CapabilityError before any request is
+dialect, and the request body the server received must carry the feature where the
+dialect puts it (the image, the tools, ``response_format``, the reasoning fields: see
+``ON_THE_WIRE``), so an encoder that drops one cannot pass on the mock's canned answer.
+An undeclared capability must be refused with a CapabilityError before any request is
 sent. Sync and async twins.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from typing import Any
@@ -44,6 +48,54 @@ TOOL = ToolDefinition.from_function(
     parameters={"type": "object", "properties": {"q": {"type": "string"}}},
 )
 PNG = b"\x89PNG\r\n\x1a\n"
+PNG_B64 = base64.b64encode(PNG).decode("ascii")
+PNG_URL = f"data:image/png;base64,{PNG_B64}"
+REASONING_BUDGET = 1024  # what .reasoning("low") asks for on budget-based wires
+
+_TOOL_NAMES = {
+    "openai_chat": "tools.*.function.name",
+    "openai_responses": "tools.*.name",
+    "anthropic_messages": "tools.*.name",
+    "gemini_generate": "tools.*.functionDeclarations.*.name",
+    "cohere_v2": "tools.*.function.name",
+    "ollama_chat": "tools.*.function.name",
+    "bedrock_converse": "toolConfig.tools.*.toolSpec.name",
+}
+# capability -> wire dialect -> (path in the request body, the value that must be there).
+# In a path, "*" walks every item of a list (or value of an object) and "-1" picks the
+# last item; the cell passes when any value found at the path equals the expected one.
+ON_THE_WIRE: dict[str, dict[str, tuple[str, Any]]] = {
+    "vision": {
+        "openai_chat": ("messages.-1.content.*.image_url.url", PNG_URL),
+        "openai_responses": ("input.-1.content.*.image_url", PNG_URL),
+        "anthropic_messages": ("messages.-1.content.*.source.data", PNG_B64),
+        "gemini_generate": ("contents.-1.parts.*.inlineData.data", PNG_B64),
+        "cohere_v2": ("messages.-1.content.*.image_url.url", PNG_URL),
+        "ollama_chat": ("messages.-1.images.*", PNG_B64),
+        "bedrock_converse": ("messages.-1.content.*.image.source.bytes", PNG_B64),
+    },
+    "structured_output": {
+        "openai_chat": ("response_format.type", "json_object"),
+        "openai_responses": ("text.format.type", "json_object"),
+        "gemini_generate": ("generationConfig.responseMimeType", "application/json"),
+        "cohere_v2": ("response_format.type", "json_object"),
+        "ollama_chat": ("format", "json"),
+    },
+    "reasoning": {
+        "openai_chat": ("reasoning_effort", "low"),
+        "openai_responses": ("reasoning.effort", "low"),
+        "anthropic_messages": ("thinking.budget_tokens", REASONING_BUDGET),
+        "gemini_generate": ("generationConfig.thinkingConfig.thinkingBudget", REASONING_BUDGET),
+        "cohere_v2": ("thinking.token_budget", REASONING_BUDGET),
+        "ollama_chat": ("think", True),
+        "bedrock_converse": (
+            "additionalModelRequestFields.thinking.budget_tokens",
+            REASONING_BUDGET,
+        ),
+    },
+    "tools": {dialect: (path, "lookup") for dialect, path in _TOOL_NAMES.items()},
+    "parallel_tools": {dialect: (path, "lookup") for dialect, path in _TOOL_NAMES.items()},
+}
 
 
 def _provider_caps(provider: str) -> set[str]:
@@ -124,6 +176,40 @@ def _assert(condition: bool) -> None:
     assert condition
 
 
+def _values_at(body: Any, path: str) -> list[Any]:
+    """Every value at ``path`` in ``body`` (see ``ON_THE_WIRE`` for the path syntax)."""
+    values = [body]
+    for key in path.split("."):
+        found: list[Any] = []
+        for value in values:
+            if key == "*" and isinstance(value, (list, dict)):
+                found.extend(value if isinstance(value, list) else value.values())
+            elif isinstance(value, list) and key.lstrip("-").isdigit():
+                if -len(value) <= int(key) < len(value):
+                    found.append(value[int(key)])
+            elif isinstance(value, dict) and key in value:
+                found.append(value[key])
+        values = found
+    return values
+
+
+def _assert_on_the_wire(provider: str, capability: str, server: MockServer) -> None:
+    """The feature a declared capability asked for is in the body the server received."""
+    wanted = ON_THE_WIRE.get(capability)
+    if wanted is None:
+        return  # text and streaming: the answer itself proves them
+    dialect = compiled_spec(provider).manifest.dialect  # type: ignore[union-attr]
+    if dialect not in wanted:
+        pytest.fail(f"ON_THE_WIRE[{capability!r}] does not say where {dialect} carries it")
+    path, value = wanted[dialect]
+    body = server.requests[-1].json()
+    found = _values_at(body, path)
+    assert value in found, (
+        f"{provider} ({dialect}) did not put {capability} on the wire: "
+        f"{path} = {found!r}, want {value!r}; body: {json.dumps(body)[:600]}"
+    )
+
+
 def _needs_parallel_param(provider: str, capability: str, declared: bool) -> bool:
     """Parallel calls are asked for with parallel_tool_calls where the provider has it;
     an undeclared capability is always asked for explicitly (and must be refused)."""
@@ -174,6 +260,7 @@ def test_capability_sync(
             assert text == "hello there"
         else:
             check(builder.execute())
+        _assert_on_the_wire(provider, capability, mock_server)
 
 
 @pytest.mark.parametrize(("provider", "capability", "declared"), _cases())
@@ -203,6 +290,7 @@ async def test_capability_async(
             assert text == "hello there"
         else:
             check(await builder.execute())
+        _assert_on_the_wire(provider, capability, mock_server)
 
 
 # ---- embeddings: every provider, declared (works against the mock) or refused ----------

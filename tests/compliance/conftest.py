@@ -1,9 +1,11 @@
 """Discovery of the AI-Protocol cross-runtime compliance cases.
 
-The suite lives in the directory named by ``COMPLIANCE_DIR`` (CI: the vendored
-``ai-protocol/tests/compliance``). Each ``cases/<group>/<file>.yaml`` holds several YAML
-documents, one case each; case ids repeat upstream, so a case is keyed by its file and its
-1-based position among the file's non-empty documents: ``04-streaming/sse-decode.yaml#2``.
+The suite lives in the directory named by ``COMPLIANCE_DIR``, by default the vendored
+``../shared/ai-protocol/tests/compliance`` beside the project (as CI runs it); without
+either the suite skips and the run's summary says so in one line (tests/conftest.py).
+Each ``cases/<group>/<file>.yaml`` holds several YAML documents, one case each; case ids
+repeat upstream, so a case is keyed by its file and its 1-based position among the file's
+non-empty documents: ``04-streaming/sse-decode.yaml#2``.
 
 ``NOT_APPLICABLE.yaml`` (next to this file) lists the cases that cannot apply to ailib, each
 with its reason. A key names a whole file, or positions: ``file.yaml#1,2,4`` / ``file.yaml#5-8``.
@@ -36,20 +38,21 @@ class Case:
         return str(self.data.get("id", "?"))
 
 
+#: used when COMPLIANCE_DIR is unset: the suite vendored beside the project, as CI runs it
+SHARED_SUITE = HERE.parents[2] / "shared" / "ai-protocol" / "tests" / "compliance"
+
+
 def compliance_dir() -> Path | None:
+    """The suite's folder: ``$COMPLIANCE_DIR``, else ``../shared/...`` when present."""
     value = os.environ.get("COMPLIANCE_DIR")
-    if not value:
-        return None
-    path = Path(value).resolve()
+    path = Path(value).resolve() if value else SHARED_SUITE
     return path if (path / "cases").is_dir() else None
 
 
 def skip_reason() -> str:
     value = os.environ.get("COMPLIANCE_DIR")
     if not value:
-        return (
-            "COMPLIANCE_DIR is not set (e.g. COMPLIANCE_DIR=../shared/ai-protocol/tests/compliance)"
-        )
+        return f"COMPLIANCE_DIR is not set and {SHARED_SUITE} has no cases/ folder"
     return f"COMPLIANCE_DIR={value} has no cases/ folder"
 
 

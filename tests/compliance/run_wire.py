@@ -16,9 +16,9 @@ from ailib.dialects import ChatRequest, get_dialect
 from ailib.errors import AiLibError
 from ailib.pipeline.assemble import Assembler
 from ailib.pipeline.decoders import make_decoder
+from ailib.pipeline.frames import FrameReader as _FrameReader
 from ailib.protocol.interpret import EventMapper
 from ailib.protocol.upgrade import FINISH
-from ailib.runtime._sync_engine import _FrameReader
 from ailib.runtime.classify import stream_error
 from ailib.runtime.request import prepare
 from ailib.runtime.spec import ProviderSpec

@@ -1,6 +1,7 @@
 """The AI-Protocol cross-runtime compliance suite, run through ailib's real code paths.
 
-Cases come from ``$COMPLIANCE_DIR/cases`` (the whole module is skipped when it is unset).
+Cases come from ``$COMPLIANCE_DIR/cases`` (default: ``../shared/ai-protocol/tests/compliance``;
+the whole module is skipped, and the run's summary says so, when neither has cases).
 Each case runs the ailib code named by its operation (loader and upgrade, classifier,
 dialect encoders, decoders, event mapper, assembler, request preparation, engine retry
 rules, credential resolution) and its ``expected`` block is checked strictly against what

@@ -295,7 +295,7 @@ def test_undeclared_parameter_refused_before_sending(
 ) -> None:
     with _client(target) as client, pytest.raises(ParameterError) as info:
         client.chat().user("hi").param("temprature", 0.1).execute()
-    assert info.value.code == "E1005" and "temperature" in str(info.value)
+    assert info.value.code == "E1001" and "temperature" in str(info.value)
     assert mock_server.requests == []
 
 
@@ -352,7 +352,7 @@ async def test_undeclared_parameter_refused_before_sending_async(
     async with await _aclient(target) as client:
         with pytest.raises(ParameterError) as info:
             await client.chat().user("hi").param("max_tokenz", 5).execute()
-    assert info.value.code == "E1005" and "max_tokens" in str(info.value)
+    assert info.value.code == "E1001" and "max_tokens" in str(info.value)
     assert mock_server.requests == []
 
 

@@ -308,7 +308,7 @@ def test_undeclared_parameter_sync(mock_server: MockServer) -> None:
     with EmbeddingClient.create("openai/text-embedding-3-small", api_key=KEY, base_url=base) as c:
         with pytest.raises(ParameterError) as info:
             c.embed("Hello", input_type="search_query")
-        assert info.value.code == "E1005"
+        assert info.value.code == "E1001"
         with pytest.raises(ParameterError) as bad:
             c.embed("Hello", dimensions="256")
         assert bad.value.code == "E1001"
@@ -323,7 +323,7 @@ async def test_undeclared_parameter_async(mock_server: MockServer) -> None:
     async with client:
         with pytest.raises(ParameterError) as info:
             await client.embed("Hello", input_type="search_query")
-    assert info.value.code == "E1005"
+    assert info.value.code == "E1001"
     assert mock_server.requests == []
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from ailib.errors import StreamDecodeError
-from ailib.pipeline import decoders
+from ailib.pipeline import json_array
 from ailib.pipeline.decoders import (
     JsonArrayDecoder,
     NdjsonDecoder,
@@ -505,7 +505,7 @@ def test_json_array_empty_and_minimal(body: bytes, expected: list[Any]) -> None:
 def test_json_array_random_documents_under_random_chunking(
     window: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(decoders, "_WINDOW", window)  # exercise the growing scan windows
+    monkeypatch.setattr(json_array, "_WINDOW", window)  # exercise the growing scan windows
     rng = random.Random(window)
     alphabet = ["a", '"', "\\", "[", "]", "{", "}", ",", " ", "é", "世", "🎉", "\n", '\\"']
 

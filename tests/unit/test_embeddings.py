@@ -185,7 +185,7 @@ def test_parameter_checks() -> None:
     config = embedding_config(_manifest(section), "m")
     with pytest.raises(ParameterError, match="did you mean 'dimensions'") as info:
         config.check_params({"dimension": 3})
-    assert info.value.code == "E1005"
+    assert info.value.code == "E1001"
     with pytest.raises(ParameterError) as bad_type:
         config.check_params({"dimensions": "3"})
     assert bad_type.value.code == "E1001"

@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 
 import pytest
 
-from ailib.errors import AiLibError, RemoteError
+from ailib.errors import AiLibError, InvalidRequestError, RemoteError
 from ailib.pipeline.assemble import Assembler
 from ailib.types import (
     ContentBlock,
@@ -141,13 +141,18 @@ def test_tool_call_from_empty(raw: str | None) -> None:
 
 def test_tool_call_invalid_json_keeps_raw_arguments() -> None:
     call = ToolCall.from_raw("c1", "f", '{"city": "Par')
-    assert call.arguments == {}
+    assert call.arguments is None  # never made up
     assert call.raw_arguments == '{"city": "Par'
+    assert call.arguments_error is not None and "not valid JSON" in call.arguments_error
 
 
-def test_tool_call_non_object_json_is_wrapped() -> None:
-    assert ToolCall.from_raw("c1", "f", "[1, 2]").arguments == {"value": [1, 2]}
-    assert ToolCall.from_raw("c1", "f", "3").arguments == {"value": 3}
+@pytest.mark.parametrize(
+    ("raw", "kind"), [("[1, 2]", "an array"), ("3", "a number"), ('"x"', "a string")]
+)
+def test_tool_call_non_object_json_is_marked(raw: str, kind: str) -> None:
+    call = ToolCall.from_raw("c1", "f", raw)
+    assert call.arguments is None and call.raw_arguments == raw
+    assert call.arguments_error == f"arguments are {kind}, not a JSON object"
 
 
 # ---- Message and ContentBlock -----------------------------------------------------------
@@ -162,7 +167,7 @@ def test_message_constructors() -> None:
     assert assistant.tool_calls == [call]
     assert Message("user", None).content == ""
     assert Message("assistant", "x").role is MessageRole.ASSISTANT
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidRequestError, match="role must be one of"):
         Message("robot", "x")
 
 

@@ -272,8 +272,10 @@ def test_to_ailib_gemini_parameters_go_to_generation_config() -> None:
     assert params["temperature"]["wire"] == "generationConfig.temperature"
     assert params["safety_settings"]["wire"] == "safetySettings"  # a top-level Gemini field
     assert data["endpoint"]["chat_stream"] == "/models/{model}:streamGenerateContent?alt=sse"
-    assert data["endpoint"]["auth"]["type"] == "query_param"
-    assert data["endpoint"]["auth"]["param"] == "key"
+    # the upstream ?key= becomes Gemini's header: a key in the URL lands in HTTP logs
+    assert data["endpoint"]["auth"]["type"] == "custom_header"
+    assert data["endpoint"]["auth"]["header"] == "x-goog-api-key"
+    assert "param" not in data["endpoint"]["auth"]
     assert data["termination"]["mapping"]["MAX_TOKENS"] == "length"
     spec = ProviderSpec.interpreted(Manifest.from_dict(data))
     req = ChatRequest("gemini-2.5-flash", [Message.user("hi")], {"max_tokens": 7}, stream=True)

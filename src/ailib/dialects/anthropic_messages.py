@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects._blocks import text_only
 from ailib.errors import ParameterError, ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
@@ -58,16 +59,17 @@ def encode_messages(messages: list[Message]) -> tuple[str | None, list[dict[str,
 
     for msg in messages:
         if msg.role is MessageRole.SYSTEM:
-            system.append(msg.text)
+            system.append(text_only("Anthropic", msg))
         elif msg.role is MessageRole.TOOL:
-            result = {"type": "tool_result", "tool_use_id": msg.tool_call_id, "content": msg.text}
+            text = text_only("Anthropic", msg)
+            result = {"type": "tool_result", "tool_use_id": msg.tool_call_id, "content": text}
             add("user", [result])
         elif msg.role is MessageRole.ASSISTANT:
             blocks = _content(msg)
             for call in msg.tool_calls:
                 use: dict[str, Any] = {"type": "tool_use", "id": call.id}
                 use["name"] = call.function_name
-                use["input"] = call.arguments
+                use["input"] = call.replay_arguments()
                 blocks.append(use)
             add("assistant", blocks)
         else:

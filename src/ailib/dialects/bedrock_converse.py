@@ -10,12 +10,16 @@ Amazon Nova ``reasoningConfig`` with an effort, OpenAI gpt-oss ``reasoning_effor
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects._blocks import document_extension, text_only
 from ailib.errors import ParameterError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
+#: Document formats Converse accepts (the ``format`` field's values).
+DOCUMENT_FORMATS = ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md")
 IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
 #: Room left for the answer when a thinking budget is set and max_tokens is not.
 ANSWER_TOKENS = 4096
@@ -73,7 +77,61 @@ def _block(block: ContentBlock) -> dict[str, Any] | None:
         return {"reasoningContent": {"reasoningText": text}}
     if block.type == "redacted_thinking":
         return {"reasoningContent": {"redactedContent": block.data or ""}}
-    return None
+    if block.type == "document":
+        return _document(block)
+    raise _error(f"Bedrock Converse cannot carry a {block.type!r} content block")
+
+
+def _document(block: ContentBlock) -> dict[str, Any]:
+    """A ``document`` block: bytes or an s3:// location, a format and a valid name."""
+    fmt = document_extension(block.media_type)
+    if fmt not in DOCUMENT_FORMATS:
+        raise _error(
+            f"Bedrock Converse documents must be one of {', '.join(DOCUMENT_FORMATS)}, "
+            f"not {block.media_type!r}"
+        )
+    if block.data is not None:
+        source: dict[str, Any] = {"bytes": block.data}
+    elif str(block.url).startswith("s3://"):
+        source = {"s3Location": {"uri": block.url}}
+    else:
+        raise _error(
+            f"Bedrock Converse cannot fetch the document reference {block.url!r}: pass the "
+            "bytes with ContentBlock.document(data, media_type) or an s3:// location"
+        )
+    return {"document": {"format": fmt, "name": document_name(block), "source": source}}
+
+
+def document_name(block: ContentBlock) -> str:
+    """A Converse document name from the block's title.
+
+    Converse allows only letters, digits, single spaces, hyphens, parentheses and square
+    brackets (1 to 200 characters): a file extension is dropped, other characters become
+    hyphens.
+
+    >>> document_name(ContentBlock.document(b"x", title="Q3 report_final.pdf"))
+    'Q3 report-final'
+    """
+    title = block.text_value or "document"
+    stem, dot, ext = title.rpartition(".")
+    if dot and stem and ext.lower() in (*DOCUMENT_FORMATS, "htm", "markdown"):
+        title = stem
+    name = re.sub(r"[^\w\s()\[\]-]|_", "-", title, flags=re.ASCII)
+    name = re.sub(r"\s+", " ", name).strip()[:200].strip()
+    return name or "document"
+
+
+def _unique_names(turns: list[dict[str, Any]]) -> None:
+    """Number repeated document names (Converse rejects duplicates in one request)."""
+    seen: dict[str, int] = {}
+    for turn in turns:
+        for item in turn["content"]:
+            doc = item.get("document") if isinstance(item, dict) else None
+            if doc is None:
+                continue
+            count = seen[doc["name"]] = seen.get(doc["name"], 0) + 1
+            if count > 1:
+                doc["name"] = f"{doc['name'][:194]} ({count})"
 
 
 def _content(msg: Message) -> list[dict[str, Any]]:
@@ -97,16 +155,22 @@ def encode_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], list
         if msg.role is MessageRole.SYSTEM:
             system.extend(_content(msg))
         elif msg.role is MessageRole.TOOL:
-            result = {"toolUseId": msg.tool_call_id or "", "content": [{"text": msg.text}]}
+            text = text_only("Bedrock Converse", msg)
+            result = {"toolUseId": msg.tool_call_id or "", "content": [{"text": text}]}
             add("user", [{"toolResult": result}])
         elif msg.role is MessageRole.ASSISTANT:
             blocks = _content(msg)
             for call in msg.tool_calls:
-                use = {"toolUseId": call.id, "name": call.function_name, "input": call.arguments}
+                use = {
+                    "toolUseId": call.id,
+                    "name": call.function_name,
+                    "input": call.replay_arguments(),
+                }
                 blocks.append({"toolUse": use})
             add("assistant", blocks)
         else:
             add("user", _content(msg))
+    _unique_names(turns)
     return system, turns
 
 

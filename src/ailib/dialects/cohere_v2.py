@@ -3,7 +3,7 @@
 Wire facts this encoder follows (Cohere API reference, recorded exchanges):
 
 * roles ``system``/``user``/``assistant``/``tool``; user content is a string or a list
-  of ``text`` / ``image_url`` parts;
+  of ``text`` / ``image_url`` parts (no files: a document block raises before sending);
 * an assistant turn that calls tools sends ``tool_calls`` (``arguments`` as a JSON
   string) and its text as ``tool_plan``; thinking goes back as ``thinking`` content
   parts;
@@ -26,6 +26,7 @@ import json
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects._blocks import REPLAY_BLOCKS, refused, text_only
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall, ToolDefinition
 
@@ -38,7 +39,12 @@ def _part(block: ContentBlock) -> dict[str, Any] | None:
         if block.detail:
             image["detail"] = block.detail
         return {"type": "image_url", "image_url": image}
-    return None
+    if block.type in REPLAY_BLOCKS:
+        return None  # thinking goes back on assistant turns only
+    hint = ""
+    if block.type == "document":
+        hint = "Cohere chat takes text and images only; send the document's text as text"
+    raise refused("Cohere chat", block, hint=hint)
 
 
 def _user_content(msg: Message) -> str | list[dict[str, Any]]:
@@ -66,7 +72,7 @@ def _assistant(msg: Message) -> dict[str, Any]:
             for b in msg.content
             if b.type == "thinking" and b.text_value
         ]
-    text = msg.text
+    text = text_only("Cohere chat", msg)
     if msg.tool_calls:
         if text:
             entry["tool_plan"] = text
@@ -90,11 +96,12 @@ def _assistant(msg: Message) -> dict[str, Any]:
 def encode_message(msg: Message) -> dict[str, Any]:
     if msg.role is MessageRole.ASSISTANT:
         return _assistant(msg)
-    if msg.role is MessageRole.TOOL:
-        return {"role": "tool", "tool_call_id": msg.tool_call_id, "content": msg.text}
     if msg.role is MessageRole.USER:
         return {"role": "user", "content": _user_content(msg)}
-    return {"role": msg.role.value, "content": msg.text}
+    text = text_only("Cohere chat", msg)
+    if msg.role is MessageRole.TOOL:
+        return {"role": "tool", "tool_call_id": msg.tool_call_id, "content": text}
+    return {"role": msg.role.value, "content": text}
 
 
 def _tool(tool: ToolDefinition) -> dict[str, Any]:

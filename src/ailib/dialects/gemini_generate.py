@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects._blocks import text_only
 from ailib.errors import ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
@@ -61,7 +62,7 @@ def encode_messages(messages: list[Message]) -> tuple[dict[str, Any] | None, lis
             parts = _parts(msg)
             for call in msg.tool_calls:
                 names[call.id] = call.function_name
-                fc: dict[str, Any] = {"name": call.function_name, "args": call.arguments}
+                fc: dict[str, Any] = {"name": call.function_name, "args": call.replay_arguments()}
                 part: dict[str, Any] = {"functionCall": fc}
                 if call.extra.get("thought_signature"):
                     part["thoughtSignature"] = call.extra["thought_signature"]
@@ -69,10 +70,11 @@ def encode_messages(messages: list[Message]) -> tuple[dict[str, Any] | None, lis
             add("model", parts)
         elif msg.role is MessageRole.TOOL:
             name = msg.name or names.get(msg.tool_call_id or "", msg.tool_call_id or "tool")
+            text = text_only("Gemini", msg)
             try:
-                result = json.loads(msg.text)
+                result = json.loads(text)
             except json.JSONDecodeError:
-                result = msg.text
+                result = text
             response = result if isinstance(result, dict) else {"result": result}
             add("user", [{"functionResponse": {"name": name, "response": response}}])
         else:

@@ -4,7 +4,8 @@ Wire facts this encoder follows (Ollama API docs, recorded exchanges):
 
 * ``stream`` defaults to *true* on the server, so it is always sent explicitly;
 * message ``content`` is one string; images travel apart as a list of raw base64
-  strings (no ``data:`` prefix) in ``images``; remote image URLs are not accepted;
+  strings (no ``data:`` prefix) in ``images``; remote image URLs and documents are not
+  accepted (they raise before sending);
 * assistant ``tool_calls`` carry ``arguments`` as a JSON *object*, not a string;
 * a tool result is a ``tool`` message naming the function in ``tool_name`` (the native
   API has no call ids, so the name is looked up from the assistant call it answers);
@@ -22,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config
+from ailib.dialects._blocks import REPLAY_BLOCKS, refused
 from ailib.errors import ProtocolError
 from ailib.types.messages import Message, MessageRole
 
@@ -35,8 +37,11 @@ def _images(msg: Message) -> list[str]:
         return []
     images = []
     for block in msg.content:
+        if block.type in ("text", *REPLAY_BLOCKS):
+            continue  # text joins the content; thinking goes back on assistant turns
         if block.type != "image":
-            continue
+            hint = "Ollama's chat API takes text and inline images only"
+            raise refused("Ollama chat", block, hint=hint)
         if block.data is None:
             raise ProtocolError(
                 f"Ollama's native API takes inline images only, not the URL {block.url!r}: "
@@ -68,7 +73,7 @@ def encode_messages(messages: list[Message]) -> list[dict[str, Any]]:
                 entry["thinking"] = thinking
             if msg.tool_calls:
                 entry["tool_calls"] = [
-                    {"function": {"name": call.function_name, "arguments": call.arguments}}
+                    {"function": {"name": call.function_name, "arguments": call.replay_arguments()}}
                     for call in msg.tool_calls
                 ]
                 names.update({call.id: call.function_name for call in msg.tool_calls})

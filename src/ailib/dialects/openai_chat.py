@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects._blocks import document_filename, text_only
 from ailib.errors import ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall
@@ -22,7 +23,7 @@ def _part(block: ContentBlock) -> dict[str, Any]:
             raise ProtocolError(
                 f"OpenAI chat takes documents inline only, not {block.url!r}: pass the bytes"
             )
-        name = block.text_value or "document." + (block.media_type or "/pdf").split("/")[-1]
+        name = document_filename(block)
         return {"type": "file", "file": {"filename": name, "file_data": block.data_url}}
     if block.type == "text":
         return {"type": "text", "text": block.text_value or ""}
@@ -44,7 +45,7 @@ def encode_message(msg: Message, options: dict[str, Any] | None = None) -> dict[
         # thinking blocks are other providers' replay data: not sent on this wire
         parts = [_part(b) for b in msg.content if not b.type.endswith("thinking")]
         if msg.role is MessageRole.ASSISTANT:
-            out["content"] = "".join(p.get("text", "") for p in parts) or None
+            out["content"] = text_only("OpenAI chat", msg) or None
         else:
             out["content"] = parts
     if msg.role is MessageRole.TOOL:

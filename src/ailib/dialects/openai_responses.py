@@ -1,9 +1,9 @@
 """OpenAI Responses API request encoding (``POST /v1/responses``; also DeepSeek's).
 
 The conversation becomes ``input`` items: user/system messages (``input_text`` /
-``input_image`` parts), the assistant's earlier turns (reasoning items, its text, one
-``function_call`` item per tool call) and ``function_call_output`` items for tool
-results. Leading system messages become ``instructions``.
+``input_image`` / ``input_file`` parts), the assistant's earlier turns (reasoning items,
+its text, one ``function_call`` item per tool call) and ``function_call_output`` items
+for tool results. Leading system messages become ``instructions``.
 
 Reasoning round-trips statelessly: a thinking block whose signature holds the
 ``encrypted_content`` of a reasoning item is sent back as that reasoning item, and
@@ -24,6 +24,7 @@ import json
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects._blocks import REPLAY_BLOCKS, document_filename, refused, text_only
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall, ToolDefinition
 
@@ -37,7 +38,21 @@ def _input_part(block: ContentBlock) -> dict[str, Any] | None:
     if block.type == "image":
         detail = block.detail or "auto"  # required by the API
         return {"type": "input_image", "image_url": block.data_url, "detail": detail}
-    return None
+    if block.type == "document":
+        return _input_file(block)
+    if block.type in REPLAY_BLOCKS:
+        return None  # reasoning replays as reasoning items of assistant turns
+    raise refused("OpenAI Responses input", block)
+
+
+def _input_file(block: ContentBlock) -> dict[str, Any]:
+    """A document as an ``input_file`` part: inline ``file_data`` or a ``file_url``."""
+    if block.data is not None:
+        data_url = f"data:{block.media_type or 'application/pdf'};base64,{block.data}"
+        return {"type": "input_file", "filename": document_filename(block), "file_data": data_url}
+    if block.is_web_url:
+        return {"type": "input_file", "file_url": block.url}
+    raise refused("OpenAI Responses", block, hint="pass the bytes or an http(s) URL")
 
 
 def _user_content(msg: Message) -> str | list[dict[str, Any]]:
@@ -78,7 +93,7 @@ def _assistant_items(msg: Message, raw: bool) -> list[dict[str, Any]]:
         text = msg.content
     else:
         items.extend(i for i in (_reasoning_item(b, raw) for b in msg.content) if i is not None)
-        text = "".join(b.text_value or "" for b in msg.content if b.type == "text")
+        text = text_only("OpenAI Responses", msg)
     if text:
         items.append({"role": "assistant", "content": text})
     for call in msg.tool_calls:
@@ -101,13 +116,15 @@ def encode_input(
     items: list[dict[str, Any]] = []
     for msg in messages:
         if msg.role is MessageRole.SYSTEM:
+            text = text_only("OpenAI Responses", msg)
             if items:  # a later system message stays in place
-                items.append({"role": "system", "content": msg.text})
+                items.append({"role": "system", "content": text})
             else:
-                system.append(msg.text)
+                system.append(text)
         elif msg.role is MessageRole.TOOL:
+            output = text_only("OpenAI Responses", msg)
             items.append(
-                {"type": "function_call_output", "call_id": msg.tool_call_id, "output": msg.text}
+                {"type": "function_call_output", "call_id": msg.tool_call_id, "output": output}
             )
         elif msg.role is MessageRole.ASSISTANT:
             items.extend(_assistant_items(msg, raw_reasoning))

@@ -38,7 +38,7 @@ from typing import Any
 import attrs
 
 from ailib.embeddings._types import Embedding, EmbeddingResponse
-from ailib.errors import CapabilityError, ManifestError, ParameterError, ProtocolError
+from ailib.errors import AiLibError, CapabilityError, ManifestError, ParameterError, ProtocolError
 from ailib.protocol.expr import Path, lookup, parse_path
 from ailib.protocol.interpret import set_wire
 from ailib.protocol.manifest import Manifest, deep_merge
@@ -237,9 +237,23 @@ class EmbeddingConfig:
             body = deep_merge(body, extra_body)
         return body
 
-    def decode(self, body: Any, expected: int) -> Part:
-        """Vectors (in input order), model and usage of one response body."""
-        vectors = decode_vectors(lookup(self.vectors, body, None), self.vectors.text)
+    def decode(
+        self,
+        body: Any,
+        expected: int,
+        unrecognised: Callable[[str], AiLibError] | None = None,
+    ) -> Part:
+        """Vectors (in input order), model and usage of one response body.
+
+        A body without vectors (``{}``, ``null``, an error object) raises
+        ``unrecognised(what_is_missing)`` when given (the engine's: the classified
+        ``RemoteError`` of an error object, else ``ResponseDecodeError``), else
+        ``ProtocolError``.
+        """
+        found = lookup(self.vectors, body, None)
+        if unrecognised is not None and (found is None or found == []):
+            raise unrecognised(f"no embeddings at {self.vectors.text}")
+        vectors = decode_vectors(found, self.vectors.text)
         if len(vectors) != expected:
             raise ProtocolError(
                 f"expected {expected} embeddings at {self.vectors.text}, got {len(vectors)}",

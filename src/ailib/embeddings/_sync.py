@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Sequence
 from types import TracebackType
@@ -15,6 +16,7 @@ from ailib.errors import AiLibError
 
 if TYPE_CHECKING:  # the engine and httpx load on create(), keeping import light
     import httpx
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
     from ailib.embeddings._codec import EmbeddingConfig
     from ailib.embeddings._types import EmbeddingResponse
@@ -57,10 +59,11 @@ class EmbeddingClient:
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         manifest: str | os.PathLike[str] | Manifest | None = None,
-        manifest_paths: Sequence[str | os.PathLike[str]] = (),
+        manifest_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (),
         hot_reload: bool = False,
         loader: ProtocolLoader | None = None,
         limits: Limits | None = None,
+        allow_insecure_http: bool = False,
     ) -> EmbeddingClient:
         """Create a client for ``provider/model-id`` (the same options as ``AiClient.create``).
 
@@ -83,6 +86,7 @@ class EmbeddingClient:
             hot_reload=hot_reload,
             loader=loader,
             limits=limits,
+            allow_insecure_http=allow_insecure_http,
         )
         try:
             return cls(client)
@@ -163,7 +167,8 @@ class EmbeddingClient:
         for batch in config.batches(texts):
             payload = config.encode(self.model, batch, clean, extra_body)
             body, headers = engine.post_json(config.path, payload, model=self.model)
-            parts.append(config.decode(body, len(batch)))
+            missing = functools.partial(engine._unrecognised, body, headers)
+            parts.append(config.decode(body, len(batch), missing))
             raws.append(body)
             request_id = request_id or engine._request_id(headers)
         raw = raws[0] if len(raws) == 1 else raws
@@ -172,7 +177,7 @@ class EmbeddingClient:
     def close(self) -> None:
         self._client.close()
 
-    def __enter__(self) -> EmbeddingClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -4,9 +4,15 @@ Every decoder has ``feed(chunk) -> list`` and ``flush() -> list`` and never does
 one object serves sync and async transports alike. Chunk boundaries may fall on any byte,
 even inside a multi-byte UTF-8 character: the results never depend on them. Malformed
 input raises :class:`~ailib.errors.StreamDecodeError` naming the absolute byte offset and
-showing the offending bytes; the decoder should not be used after that. ::
+showing (an excerpt of) the offending bytes; the decoder should not be used after that.
 
-    decoder = make_decoder("sse")
+Memory is bounded by :class:`~ailib.runtime.limits.Limits` (``limits=``, default
+``DEFAULT_LIMITS``): a line longer than ``max_line_bytes`` (SSE, NDJSON; the buffer never
+grows past it while no line end arrives), an SSE event or JSON-array element larger than
+``max_event_bytes``, or JSON nested deeper than ``max_json_depth`` raises
+``StreamDecodeError`` as soon as the bound is crossed. ::
+
+    decoder = make_decoder("sse", limits=Limits(max_line_bytes=1 << 20))
     for chunk in response.iter_bytes():
         for event in decoder.feed(chunk):
             handle(event)
@@ -17,12 +23,14 @@ showing the offending bytes; the decoder should not be used after that. ::
 from __future__ import annotations
 
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ailib.errors import StreamDecodeError
+from ailib.pipeline.json_array import JsonArrayDecoder, decode_utf8
+from ailib.pipeline.safejson import first_too_deep
+from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 
 if TYPE_CHECKING:
     from ailib.pipeline.eventstream import EventStreamDecoder
@@ -30,23 +38,26 @@ if TYPE_CHECKING:
 __all__ = ["JsonArrayDecoder", "NdjsonDecoder", "SseDecoder", "SseEvent", "make_decoder"]
 
 
-def _decode_utf8(block: bytes | bytearray, start: int, what: str) -> str:
-    """Decode ``block`` (found at stream offset ``start``); bad bytes raise with their offset."""
-    try:
-        return block.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StreamDecodeError(
-            f"invalid UTF-8 in {what}", offset=start + exc.start, data=bytes(block[exc.start :])
-        ) from None
-
-
 class _LineBuffer:
     """Cuts a byte stream into blocks of complete lines (shared by SSE and NDJSON)."""
 
-    __slots__ = ("_bom_checked", "_cr_pending", "_tail", "_tail_start", "bytes_seen")
+    __slots__ = (
+        "_bom_checked",
+        "_cr_pending",
+        "_excerpt",
+        "_max_depth",
+        "_max_line",
+        "_tail",
+        "_tail_start",
+        "bytes_seen",
+    )
     _lone_cr = False  # whether a CR on its own ends a line
+    _what = "NDJSON"
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._max_line = limits.max_line_bytes
+        self._max_depth = limits.max_json_depth
+        self._excerpt = limits.excerpt_bytes
         self.bytes_seen = 0
         self._tail = bytearray()  # an unterminated line, waiting for its line end
         self._tail_start = 0
@@ -68,6 +79,9 @@ class _LineBuffer:
         if not self._tail:
             self._tail_start = start
         if cut < 0:
+            if len(self._tail) + len(chunk) > self._max_line:  # refused before it is held
+                start_of_line = self._tail[: self._excerpt] + chunk[: self._excerpt]
+                raise self._too_long(start_of_line, self._tail_start)
             self._tail += chunk
             return None
         end = cut + 1
@@ -75,7 +89,28 @@ class _LineBuffer:
         block, block_start = self._tail, self._tail_start
         block += memoryview(chunk)[:end]
         self._tail, self._tail_start = bytearray(chunk[end:]), start + end
+        if len(block) > self._max_line:  # rare: a huge chunk; find the line, if any
+            self._check_lines(block, block_start)
+        if len(self._tail) > self._max_line:
+            raise self._too_long(self._tail, self._tail_start)
         return block, block_start
+
+    def _check_lines(self, block: bytearray, start: int) -> None:
+        """Raise if one of the complete lines of ``block`` is longer than the limit."""
+        ends = block.replace(b"\r", b"\n") if self._lone_cr else block
+        pos = 0
+        for line in ends.split(b"\n"):
+            if len(line) > self._max_line:
+                raise self._too_long(block[pos : pos + self._excerpt], start + pos)
+            pos += len(line) + 1
+
+    def _too_long(self, line: bytes | bytearray, start: int) -> StreamDecodeError:
+        return StreamDecodeError(
+            f"{self._what} line longer than {self._max_line} bytes (Limits.max_line_bytes)",
+            offset=start,
+            data=line[: self._excerpt],
+            excerpt_bytes=self._excerpt,
+        )
 
     def _rest(self) -> tuple[bytearray, int]:
         """Return the unterminated last line (end of stream) and its offset."""
@@ -83,7 +118,7 @@ class _LineBuffer:
         return tail, self._tail_start
 
     def _text(self, block: bytearray, start: int, what: str) -> str:
-        text = _decode_utf8(block, start, what)
+        text = decode_utf8(block, start, what, self._excerpt)
         if not self._bom_checked:
             self._bom_checked = True
             if text.startswith("\ufeff"):
@@ -124,15 +159,28 @@ class SseDecoder(_LineBuffer):
         [SseEvent(event='ping', data='{"a": 1}', id=None, retry=None)]
     """
 
-    __slots__ = ("_data", "_event", "_id_buffer", "_retry", "comments", "last_event_id", "retry")
+    __slots__ = (
+        "_data",
+        "_event",
+        "_id_buffer",
+        "_max_event",
+        "_retry",
+        "_size",
+        "comments",
+        "last_event_id",
+        "retry",
+    )
     _lone_cr = True
+    _what = "SSE"
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        super().__init__(limits)
+        self._max_event = limits.max_event_bytes
         self.comments = 0  # comment lines seen (lines starting with ':')
         self.last_event_id: str | None = None
         self.retry: int | None = None  # latest reconnection time (ms) sent by the server
         self._data: list[str] = []
+        self._size = 0  # characters of data held for the pending event
         self._event = ""
         self._id_buffer: str | None = None
         self._retry: int | None = None
@@ -145,20 +193,23 @@ class SseDecoder(_LineBuffer):
         text = self._text(*taken, "SSE stream")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return self._process(text.split("\n")[:-1])  # [:-1]: the block ends with a line end
+        # [:-1]: the block ends with a line end
+        return self._process(text.split("\n")[:-1], taken[1])
 
     def flush(self) -> list[SseEvent]:
         """End of stream: parse an unterminated last line and dispatch pending data."""
         tail, start = self._rest()
-        out = self._process([self._text(tail, start, "SSE stream")]) if tail else []
+        out = self._process([self._text(tail, start, "SSE stream")], start) if tail else []
         if self._data:
-            out += self._process([""])
+            out += self._process([""], self.bytes_seen)
         self._event, self._retry = "", None
         return out
 
-    def _process(self, lines: list[str]) -> list[SseEvent]:
+    def _process(self, lines: list[str], start: int) -> list[SseEvent]:
+        """Handle complete lines; ``start`` is the stream offset of the first one."""
         out: list[SseEvent] = []
         data = self._data
+        size, limit = self._size, self._max_event  # characters of data held for the event
         for line in lines:
             if not line:  # blank line: dispatch
                 self.last_event_id = self._id_buffer
@@ -166,6 +217,7 @@ class SseDecoder(_LineBuffer):
                     event = self._event or "message"
                     out.append(SseEvent(event, "\n".join(data), self.last_event_id, self._retry))
                     data.clear()
+                    size = 0
                 self._event, self._retry = "", None
                 continue
             if line[0] == ":":
@@ -175,6 +227,9 @@ class SseDecoder(_LineBuffer):
             if value[:1] == " ":
                 value = value[1:]
             if name == "data":
+                size += len(value) + 1
+                if size > limit:
+                    raise self._too_big(lines, line, start)
                 data.append(value)
             elif name == "event":
                 self._event = value
@@ -183,15 +238,27 @@ class SseDecoder(_LineBuffer):
                     self._id_buffer = value or None
             elif name == "retry" and value.isascii() and value.isdigit():
                 self._retry = self.retry = int(value)
+        self._size = size
         return out
+
+    def _too_big(self, lines: list[str], line: str, start: int) -> StreamDecodeError:
+        index = next(i for i, seen in enumerate(lines) if seen is line)
+        offset = start + sum(len(seen.encode()) + 1 for seen in lines[:index])
+        return StreamDecodeError(
+            f"SSE event data larger than {self._max_event} bytes (Limits.max_event_bytes)",
+            offset=offset,  # of the data line that crossed the limit (exact for LF ends)
+            data=line[: self._excerpt].encode("utf-8", "replace"),
+            excerpt_bytes=self._excerpt,
+        )
 
 
 class NdjsonDecoder(_LineBuffer):
     """Incremental newline-delimited JSON decoder (Ollama, Cohere v1, JSON Lines).
 
     Each complete non-blank line is decoded with :func:`json.loads`; CRLF line ends and
-    blank lines are tolerated. A malformed line raises :class:`StreamDecodeError` with the
-    offset of the start of that line and the line's bytes.
+    blank lines are tolerated. A malformed line (or one nested deeper than
+    ``limits.max_json_depth``) raises :class:`StreamDecodeError` with the offset of the
+    start of that line and the line's bytes.
 
     Example::
 
@@ -222,172 +289,32 @@ class NdjsonDecoder(_LineBuffer):
             lines.pop()  # the block ends with "\n": drop the empty remainder
         out: list[Any] = []
         loads = json.loads
+        max_depth = self._max_depth
         for index, line in enumerate(lines):
             try:
+                if len(line) > max_depth and line.count("[") + line.count("{") > max_depth:
+                    at = first_too_deep(line, max_depth)
+                    if at is not None:
+                        why = f"NDJSON line nested deeper than {max_depth} levels"
+                        raise self._line_error(block, start, index, why, at)
                 out.append(loads(line))
             except ValueError as exc:
                 if line.strip(" \t\r"):  # not a blank line
-                    raw = bytes(block).split(b"\n")
-                    offset = start + sum(len(before) + 1 for before in raw[:index])
-                    message = f"malformed NDJSON line ({getattr(exc, 'msg', exc)})"
-                    raise StreamDecodeError(message, offset=offset, data=raw[index]) from None
+                    why = f"malformed NDJSON line ({getattr(exc, 'msg', exc)})"
+                    raise self._line_error(block, start, index, why) from None
+            except RecursionError:
+                why = "NDJSON line nested too deep"
+                raise self._line_error(block, start, index, why) from None
         return out
 
-
-_WS = re.compile(rb"[ \t\r\n]*")
-_WINDOW = 1024
-_JSON = json.JSONDecoder()
-_SCALAR_END = re.compile(rb"[ \t\r\n,\]]")
-_NOT_BRACKET = bytes(c for c in range(256) if c not in b"[]{}")
-_BEFORE, _FIRST, _ELEMENT, _AFTER, _NEXT, _DONE = range(6)
-
-
-class JsonArrayDecoder:
-    """Incremental decoder for a streamed top-level JSON array ``[{...},\\n{...}]``.
-
-    Used for Gemini ``streamGenerateContent`` without ``alt=sse``: each top-level element
-    is returned as soon as its last byte arrives. The scanner keeps the nesting depth and
-    whether it is inside a string, working in C on each new window of bytes (escapes are
-    blanked out, the bytes split on quotes, only brackets outside strings are walked in
-    Python); once the depth is back to zero, :mod:`json` decodes the element.
-
-    Example::
-
-        >>> decoder = JsonArrayDecoder()
-        >>> decoder.feed(b'[{"text": "a]"}\\n,\\r\\n{"te')
-        [{'text': 'a]'}]
-        >>> decoder.feed(b'xt": "b"}]')
-        [{'text': 'b'}]
-        >>> decoder.flush()
-        []
-    """
-
-    __slots__ = ("_base", "_buf", "_depth", "_in_string", "_scan", "_state", "bytes_seen")
-
-    def __init__(self) -> None:
-        self.bytes_seen = 0
-        self._buf = bytearray()  # bytes not consumed yet
-        self._base = 0  # stream offset of _buf[0]
-        self._state = _BEFORE
-        self._scan = 0  # where the element scan resumes (index into _buf)
-        self._depth = 0  # open brackets of the element before _scan
-        self._in_string = False  # _scan is inside a string
-
-    def feed(self, chunk: bytes) -> list[Any]:
-        """Consume ``chunk``; return the array elements it completed."""
-        self.bytes_seen += len(chunk)
-        buf = self._buf
-        buf += chunk
-        out: list[Any] = []
-        pos, state, size = 0, self._state, len(buf)
-        while True:
-            if state == _ELEMENT:
-                done = self._element(buf, pos)
-                if done is None:
-                    break
-                pos, state = done[0], _AFTER
-                out.append(done[1])
-                continue
-            match = _WS.match(buf, pos)
-            pos = match.end() if match else pos
-            if pos == size:
-                break
-            char = buf[pos]
-            if state == _BEFORE:
-                if char != 0x5B:
-                    raise self._error("expected '[' to open the JSON array", pos)
-                state, pos = _FIRST, pos + 1
-            elif state == _AFTER:
-                if char not in b",]":
-                    raise self._error("expected ',' or ']' after a JSON array element", pos)
-                state, pos = (_NEXT if char == 0x2C else _DONE), pos + 1
-            elif state == _DONE:
-                raise self._error("unexpected data after the end of the JSON array", pos)
-            elif char == 0x5D and state == _FIRST:
-                state, pos = _DONE, pos + 1
-            elif char in b",]":
-                raise self._error("expected a JSON array element", pos)
-            else:
-                state, self._scan = _ELEMENT, pos + 1
-                self._depth, self._in_string = (0, True) if char == 0x22 else (1, False)
-        del buf[:pos]
-        self._base += pos
-        self._scan -= pos
-        self._state = state
-        return out
-
-    def flush(self) -> list[Any]:
-        """End of stream: raise :class:`StreamDecodeError` unless the array was closed."""
-        if self._state == _DONE:
-            return []
-        if self._state == _ELEMENT:
-            raise self._error("incomplete JSON array element at end of stream", 0)
-        if self._state == _BEFORE:
-            raise self._error("stream ended before the JSON array started", len(self._buf))
-        raise self._error("JSON array not closed at end of stream", len(self._buf))
-
-    def _element(self, buf: bytearray, start: int) -> tuple[int, Any] | None:
-        """Return (end, value) of the element at ``start``, or None while it is incomplete."""
-        size, i = len(buf), self._scan
-        if buf[start] not in b'"[{':  # number, true, false, null: ends at a delimiter
-            match = _SCALAR_END.search(buf, i)
-            if match is None:
-                self._scan = size
-                return None
-            return self._decode(buf, start, match.start())
-        while True:  # windows that grow with the element: linear even for big buffers
-            stop = min(size, i + max(_WINDOW, 2 * (i - start)))
-            if self._scan_window(buf, i, stop):
-                return self._decode(buf, start, stop)
-            if stop == size:
-                return None
-            i = self._scan
-
-    def _scan_window(self, buf: bytearray, i: int, stop: int) -> bool:
-        """Advance the scan over ``buf[i:stop]``; True once the element has closed in it."""
-        # Blank out escaped backslashes, then escaped quotes (left to right, as JSON reads
-        # them): every quote left opens or closes a string.
-        region = buf[i:stop]
-        if b"\\" in region:
-            region = region.replace(b"\\\\", b"__").replace(b'\\"', b"__")
-            if region.endswith(b"\\"):  # an escape cut by the window: rescan it next time
-                region = region[:-1]
-                stop -= 1
-        pieces = region.split(b'"')
-        depth, in_string = self._depth, self._in_string
-        if in_string and not depth:  # the element is a string: it ends at the next quote
-            if len(pieces) > 1:
-                return True
-        else:
-            outside = b"".join(pieces[1::2] if in_string else pieces[::2])
-            for char in outside.translate(None, _NOT_BRACKET):
-                depth += 1 if char == 0x5B or char == 0x7B else -1
-                if depth == 0:
-                    return True
-            in_string ^= len(pieces) % 2 == 0
-        self._depth, self._in_string, self._scan = depth, in_string, stop
-        return False
-
-    def _decode(self, buf: bytearray, start: int, stop: int) -> tuple[int, Any]:
-        """Decode the element at ``start`` that ends by ``stop``; return (end, value)."""
-        raw = bytes(buf[start:stop])
-        text = raw.decode("utf-8", "surrogateescape")
-        try:
-            value, end = _JSON.raw_decode(text)
-        except json.JSONDecodeError as exc:
-            at = len(text[: exc.pos].encode("utf-8", "surrogateescape"))
-            raise StreamDecodeError(
-                f"invalid JSON array element ({exc.msg})",
-                offset=self._base + start + at,
-                data=raw[at:],
-            ) from None
-        if not text.isascii():
-            end = len(text[:end].encode("utf-8", "surrogateescape"))
-            _decode_utf8(raw[:end], self._base + start, "JSON array element")
-        return start + end, value
-
-    def _error(self, message: str, pos: int) -> StreamDecodeError:
-        return StreamDecodeError(message, offset=self._base + pos, data=bytes(self._buf[pos:]))
+    def _line_error(
+        self, block: bytearray, start: int, index: int, message: str, at: int = 0
+    ) -> StreamDecodeError:
+        """The error for line ``index`` of ``block``; ``at`` is a byte offset into the line."""
+        raw = bytes(block).split(b"\n")
+        offset = start + sum(len(before) + 1 for before in raw[:index]) + at
+        line = raw[index][at : at + self._excerpt]  # an excerpt, not the whole line
+        return StreamDecodeError(message, offset=offset, data=line, excerpt_bytes=self._excerpt)
 
 
 _FORMATS: dict[str, type[SseDecoder | NdjsonDecoder | JsonArrayDecoder]] = {
@@ -397,7 +324,9 @@ _FORMATS: dict[str, type[SseDecoder | NdjsonDecoder | JsonArrayDecoder]] = {
 }
 
 
-def make_decoder(format: str) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder | EventStreamDecoder:
+def make_decoder(
+    format: str, limits: Limits = DEFAULT_LIMITS
+) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder | EventStreamDecoder:
     """Return a new decoder for a manifest's stream format name, e.g. ``"openai_sse"``.
 
     >>> type(make_decoder("jsonl")).__name__
@@ -406,9 +335,10 @@ def make_decoder(format: str) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder |
     if format == "aws_eventstream":  # binary AWS event stream, loaded only when used
         from ailib.pipeline.eventstream import EventStreamDecoder
 
-        return EventStreamDecoder()
+        return EventStreamDecoder(limits)
     try:
-        return _FORMATS[format]()
+        decoder = _FORMATS[format]
     except KeyError:
         known = ", ".join(sorted([*_FORMATS, "aws_eventstream"]))
         raise ValueError(f"unknown stream format {format!r}; known formats: {known}") from None
+    return decoder(limits)

@@ -14,7 +14,9 @@ message becomes a frame shaped like the Converse JSON event union, keyed by its
 ``:event-type`` header (``{"contentBlockDelta": {...payload...}}``); exception and
 error messages become ``{"exception": {"type": ..., "message": ...}}``. A CRC mismatch,
 a truncated message or garbage raises :class:`~ailib.errors.StreamDecodeError` with the
-absolute byte offset and the bytes.
+absolute byte offset and (an excerpt of) the bytes. A prelude declaring a message longer
+than ``limits.max_line_bytes`` is refused before the message is buffered, and a JSON
+payload nested deeper than ``limits.max_json_depth`` is refused too.
 
 Example::
 
@@ -42,6 +44,8 @@ from typing import Any
 import attrs
 
 from ailib.errors import StreamDecodeError
+from ailib.pipeline.safejson import loads as safe_loads
+from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 
 __all__ = [
     "EventStreamDecoder",
@@ -142,9 +146,21 @@ class EventStreamDecoder:
         decoder.flush()  # raises StreamDecodeError if a message was cut short
     """
 
-    __slots__ = ("_base", "_buf", "_failed", "bytes_seen", "messages_seen")
+    __slots__ = (
+        "_base",
+        "_buf",
+        "_excerpt",
+        "_failed",
+        "_max_depth",
+        "_max_message",
+        "bytes_seen",
+        "messages_seen",
+    )
 
-    def __init__(self) -> None:
+    def __init__(self, limits: Limits = DEFAULT_LIMITS) -> None:
+        self._max_message = min(MAX_MESSAGE, limits.max_line_bytes)
+        self._max_depth = limits.max_json_depth
+        self._excerpt = limits.excerpt_bytes
         self.bytes_seen = 0
         self.messages_seen = 0
         self._buf = bytearray()  # bytes of the message not complete yet
@@ -158,7 +174,7 @@ class EventStreamDecoder:
         frames = []
         for message in self.feed_messages(chunk):
             try:
-                frames.append(to_frame(message))
+                frames.append(to_frame(message, self._max_depth, self._excerpt))
             except StreamDecodeError as exc:
                 if not frames:
                     raise
@@ -181,10 +197,8 @@ class EventStreamDecoder:
                 want = f"{_U32.unpack_from(self._buf)[0]} bytes"
             else:
                 want = f"a {PRELUDE_SIZE}-byte prelude"
-            raise StreamDecodeError(
-                f"event-stream message truncated at end of stream ({have} bytes of {want})",
-                offset=self._base,
-                data=bytes(self._buf),
+            raise self._error(
+                f"event-stream message truncated at end of stream ({have} bytes of {want})", 0
             )
         return []
 
@@ -216,8 +230,11 @@ class EventStreamDecoder:
         return out
 
     def _error(self, message: str, pos: int, end: int | None = None) -> StreamDecodeError:
-        data = bytes(self._buf[pos:end])
-        return StreamDecodeError(message, offset=self._base + pos, data=data)
+        stop = pos + self._excerpt if end is None else min(end, pos + self._excerpt)
+        data = self._buf[pos:stop]
+        return StreamDecodeError(
+            message, offset=self._base + pos, data=data, excerpt_bytes=self._excerpt
+        )
 
     def _prelude(self, view: memoryview, pos: int) -> tuple[int, int]:
         """Check the prelude at ``pos``; return (total length, headers length)."""
@@ -226,8 +243,14 @@ class EventStreamDecoder:
             raise self._error(
                 "event-stream prelude CRC mismatch (corrupt data or not an event stream)", pos
             )
-        if total < MIN_MESSAGE or total > MAX_MESSAGE:
+        if total < MIN_MESSAGE:
             raise self._error(f"event-stream message length {total} out of range", pos)
+        if total > self._max_message:  # refused before the message is buffered
+            raise self._error(
+                f"event-stream message length {total} out of range: larger than "
+                f"{self._max_message} bytes (Limits.max_line_bytes)",
+                pos,
+            )
         if headers_len > MAX_HEADERS or headers_len > total - MIN_MESSAGE:
             raise self._error(
                 f"event-stream headers length {headers_len} too large for a {total}-byte message",
@@ -305,35 +328,47 @@ class EventStreamDecoder:
 # ---- messages -> frames -------------------------------------------------------------------
 
 
-def _payload(message: EventStreamMessage) -> Any:
+def _payload(message: EventStreamMessage, max_depth: int, excerpt: int) -> Any:
     """The payload as JSON (the default), text for ``text/*``, else base64 text."""
     data = message.payload
     ctype = str(message.headers.get(":content-type", "application/json"))
     if "json" in ctype:
         if not data.strip():
             return {}
+        offset = message.payload_offset
         try:
-            return json.loads(data)
+            return safe_loads(
+                data,
+                max_depth=max_depth,
+                offset=offset,
+                what="event-stream payload",
+                excerpt_bytes=excerpt,
+            )
         except ValueError as exc:
             reason = getattr(exc, "msg", str(exc))
             raise StreamDecodeError(
                 f"event-stream payload is not JSON ({reason})",
-                offset=message.payload_offset,
-                data=data,
+                offset=offset,
+                data=data[:excerpt],
+                excerpt_bytes=excerpt,
             ) from None
     if ctype.startswith("text/"):
         return data.decode("utf-8", "replace")
     return base64.b64encode(data).decode("ascii")
 
 
-def to_frame(message: EventStreamMessage) -> dict[str, Any]:
+def to_frame(
+    message: EventStreamMessage,
+    max_depth: int = DEFAULT_LIMITS.max_json_depth,
+    excerpt: int = DEFAULT_LIMITS.excerpt_bytes,
+) -> dict[str, Any]:
     """The Converse-style frame of a message (see the module docstring)."""
     headers = message.headers
     kind = message.message_type
     if kind == "event":
-        return {message.event_type or "event": _payload(message)}
+        return {message.event_type or "event": _payload(message, max_depth, excerpt)}
     if kind == "exception":
-        payload = _payload(message)
+        payload = _payload(message, max_depth, excerpt)
         body: dict[str, Any] = dict(payload) if isinstance(payload, dict) else {"data": payload}
         body["type"] = str(headers.get(":exception-type", "exception"))
         text = body.get("message", body.get("Message"))
@@ -345,7 +380,7 @@ def to_frame(message: EventStreamMessage) -> dict[str, Any]:
         if headers.get(":error-message") is not None:
             error["message"] = str(headers[":error-message"])
         return {"exception": error}
-    return {kind: _payload(message)}
+    return {kind: _payload(message, max_depth, excerpt)}
 
 
 # ---- encoding (mock servers, tests) -------------------------------------------------------

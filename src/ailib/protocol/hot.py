@@ -3,8 +3,14 @@
 With ``hot_reload=True`` the files that define a provider are watched (by polling their
 size and mtime, at most every ``poll_interval`` seconds; through watchdog when it is
 installed): a changed manifest takes effect for the next request, requests in flight
-finish on the manifest they started with, and an invalid edit is rejected with a clear
-error (kept in ``loader.errors``, logged) while the last good manifest stays in force.
+finish on the manifest they started with, and an invalid edit (whatever is wrong with it:
+bad schema, bad YAML, not UTF-8, control characters, aliases that explode, nesting too
+deep) is rejected with a clear error (a ManifestError kept in ``loader.errors``, logged)
+while the last good manifest stays in force.
+
+The search path (relative entries made absolute against the current directory,
+``AI_PROTOCOL_PATH`` and the user config dir read from the environment) is fixed when the
+loader is created.
 
 Example::
 
@@ -26,7 +32,7 @@ from typing import Any
 
 import attrs
 
-from ailib.errors import AiLibError
+from ailib.errors import AiLibError, ManifestError
 from ailib.protocol.search import Resolved, candidate_files, resolve, search_dirs
 from ailib.runtime.spec import ProviderSpec
 
@@ -85,17 +91,28 @@ def _warn_new_shape(spec: ProviderSpec) -> None:
         )
 
 
+def _unexpected(exc: Exception, entry: _Entry) -> ManifestError:
+    """A ManifestError for an error no check foresaw, naming the files of the provider."""
+    files = ", ".join(str(p) for p in entry.resolved.files) or entry.resolved.winner
+    return ManifestError(
+        f"cannot load the edited manifest: {type(exc).__name__}: {exc}", path=files
+    )
+
+
 class ProtocolLoader:
     """Resolves provider manifests along the search path; caches; can hot-reload."""
 
     def __init__(
         self,
-        manifest_paths: Sequence[str | os.PathLike[str]] = (),
+        manifest_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (),
         *,
         hot_reload: bool = False,
         poll_interval: float = 1.0,
     ) -> None:
-        self.manifest_paths = [Path(p) for p in manifest_paths]
+        from ailib.runtime.create_args import manifest_path_list  # one str is one path
+
+        self.manifest_paths = [Path(p) for p in manifest_path_list(manifest_paths)]
+        self.search_dirs = search_dirs(self.manifest_paths)  # fixed now: cwd and env of today
         self.hot_reload = hot_reload
         self.poll_interval = poll_interval
         self.errors: dict[str, AiLibError] = {}
@@ -133,11 +150,11 @@ class ProtocolLoader:
         return time.monotonic() - entry.checked >= self.poll_interval
 
     def _files(self, provider_id: str) -> list[Path]:
-        return candidate_files(provider_id, search_dirs(self.manifest_paths))
+        return candidate_files(provider_id, self.search_dirs)
 
     def _load(self, provider_id: str) -> _Entry:
         files = self._files(provider_id)
-        resolved = resolve(provider_id, self.manifest_paths)
+        resolved = resolve(provider_id, dirs=self.search_dirs)
         return _Entry(resolved, spec_for(resolved), _signature(files), time.monotonic())
 
     def _maybe_reload(self, provider_id: str, entry: _Entry) -> None:
@@ -147,13 +164,14 @@ class ProtocolLoader:
             return
         try:
             fresh = self._load(provider_id)
-        except AiLibError as exc:
-            entry.signature = signature  # report once per edit, keep the last good manifest
-            self.errors[provider_id] = exc
+        except Exception as exc:  # no edit may break requests: keep the last good manifest
+            error = exc if isinstance(exc, AiLibError) else _unexpected(exc, entry)
+            entry.signature = signature  # report once per edit
+            self.errors[provider_id] = error
             log.error(
                 "ailib: rejected manifest change for %r, keeping the last good one: %s",
                 provider_id,
-                exc,
+                error,
             )
             return
         self.errors.pop(provider_id, None)
@@ -174,7 +192,7 @@ class ProtocolLoader:
                 dirty.set()
 
         observer = Observer()
-        for folder in search_dirs(self.manifest_paths):
+        for folder in self.search_dirs:
             target = folder if folder.is_dir() else folder.parent
             if target.is_dir():
                 observer.schedule(_Handler(), str(target), recursive=True)

@@ -1,5 +1,12 @@
 """Load and validate manifest files; errors name the file, the line and the key.
 
+Manifests are data, and may be hostile data: every way a file can be malformed ends in a
+:class:`~ailib.errors.ManifestError` naming the file (and line where known), raised
+quickly. Text must be UTF-8 without control characters; a file is at most
+:data:`MAX_MANIFEST_BYTES`; values nest at most :data:`MAX_DEPTH` deep; and the loaded
+document, with YAML aliases expanded, holds at most :data:`MAX_NODES` values (a
+"billion laughs" file is refused instead of being expanded).
+
 Example::
 
     manifest = load_manifest_file("manifests/providers/openai.yaml")
@@ -7,16 +14,30 @@ Example::
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
+import math
 import os
+import re
 from pathlib import Path as FsPath
 from typing import Any
 
 from ailib.errors import ManifestError, ProtocolError
-from ailib.protocol.manifest import Manifest, resolve_extends
+from ailib.protocol.manifest import Manifest, provider_id_problem, resolve_extends
 
 SCHEMA_FILE = FsPath(__file__).with_name("provider.schema.json")
+
+#: Largest manifest file read (bytes); real manifests are a few kilobytes.
+MAX_MANIFEST_BYTES = 1024 * 1024
+#: Deepest nesting of mappings and lists in a manifest.
+MAX_DEPTH = 64
+#: Most values (mappings, lists and scalars, YAML aliases expanded) in one manifest.
+MAX_NODES = 100_000
+
+# C0 controls but tab, LF and CR; DEL; C1 controls but NEL; the non-characters U+FFFE/FFFF:
+# the characters YAML forbids in a stream (and nothing a manifest needs).
+_FORBIDDEN_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,47 +62,177 @@ def _line_of(node: Any, keys: list[Any]) -> int | None:
     return line
 
 
-def _plain(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {str(k): _plain(v) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if isinstance(node, float) and node.is_integer() and "." not in repr(node):
-        return int(node)
-    return node
+class _Plain:
+    """Copies a loaded tree into plain JSON-like data, within a node and depth budget."""
+
+    def __init__(self, source: str, tree: Any) -> None:
+        self.source = source
+        self.tree = tree
+        self.left = MAX_NODES
+
+    def fail(self, message: str, keys: tuple[Any, ...]) -> ManifestError:
+        key = ".".join(str(k) for k in keys)
+        return ManifestError(
+            message, path=self.source, line=_line_of(self.tree, list(keys)), key=key
+        )
+
+    def copy(self, node: Any, keys: tuple[Any, ...] = ()) -> Any:
+        self.left -= 1
+        if self.left < 0:
+            raise self.fail(
+                f"the manifest holds more than {MAX_NODES} values (YAML aliases expanding?)", keys
+            )
+        if isinstance(node, dict | list) and len(keys) >= MAX_DEPTH:
+            raise self.fail(f"values are nested more than {MAX_DEPTH} levels deep", keys)
+        if isinstance(node, dict):
+            return {str(k): self.copy(v, (*keys, k)) for k, v in node.items()}
+        if isinstance(node, list):
+            return [self.copy(v, (*keys, i)) for i, v in enumerate(node)]
+        return self.scalar(node, keys)
+
+    def scalar(self, node: Any, keys: tuple[Any, ...]) -> Any:
+        if node is None or type(node) in (str, int, bool):
+            return node
+        if isinstance(node, str):
+            return str(node)
+        if isinstance(node, bool) or type(node).__name__ == "ScalarBoolean":
+            return bool(node)  # ruamel's anchored booleans subclass int, not bool
+        if isinstance(node, int):
+            return int(node)
+        if isinstance(node, float):
+            if not math.isfinite(node):
+                raise self.fail(f"{node!r} is not a finite number", keys)
+            if node.is_integer() and "." not in repr(node):
+                return int(node)
+            return float(node)
+        if isinstance(node, datetime.date):  # an unquoted YAML date: kept as its text
+            return node.isoformat()
+        raise self.fail(f"unsupported value of type {type(node).__name__}", keys)
+
+
+def _plain(node: Any, source: str = "<manifest>", tree: Any = None) -> Any:
+    """Plain data (dicts, lists, str, int, float, bool, None) with aliases expanded, bounded."""
+    return _Plain(source, node if tree is None else tree).copy(node)
+
+
+def decode_manifest(raw: bytes, source: str) -> str:
+    """Manifest bytes as text: UTF-8 (a leading BOM is dropped), at most MAX_MANIFEST_BYTES."""
+    if len(raw) > MAX_MANIFEST_BYTES:
+        raise ManifestError(
+            f"the file is larger than {MAX_MANIFEST_BYTES} bytes; not read as a manifest",
+            path=source,
+        )
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ManifestError(
+            f"not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} is invalid",
+            path=source,
+            line=line,
+        ) from None
+    return text.removeprefix("\ufeff")
+
+
+def read_manifest_text(path: str | os.PathLike[str]) -> str:
+    """Read one manifest file as text (size-capped, strict UTF-8); errors name the file."""
+    source = os.fspath(path)
+    try:
+        with open(source, "rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest: {exc.strerror}", path=source) from None
+    return decode_manifest(raw, source)
+
+
+def _check_characters(text: str, source: str) -> None:
+    bad = _FORBIDDEN_CHAR.search(text)
+    if bad is not None:
+        char = bad.group()
+        raise ManifestError(
+            f"control character U+{ord(char):04X} is not allowed in a manifest",
+            path=source,
+            line=text.count("\n", 0, bad.start()) + 1,
+        )
+
+
+def _too_deep(source: str, line: int | None = None) -> ManifestError:
+    return ManifestError(
+        f"values are nested more than {MAX_DEPTH} levels deep", path=source, line=line
+    )
+
+
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _check_flow_depth(text: str, source: str) -> None:
+    """Refuse YAML flow collections nested deeper than MAX_DEPTH before ruamel sees them.
+
+    ruamel's scanner does work proportional to the flow depth for every token, so
+    ``[[[[...`` 100k deep would take seconds before failing. Brackets are counted
+    everywhere (also inside strings): an over-estimate that no real manifest reaches.
+    """
+    depth = 0
+    for bracket in _BRACKET.finditer(text):
+        depth = depth + 1 if bracket.group() in "[{" else max(depth - 1, 0)
+        if depth > MAX_DEPTH:
+            raise _too_deep(source, text.count("\n", 0, bracket.start()) + 1)
 
 
 def _json_tree(text: str, data: Any) -> Any:
     """JSON is YAML: read it once more with ruamel to know each key's line."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
 
     try:
         return YAML(typ="rt").load(text)
-    except YAMLError:  # rare JSON that YAML rejects (e.g. tabs); no line info then
+    except Exception:  # rare JSON that YAML rejects (e.g. tabs); no line info then
         return data
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a finite number")
+
+
+def _parse_json(text: str, source: str) -> tuple[Any, Any]:
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ManifestError(exc.msg, path=source, line=exc.lineno) from None
+    except RecursionError:
+        raise _too_deep(source) from None
+    except ValueError as exc:
+        raise ManifestError(str(exc), path=source) from None
+    data = _plain(data, source)  # depth and size bounds, before ruamel reads it again
+    return data, _json_tree(text, data)
+
+
+def _parse_yaml(text: str, source: str) -> tuple[Any, Any]:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.reader import ReaderError
+
+    _check_flow_depth(text, source)
+    try:
+        tree = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else None
+        raise ManifestError(str(exc.problem), path=source, line=line) from None
+    except ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        raise ManifestError(exc.reason, path=source, line=line) from None
+    except RecursionError:
+        raise _too_deep(source) from None
+    except Exception as exc:  # hostile input may trip any constructor (e.g. a bad date)
+        raise ManifestError(f"not valid YAML: {exc}", path=source) from None
+    return _plain(tree, source), tree
 
 
 def parse_text(text: str, source: str) -> tuple[dict[str, Any], Any]:
     """Parse YAML or JSON text; return (plain data, tree with line info)."""
-    if source.endswith(".json"):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ManifestError(exc.msg, path=source, line=exc.lineno) from None
-        tree = _json_tree(text, data)
-    else:
-        from ruamel.yaml import YAML
-        from ruamel.yaml.error import MarkedYAMLError
-
-        yaml = YAML(typ="rt")
-        try:
-            tree = yaml.load(text)
-        except MarkedYAMLError as exc:
-            mark = exc.problem_mark
-            line = mark.line + 1 if mark is not None else None
-            raise ManifestError(str(exc.problem), path=source, line=line) from None
-        data = _plain(tree)
+    _check_characters(text, source)
+    parse = _parse_json if source.endswith(".json") else _parse_yaml
+    data, tree = parse(text, source)
     if not isinstance(data, dict):
         raise ManifestError("a manifest must be a mapping", path=source, line=1)
     return data, tree
@@ -100,6 +251,7 @@ def validate(data: dict[str, Any], tree: Any, source: str, validator: Any = None
             line=_line_of(tree, keys),
             key=".".join(str(k) for k in keys),
         )
+    _validate_ids(data, tree, source)
     from ailib.protocol.expr import parse_path
     from ailib.protocol.interpret import EventMapper
 
@@ -125,6 +277,20 @@ def validate(data: dict[str, Any], tree: Any, source: str, validator: Any = None
             ) from None
 
 
+def _validate_ids(data: dict[str, Any], tree: Any, source: str) -> None:
+    """Ids name files: checked whole (the schema's regex ``$`` lets a trailing newline by)."""
+    named: list[tuple[list[Any], Any]] = [
+        (["id"], data.get("id")),
+        (["extends"], data.get("extends")),
+    ]
+    named += [(["aliases", i], alias) for i, alias in enumerate(data.get("aliases", []))]
+    for keys, value in named:
+        problem = None if value is None else provider_id_problem(value)
+        if problem is not None:
+            key = ".".join(str(k) for k in keys)
+            raise ManifestError(problem, path=source, line=_line_of(tree, keys), key=key)
+
+
 def builtin_manifest(provider_id: str) -> dict[str, Any]:
     """The effective manifest data a generated provider module was compiled from."""
     import importlib
@@ -140,11 +306,14 @@ def builtin_manifest(provider_id: str) -> dict[str, Any]:
 
 def _sibling_or_builtin(folder: FsPath | None) -> Any:
     def load(provider_id: str) -> dict[str, Any]:
+        problem = provider_id_problem(provider_id)
+        if problem is not None:  # before any file is looked up
+            raise ValueError(f"'extends' names an {problem}")
         if folder is not None:
             for name in (f"{provider_id}.yaml", f"{provider_id}.yml", f"{provider_id}.json"):
                 path = folder / name
-                if path.exists():
-                    return parse_text(path.read_text(encoding="utf-8"), str(path))[0]
+                if path.is_file():
+                    return parse_text(read_manifest_text(path), str(path))[0]
         return builtin_manifest(provider_id)
 
     return load
@@ -201,11 +370,7 @@ def load_manifest_text(
 def read_manifest_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], Any]:
     """Parse one manifest file: (plain data, tree with line info). Not validated."""
     source = os.fspath(path)
-    try:
-        text = FsPath(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ManifestError(f"cannot read manifest: {exc.strerror}", path=source) from None
-    return parse_text(text, source)
+    return parse_text(read_manifest_text(source), source)
 
 
 def load_manifest_file(path: str | os.PathLike[str]) -> Manifest:

@@ -8,10 +8,31 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
 import attrs
+
+#: What a provider id (and an ``extends:`` target, an alias) may look like: it names files
+#: on the search path, so it can never hold a path separator, ``..`` or a leading dot.
+PROVIDER_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+def is_provider_id(value: object) -> bool:
+    """Whether ``value`` is a valid provider id (``openai``, ``azure-openai``, ``zai``)."""
+    return isinstance(value, str) and PROVIDER_ID.fullmatch(value) is not None
+
+
+def provider_id_problem(value: object) -> str | None:
+    """Why ``value`` is not a provider id (for error messages), or None when it is one."""
+    if is_provider_id(value):
+        return None
+    return (
+        f"invalid provider id {value!r}: ids are 1-64 lowercase letters, digits, '-' or '_', "
+        "starting with a letter or digit (never a path)"
+    )
+
 
 DEFAULT_RETRY: dict[str, Any] = {
     "max_retries": 2,
@@ -142,6 +163,9 @@ def resolve_extends(
     base_id = data.get("extends")
     if not base_id:
         return data
+    problem = provider_id_problem(base_id)
+    if problem is not None:  # checked before any file is looked up
+        raise ValueError(f"'extends' names an {problem}")
     if base_id in seen or base_id == data.get("id"):
         raise ValueError(f"manifest 'extends' loop: {' -> '.join((*seen, str(base_id)))}")
     base = resolve_extends(load(str(base_id)), load, (*seen, str(data.get("id")), str(base_id)))

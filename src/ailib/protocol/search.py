@@ -13,6 +13,14 @@ A directory may be laid out like the AI-Protocol repository (``v2/providers/<id>
 ``endpoint`` is a whole manifest; anything else is an overlay deep-merged onto what the
 lower layers define. Nothing is ever fetched from the network.
 
+Relative entries (in ``manifest_paths`` and ``AI_PROTOCOL_PATH``) are made absolute against
+the current working directory when the search path is read: at each :func:`resolve` call,
+and once when a :class:`~ailib.protocol.hot.ProtocolLoader` (or a client that makes one)
+is created, which keeps that list for its lifetime. ``~`` in ``AI_PROTOCOL_PATH`` is the
+home directory; a relative ``XDG_CONFIG_HOME`` is ignored, as the XDG spec says.
+Provider ids are checked (:data:`~ailib.protocol.manifest.PROVIDER_ID`) before any file is
+looked up, so an id can never name a path outside the search path.
+
 Example::
 
     found = resolve("openai", manifest_paths=["./overrides"])
@@ -29,7 +37,7 @@ from typing import Any
 import attrs
 
 from ailib.errors import ManifestError
-from ailib.protocol.manifest import Manifest, deep_merge
+from ailib.protocol.manifest import Manifest, deep_merge, provider_id_problem
 
 BUILTIN = "<built-in>"
 LAYOUTS = (
@@ -44,21 +52,33 @@ LAYOUTS = (
 
 
 def user_config_dir() -> Path:
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    """``$XDG_CONFIG_HOME/ailib/manifests`` when that is absolute, else ``~/.config/...``."""
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    if not os.path.isabs(base):  # unset, empty or relative: the XDG spec says ignore it
+        base = os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "ailib" / "manifests"
 
 
 def search_dirs(manifest_paths: Sequence[str | os.PathLike[str]] = ()) -> list[Path]:
-    """Directories (or files) searched, highest priority first."""
+    """Directories (or files) searched, highest priority first, made absolute now."""
     out = [Path(p) for p in manifest_paths]
     env = os.environ.get("AI_PROTOCOL_PATH", "")
-    out.extend(Path(p) for p in env.split(os.pathsep) if p.strip())
+    out.extend(Path(p.strip()).expanduser() for p in env.split(os.pathsep) if p.strip())
     out.append(user_config_dir())
-    return out
+    return [p.absolute() for p in out]
+
+
+def check_provider_id(provider_id: str) -> str:
+    """``provider_id`` itself, or a ManifestError when it is not a valid id (never a path)."""
+    problem = provider_id_problem(provider_id)
+    if problem is not None:
+        raise ManifestError(problem)
+    return provider_id
 
 
 def candidate_files(provider_id: str, dirs: Iterable[Path]) -> list[Path]:
     """Existing files that may define ``provider_id``, highest priority first."""
+    check_provider_id(provider_id)
     found: list[Path] = []
     for entry in dirs:
         if entry.is_file():
@@ -101,20 +121,34 @@ def _builtin_data(provider_id: str) -> dict[str, Any] | None:
         return None
 
 
-def resolve(provider_id: str, manifest_paths: Sequence[str | os.PathLike[str]] = ()) -> Resolved:
-    """Find and combine the manifest of ``provider_id`` along the search path."""
-    from ailib.protocol.loader import finish_manifest, read_manifest_file
+def resolve(
+    provider_id: str,
+    manifest_paths: Sequence[str | os.PathLike[str]] = (),
+    *,
+    dirs: Sequence[Path] | None = None,
+) -> Resolved:
+    """Find and combine the manifest of ``provider_id`` along the search path.
 
-    files = candidate_files(provider_id, search_dirs(manifest_paths))
+    ``dirs`` (from :func:`search_dirs`) replaces reading the search path now. A file that
+    changes a built-in provider's base URL origin or credential source is logged at
+    WARNING (see :mod:`ailib.protocol.trust`).
+    """
+    from ailib.protocol.loader import finish_manifest, read_manifest_file
+    from ailib.protocol.trust import warn_overrides
+
+    check_provider_id(provider_id)
+    files = candidate_files(provider_id, search_dirs(manifest_paths) if dirs is None else dirs)
     # Walk from the lowest priority up: the first whole manifest found from the top
     # replaces everything below it; overlays above it merge onto it.
     texts = [(path, read_manifest_file(path)) for path in files]
     top_whole = next((i for i, (_, (data, _)) in enumerate(texts) if _is_whole(data)), None)
     stack = texts if top_whole is None else texts[: top_whole + 1]
     layers: list[tuple[str, list[str]]] = []
+    steps: list[tuple[str, dict[str, Any]]] = []  # (source, data after it), for the trust log
+    builtin = _builtin_data(provider_id)
     data: dict[str, Any] | None = None
     if top_whole is None:
-        data = _builtin_data(provider_id)
+        data = builtin
         if data is None:
             if not files:
                 raise ManifestError(f"no manifest for provider {provider_id!r} on the search path")
@@ -129,11 +163,14 @@ def resolve(provider_id: str, manifest_paths: Sequence[str | os.PathLike[str]] =
         else:
             data = deep_merge(data, layer)
             layers.append((str(path), leaf_paths(layer)))
+        steps.append((str(path), data))
     assert data is not None
     data.setdefault("id", provider_id)
     source = layers[-1][0]
     tree = stack[0][1][1] if stack else None
     final = finish_manifest(data, tree, source, folder=None, validate_it=True)
+    if builtin is not None and stack:
+        warn_overrides(provider_id, builtin, steps, final)
     return Resolved(Manifest.from_dict(final, source), layers, files, builtin=not stack)
 
 
@@ -171,5 +208,6 @@ def list_providers(manifest_paths: Sequence[str | os.PathLike[str]] = ()) -> dic
                     paths.extend(folder.glob("*.yaml"))
                     paths.extend(folder.glob("*.json"))
         for path in sorted(paths):
-            out[path.stem] = str(path)
+            if provider_id_problem(path.stem) is None:  # other files cannot be addressed
+                out[path.stem] = str(path)
     return dict(sorted(out.items()))

@@ -337,19 +337,25 @@ def _endpoint(up: dict[str, Any], dialect: str, base: dict[str, Any]) -> dict[st
         stream += ("&" if "?" in stream else "?") + "alt=sse"
     if stream and stream != chat:
         endpoint["chat_stream"] = stream
-    endpoint["auth"] = _auth(up, base_ep.get("auth") or {})
+    endpoint["auth"] = _auth(up, base_ep.get("auth") or {}, dialect)
     return endpoint
 
 
-def _auth(up: dict[str, Any], base_auth: dict[str, Any]) -> dict[str, Any]:
+def _auth(up: dict[str, Any], base_auth: dict[str, Any], dialect: str) -> dict[str, Any]:
     auth = _v2_auth(dict((up.get("endpoint") or {}).get("auth") or {}))
     kind = str(auth.get("type", "bearer"))
     out: dict[str, Any] = {k: v for k, v in auth.items() if k != "param_name" and v is not None}
+    param = str(auth.get("param_name") or auth.get("param") or "key")
+    if kind == "query_param" and dialect == "gemini_generate" and param == "key":
+        # Gemini takes the key as a header too: a ?key= URL ends up in HTTP logs
+        out.pop("param", None)
+        kind = out["type"] = "custom_header"
+        out["header"] = "x-goog-api-key"
     if kind == "bearer":
         out.setdefault("header", "Authorization")
         out.setdefault("prefix", "Bearer")
     elif kind == "query_param":
-        out["param"] = str(auth.get("param_name") or auth.get("param") or "key")
+        out["param"] = param
     elif kind in ("none", "no_auth"):
         out["type"] = "none"
     else:

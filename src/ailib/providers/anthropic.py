@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 from ailib.dialects import ChatRequest
@@ -22,6 +22,7 @@ from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
 from ailib.types.response import ChatResponse
@@ -34,6 +35,7 @@ MANIFEST: dict[str, Any] = {
     "class_name": "Anthropic",
     "version": "1.0.0",
     "dialect": "anthropic_messages",
+    "tool_name_pattern": "^[a-zA-Z0-9_-]{1,128}$",
     "endpoint": {
         "base_url": "https://api.anthropic.com/v1",
         "chat": "/messages",
@@ -736,8 +738,8 @@ class Anthropic(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -755,8 +757,8 @@ class Anthropic(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -773,8 +775,8 @@ class Anthropic(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -801,11 +803,11 @@ class Anthropic(SyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)
@@ -828,8 +830,8 @@ class AsyncAnthropic(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -847,8 +849,8 @@ class AsyncAnthropic(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -865,8 +867,8 @@ class AsyncAnthropic(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -893,11 +895,11 @@ class AsyncAnthropic(AsyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)

@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 from ailib.dialects import ChatRequest
@@ -22,6 +22,7 @@ from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
 from ailib.types.response import ChatResponse
@@ -34,6 +35,7 @@ MANIFEST: dict[str, Any] = {
     "class_name": "Bedrock",
     "version": "1.0.0",
     "dialect": "bedrock_converse",
+    "tool_name_pattern": "^[a-zA-Z0-9_-]{1,64}$",
     "endpoint": {
         "base_url": "https://bedrock-runtime.{region}.amazonaws.com",
         "chat": "/model/{model}/converse",
@@ -758,8 +760,8 @@ class Bedrock(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -780,8 +782,8 @@ class Bedrock(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -801,8 +803,8 @@ class Bedrock(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -835,11 +837,11 @@ class Bedrock(SyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)
@@ -862,8 +864,8 @@ class AsyncBedrock(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -884,8 +886,8 @@ class AsyncBedrock(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -905,8 +907,8 @@ class AsyncBedrock(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         max_tokens: int | None = None,
         temperature: float | None = None,
@@ -939,11 +941,11 @@ class AsyncBedrock(AsyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)

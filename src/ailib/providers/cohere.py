@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 from ailib.dialects import ChatRequest
@@ -22,6 +22,7 @@ from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
 from ailib.types.response import ChatResponse
@@ -828,8 +829,8 @@ class Cohere(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -854,8 +855,8 @@ class Cohere(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -879,8 +880,8 @@ class Cohere(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -921,11 +922,11 @@ class Cohere(SyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)
@@ -948,8 +949,8 @@ class AsyncCohere(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -974,8 +975,8 @@ class AsyncCohere(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -999,8 +1000,8 @@ class AsyncCohere(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -1041,11 +1042,11 @@ class AsyncCohere(AsyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)

@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 from ailib.dialects import ChatRequest
@@ -22,6 +22,7 @@ from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
 from ailib.types.response import ChatResponse
@@ -31,6 +32,7 @@ MANIFEST: dict[str, Any] = {
     "protocol_version": "2.0",
     "version": "1.0.0",
     "dialect": "openai_chat",
+    "tool_name_pattern": "^[a-zA-Z0-9_-]{1,64}$",
     "endpoint": {
         "base_url": "http://127.0.0.1:8000/v1",
         "chat": "/chat/completions",
@@ -562,8 +564,8 @@ class Mock(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -587,8 +589,8 @@ class Mock(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -611,8 +613,8 @@ class Mock(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -651,11 +653,11 @@ class Mock(SyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)
@@ -678,8 +680,8 @@ class AsyncMock(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -703,8 +705,8 @@ class AsyncMock(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -727,8 +729,8 @@ class AsyncMock(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -767,11 +769,11 @@ class AsyncMock(AsyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)

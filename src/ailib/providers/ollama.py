@@ -13,7 +13,7 @@ Example::
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
 
 from ailib.dialects import ChatRequest
@@ -22,6 +22,7 @@ from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
 from ailib.types.response import ChatResponse
@@ -515,8 +516,8 @@ class Ollama(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -539,8 +540,8 @@ class Ollama(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -562,8 +563,8 @@ class Ollama(SyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -600,11 +601,11 @@ class Ollama(SyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)
@@ -627,8 +628,8 @@ class AsyncOllama(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[False] = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -651,8 +652,8 @@ class AsyncOllama(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: Literal[True],
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -674,8 +675,8 @@ class AsyncOllama(AsyncEngine):
         self,
         *,
         model: str,
-        messages: Sequence[Message],
-        tools: Sequence[ToolDefinition] | None = None,
+        messages: Sequence[Message | Mapping[str, Any]],
+        tools: Sequence[ToolDefinition | Mapping[str, Any]] | None = None,
         stream: bool = False,
         temperature: float | None = None,
         max_tokens: int | None = None,
@@ -712,11 +713,11 @@ class AsyncOllama(AsyncEngine):
         }
         request = ChatRequest(
             model=model,
-            messages=list(messages),
+            messages=coerce_messages(messages),
             params={k: v for k, v in raw.items() if v is not None},
-            tools=list(tools or ()),
+            tools=coerce_tools(tools),
             stream=stream,
-            extra_body=dict(extra_body or {}),
+            extra_body=check_extra_body(extra_body),
         )
         if stream:
             return self.stream(request)

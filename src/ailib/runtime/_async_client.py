@@ -5,16 +5,23 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
+from ailib.errors import AiLibError
 from ailib.runtime.builder import ChatBuilderBase
+from ailib.runtime.create_args import check_base_url, check_model_arg, manifest_path_list
+from ailib.runtime.redact import masked_options
 from ailib.runtime.registry import has_overrides, interpreted_spec, provider_class, split_model
+
+log = logging.getLogger("ailib")
 
 if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping import light
     import httpx
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
@@ -63,7 +70,8 @@ class AsyncAiClient:
         self.model = model
         self.loader = loader
         self._owns_loader = False
-        self._options = dict(engine_options or {})
+        self._options = masked_options(engine_options or {})
+        self._refused: object = None  # a reloaded spec no engine could be built from
 
     @classmethod
     async def create(
@@ -79,10 +87,11 @@ class AsyncAiClient:
         drop_unsupported: bool = False,
         default_headers: dict[str, str] | None = None,
         manifest: str | os.PathLike[str] | Manifest | None = None,
-        manifest_paths: Sequence[str | os.PathLike[str]] = (),
+        manifest_paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]] = (),
         hot_reload: bool = False,
         loader: ProtocolLoader | None = None,
         limits: Limits | None = None,
+        allow_insecure_http: bool = False,
     ) -> AsyncAiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -91,10 +100,20 @@ class AsyncAiClient:
         ``retry_policy`` overrides keys of the manifest's policy (``max_retries``,
         ``min_delay_ms``, ``max_delay_ms``, ``jitter``, ``retry_on_http_status``).
         ``manifest_paths`` come first on the manifest search path (then AI_PROTOCOL_PATH,
-        the user config dir, the built-ins); ``hot_reload=True`` watches those files and
-        applies a changed manifest to the next request.
+        the user config dir, the built-ins; one str or path is one entry);
+        ``hot_reload=True`` watches those files and applies a changed manifest to the next
+        request. A ``base_url`` that is not an http(s) URL with a host raises
+        ``ConfigurationError`` here, before any request.
+        Credentials are never sent over plain ``http://`` to a host that is not loopback
+        (``InsecureTransportError`` here) unless ``allow_insecure_http=True``.
+        ``timeout`` (seconds) also bounds each non-streamed attempt as a whole: connect,
+        headers and body (an ``httpx.Timeout``: its largest value; E3003 when exceeded).
+        ``limits`` bounds response bodies, lines and inflation (``Limits``).
         """
-        provider_id, model_id = split_model(model)
+        provider_id, model_id = split_model(check_model_arg(model))
+        paths = manifest_path_list(manifest_paths)  # one str is one path, not characters
+        if base_url is not None:
+            check_base_url(base_url, provider=provider_id)  # before any file or connection
         kwargs: dict[str, Any] = {
             "api_key": api_key,
             "base_url": base_url,
@@ -105,6 +124,7 @@ class AsyncAiClient:
             "drop_unsupported": drop_unsupported,
             "default_headers": default_headers,
             "limits": limits,
+            "allow_insecure_http": allow_insecure_http,
         }
         from ailib.protocol.hot import ProtocolLoader
         from ailib.runtime._async_engine import AsyncEngine
@@ -113,8 +133,8 @@ class AsyncAiClient:
             engine = AsyncEngine(spec=interpreted_spec(manifest, provider_id), **kwargs)
             return cls(engine, model_id)
         owns_loader = loader is None
-        if loader is None and (manifest_paths or hot_reload or has_overrides(provider_id)):
-            loader = ProtocolLoader(manifest_paths, hot_reload=hot_reload)
+        if loader is None and (paths or hot_reload or has_overrides(provider_id)):
+            loader = ProtocolLoader(paths, hot_reload=hot_reload)
         if loader is None:  # the compiled fast path: no file on the search path
             return cls(provider_class(provider_id, asynchronous=True)(**kwargs), model_id)
         spec = loader.get(provider_id)
@@ -133,10 +153,19 @@ class AsyncAiClient:
         """The engine for the manifest in force now (a new one after a hot reload)."""
         if self.loader is not None:
             spec = self.loader.get(self.provider_id)
-            if spec is not self._engine.spec:
+            if spec is not self._engine.spec and spec is not self._refused:
                 from ailib.runtime._async_engine import AsyncEngine
 
-                self._engine = AsyncEngine(spec=spec, **self._options)
+                try:
+                    self._engine = AsyncEngine(spec=spec, **self._options)
+                except AiLibError as exc:  # e.g. a bad base_url: keep the last good engine
+                    self._refused = spec
+                    self.loader.errors[self.provider_id] = exc
+                    log.error(
+                        "ailib: rejected manifest change for %r, keeping the last good one: %s",
+                        self.provider_id,
+                        exc,
+                    )
         return self._engine
 
     @property
@@ -161,7 +190,7 @@ class AsyncAiClient:
     async def close(self) -> None:  # unasync: skip
         await self._root.aclose()  # unasync: skip
 
-    async def __aenter__(self) -> AsyncAiClient:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

@@ -22,36 +22,47 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from ailib.dialects import ChatRequest
-from ailib.errors import AiLibError, RemoteError, StreamDecodeError, StreamInterruptedError
+from ailib.errors import AiLibError, RemoteError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
-from ailib.pipeline.decoders import (
-    JsonArrayDecoder,
-    NdjsonDecoder,
-    SseDecoder,
-    SseEvent,
-    make_decoder,
+from ailib.pipeline.frames import FrameReader
+from ailib.runtime._body import (
+    BodyGuard,
+    aiter_body,
+    aread_body,
+    arun_within,
+    capped_timeout,
+    total_deadline,
+    wire_errors,
 )
 from ailib.runtime.classify import classify, stream_error
+from ailib.runtime.create_args import check_engine_args, host_and_port, resolve_base_url
+from ailib.runtime.decode_body import body_json, error_body_json, recognised, unrecognised
 from ailib.runtime.limits import DEFAULT_LIMITS, Limits
+from ailib.runtime.redact import mask_known
+from ailib.runtime.redirects import follow_hop, follows_redirects, is_redirect
 from ailib.runtime.request import (
     MaskedDict,
     Prepared,
+    Secret,
     auth_headers,
+    guard_credentials,
     missing_key_error,
     needs_key,
     prepare,
     resolve_api_key,
 )
 from ailib.runtime.spec import ProviderSpec
-from ailib.transport import AsyncHttpClient, error_classes, request_signer, resolve_region
+from ailib.runtime.stream_format import SNIFF, stream_decoder, stream_kind
+from ailib.transport import AsyncHttpClient, error_classes, request_signer
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
 
 if TYPE_CHECKING:
     from tenacity import RetryCallState
+    from typing_extensions import Self  # typing.Self needs Python 3.11
 
-    from ailib.pipeline.eventstream import EventStreamDecoder
+    from ailib.runtime.stream_format import Decoder
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -63,7 +74,7 @@ class AsyncEngine:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         base_url: str | None = None,
         timeout: float | httpx.Timeout | None = None,
         *,
@@ -74,7 +85,9 @@ class AsyncEngine:
         default_headers: dict[str, str] | None = None,
         spec: ProviderSpec | None = None,
         limits: Limits | None = None,
+        allow_insecure_http: bool = False,
     ) -> None:
+        check_engine_args(timeout=timeout, max_retries=max_retries)  # refused here, typed
         if spec is not None:
             self.spec = spec
         self.limits = limits or DEFAULT_LIMITS
@@ -83,10 +96,8 @@ class AsyncEngine:
         self._missing_key = (
             not self._key and needs_key(self.spec) and not default_headers and http_client is None
         )
-        self.base_url = (base_url or self.spec.manifest.base_url).rstrip("/")
-        if "{region}" in self.base_url:
-            self.base_url = self.base_url.replace("{region}", resolve_region(self.spec) or "")
-        self._signer = request_signer(self.spec, api_key)
+        self.base_url = resolve_base_url(self.spec, base_url)  # a bad URL is refused here
+        self._signer = request_signer(self.spec, self._key.reveal() if api_key else None)
         self.drop_unsupported = drop_unsupported
         policy = self._policy = {**self.spec.manifest.retry_policy, **(retry_policy or {})}
         self._retry_statuses = frozenset(policy["retry_on_http_status"])
@@ -94,23 +105,36 @@ class AsyncEngine:
         self._auth_headers, self._auth_query = auth_headers(self.spec, self._key)
         headers = MaskedDict({"content-type": "application/json", **self._auth_headers})
         headers.update(default_headers or {})
+        headers.extra_secret = self._auth_headers.extra_secret
         self._headers = headers
+        self._secrets = guard_credentials(  # plain http:// to a remote host: refused here
+            self.spec, self.base_url, self._key, headers, self._auth_query, allow_insecure_http
+        )
         self._owns_client = http_client is None
         self._client = http_client or httpx.AsyncClient(
             timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
         )
         self._timeout_error, self._transport_error = error_classes(self._client)
+        self._wire = wire_errors(self._client)  # the body-reading seam's exceptions
+        self._deadline = total_deadline(timeout, self._client)  # one non-streamed attempt
+        self._attempt_timeout = capped_timeout(self._client, self._deadline)
+        follow = follows_redirects(self._client)  # then hops are followed here, not by it
+        self._no_follow: dict[str, Any] = {"follow_redirects": False} if follow else {}
+        secret_names = [*self._auth_headers, *self._auth_query, *headers.extra_secret]
+        self._hop: dict[str, Any] = {"provider": self.spec.id, "signer": self._signer}
+        self._hop["secret_names"] = secret_names
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(provider={self.spec.id!r}, base_url={self.base_url!r})"
+        base_url = mask_known(self.base_url)
+        return f"{type(self).__name__}(provider={self.spec.id!r}, base_url={base_url!r})"
 
     async def aclose(self) -> None:
         """Close the connection pool (only if this object created it)."""
         if self._owns_client:
             await self._client.aclose()
 
-    async def __aenter__(self) -> AsyncEngine:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(
@@ -137,15 +161,8 @@ class AsyncEngine:
     async def execute(self, req: ChatRequest) -> ChatResponse:
         """Send a non-streaming request and return the unified response."""
         prepared = self.prepare(attrs_evolve_stream(req, False))
-        response = await self._send(prepared)
-        try:
-            raw = await response.aread()
-        finally:
-            await response.aclose()
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            raise StreamDecodeError("response body is not JSON", offset=0, data=raw) from None
+        response, raw = await self._exchange(prepared)
+        body = body_json(raw, self.limits)  # ResponseDecodeError: not JSON, or too deep
         return self.parse_response(body, response.headers, model=req.model)
 
     async def post_json(
@@ -163,23 +180,23 @@ class AsyncEngine:
         if self._auth_query:
             url += ("&" if "?" in url else "?") + urlencode(self._auth_query)
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        response = await self._send(Prepared(url, data, payload, False))
-        try:
-            raw = await response.aread()
-        finally:
-            await response.aclose()
-        try:
-            return json.loads(raw), response.headers
-        except ValueError:
-            raise StreamDecodeError("response body is not JSON", offset=0, data=raw) from None
+        response, raw = await self._exchange(Prepared(url, data, payload, False))
+        return body_json(raw, self.limits), response.headers
 
     def parse_response(
         self, body: Any, headers: httpx.Headers, *, model: str | None = None
     ) -> ChatResponse:
         asm = Assembler(self.spec.manifest.termination, self._stream_error, model)
-        asm.feed(self.spec.map_response(body))
+        asm.feed(self.spec.map_response(body) if isinstance(body, dict) else [])
         asm.finish()
+        if not recognised(asm):  # {}, null, [1, 2], an error object: never an empty response
+            raise self._unrecognised(body, headers)
         return asm.response(request_id=self._request_id(headers), raw=body)
+
+    def _unrecognised(self, body: Any, headers: httpx.Headers, *missing: str) -> AiLibError:
+        """The typed error for a 200 body without a response (see runtime/decode_body.py)."""
+        secrets = [s.reveal() for s in self._secrets]
+        return unrecognised(self.spec, body, headers, self.limits, secrets, *missing)
 
     def stream(self, req: ChatRequest) -> AsyncChatStream:
         """A stream of events; open it with ``async with`` or just iterate it."""
@@ -193,7 +210,7 @@ class AsyncEngine:
         return None
 
     def _stream_error(self, fields: dict[str, Any]) -> AiLibError:
-        return stream_error(self.spec.errors, fields)
+        return stream_error(self.spec.errors, fields, [s.reveal() for s in self._secrets])
 
     # ---- sending with retries -----------------------------------------------------------
 
@@ -224,13 +241,22 @@ class AsyncEngine:
         return ceiling
 
     async def _send(self, prepared: Prepared) -> httpx.Response:
-        """Send with the retry policy; returns an open response with a success status.
+        """Open a stream with the retry policy; returns a response with a success status."""
+        return (await self._retried(prepared, read=False))[0]
 
-        The first attempt goes straight out; tenacity takes over only after a retryable
-        failure, so the common path pays nothing for retries.
+    async def _exchange(self, prepared: Prepared) -> tuple[httpx.Response, bytes]:
+        """Send and read the whole body; each attempt (body included) is retried as one."""
+        response, raw = await self._retried(prepared, read=True)
+        return response, raw or b""
+
+    async def _retried(
+        self, prepared: Prepared, *, read: bool
+    ) -> tuple[httpx.Response, bytes | None]:
+        """Attempts under the retry policy. The first goes straight out; tenacity takes
+        over only after a retryable failure, so the common path pays nothing for retries.
         """
         try:
-            return await self._send_once(prepared)
+            return await self._attempt(prepared, read)
         except AiLibError as exc:
             if self.max_retries <= 0 or not self._should_retry(exc):
                 raise
@@ -246,48 +272,69 @@ class AsyncEngine:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._send_once(prepared)
+                return await self._attempt(prepared, read)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _send_once(self, prepared: Prepared) -> httpx.Response:
+    async def _attempt(self, prepared: Prepared, read: bool) -> tuple[httpx.Response, bytes | None]:
+        if not read:
+            return await self._send_once(prepared), None
+        guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)
+        return await arun_within(self._send_and_read(prepared, guard), guard)
+
+    async def _send_and_read(self, prepared: Prepared, guard: BodyGuard) -> tuple[Any, bytes]:
+        response = await self._send_once(prepared, guard)
+        return response, await aread_body(response, guard, self._wire)
+
+    async def _send_once(self, prepared: Prepared, guard: BodyGuard | None = None) -> Any:
         headers = self._headers
         if self._signer is not None:  # e.g. AWS SigV4: signs method, URL, body and headers
             headers = MaskedDict(
                 {**headers, **self._signer("POST", prepared.url, prepared.body, headers)}
             )
+        timeout: dict[str, Any] = {}
+        if guard is not None and self._attempt_timeout is not None:  # no read beyond the deadline
+            timeout["timeout"] = self._attempt_timeout
         request = self._client.build_request(
-            "POST", prepared.url, content=prepared.body, headers=headers
+            "POST", prepared.url, content=prepared.body, headers=headers, **timeout
         )
+        response = await self._hop_once(request)
+        hops = 0
+        while is_redirect(response.status_code):  # followed only if the client asks for it
+            await response.aclose()
+            request = follow_hop(self._client, request, response, hops, **self._hop)
+            hops += 1
+            response = await self._hop_once(request)
+        guard = (guard or BodyGuard(self.limits, provider=self.spec.id)).for_status(
+            response.status_code
+        )
+        if response.status_code >= 400:
+            raise self._http_error(response, await aread_body(response, guard, self._wire))
+        return response
+
+    async def _hop_once(self, request: Any) -> Any:
         try:
-            response = await self._client.send(request, stream=True)
+            return await self._client.send(request, stream=True, **self._no_follow)
         except self._timeout_error as exc:
             raise AiTransportError(
                 f"request timed out: {type(exc).__name__}", code="E3003", provider=self.spec.id
             ) from None
         except self._transport_error as exc:
             raise AiTransportError(
-                f"connection failed: {exc}", code="E3001", provider=self.spec.id
+                f"connection to {host_and_port(request.url)} failed: {mask_known(str(exc))}",
+                code="E3001",
+                provider=self.spec.id,
             ) from None
-        if response.status_code >= 400:
-            try:
-                raw = await response.aread()
-            finally:
-                await response.aclose()
-            raise self._http_error(response, raw)
-        return response
 
     def _http_error(self, response: httpx.Response, raw: bytes) -> RemoteError:
         text = raw.decode("utf-8", "replace")
-        try:
-            body: Any = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
+        body = error_body_json(raw, self.limits)  # None: not JSON, or nested too deep
         return classify(
             self.spec.errors,
             status=response.status_code,
             body=body,
             headers=response.headers,
             text=text,
+            secrets=[s.reveal() for s in self._secrets],
         )
 
 
@@ -322,7 +369,7 @@ class AsyncChatStream:
         self._done = False
         self.request_id: str | None = None
 
-    async def __aenter__(self) -> AsyncChatStream:
+    async def __aenter__(self) -> Self:
         await self._open()
         return self
 
@@ -350,33 +397,41 @@ class AsyncChatStream:
         self._started = True
         return self._events()
 
-    def _decoder(
-        self, response: httpx.Response
-    ) -> SseDecoder | NdjsonDecoder | JsonArrayDecoder | EventStreamDecoder:
+    async def _decoder(self, response: Any) -> tuple[Decoder, bytes, AsyncIterator[bytes]]:
+        """The decoder the manifest's format and the Content-Type agree on, and the body."""
+        engine = self._engine
+        guard = BodyGuard(engine.limits, provider=engine.spec.id, stream=True)
+        chunks = aiter_body(response, guard, engine._wire)
+        fmt = engine.spec.manifest.streaming.get("decoder", {}).get("format", "sse")
         ctype = response.headers.get("content-type", "")
-        if "amazon.eventstream" in ctype:  # AWS binary event stream (Bedrock ConverseStream)
-            from ailib.pipeline.eventstream import EventStreamDecoder
-
-            return EventStreamDecoder()
-        if "event-stream" in ctype:
-            return SseDecoder()
-        if "ndjson" in ctype or "jsonl" in ctype or "stream+json" in ctype:
-            return NdjsonDecoder()
-        if "application/json" in ctype:
-            return JsonArrayDecoder()
-        return make_decoder(
-            self._engine.spec.manifest.streaming.get("decoder", {}).get("format", "sse")
-        )
+        kind = stream_kind(ctype, fmt)
+        head = b""
+        try:
+            if kind is None or kind == SNIFF:  # the start of the body decides or is shown
+                async for chunk in chunks:
+                    head += chunk
+                    if len(head) >= engine.limits.excerpt_bytes or (kind and head.strip()):
+                        break
+            decoder = stream_decoder(kind, fmt, head=head, content_type=ctype, limits=engine.limits)
+        except BaseException:
+            await response.aclose()
+            raise
+        return decoder, head, chunks
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
         response = await self._open()
-        decoder = self._decoder(response)
-        frames = _FrameReader(self._engine.spec.manifest.streaming.get("decoder", {}))
+        decoder, head, chunks = await self._decoder(response)
+        frames = FrameReader(
+            self._engine.spec.manifest.streaming.get("decoder", {}), self._engine.limits
+        )
         map_stream = self._engine.spec.map_stream
         feed = self._asm.feed
         try:
             try:
-                async for chunk in response.aiter_bytes():
+                for frame in frames.frames(decoder.feed(head), decoder.bytes_seen):
+                    for event in feed(map_stream(frame)):
+                        yield event  # the first bytes, read to choose the decoder
+                async for chunk in chunks:
                     for frame in frames.frames(decoder.feed(chunk), decoder.bytes_seen):
                         for event in feed(map_stream(frame)):
                             yield event
@@ -387,9 +442,10 @@ class AsyncChatStream:
                 if exc.partial is None:
                     exc.partial = self._partial()
                 raise
-            except self._engine._transport_error as exc:
+            except AiTransportError as exc:  # from the body seam: cut, reset, timeout
                 raise StreamInterruptedError(
-                    f"stream interrupted after {frames.count} frames: {exc}",
+                    f"stream interrupted after {frames.count} frames: {exc.message}",
+                    code=exc.code,
                     partial=self._partial(),
                     provider=self._engine.spec.id,
                     request_id=self.request_id,
@@ -418,39 +474,3 @@ class AsyncChatStream:
         if not self._done:
             raise RuntimeError("the stream was not fully consumed")
         return self._asm.response(request_id=self.request_id)
-
-
-class _FrameReader:
-    """Turns decoder output (SSE events or JSON values) into JSON frames."""
-
-    def __init__(self, config: dict[str, Any]) -> None:
-        self.done_signal = config.get("done_signal")
-        self.done = False
-        self.count = 0
-
-    def frames(self, items: list[Any], offset: int) -> list[Any]:
-        """JSON frames of decoded items; ``offset`` is the stream position reached so far."""
-        if not items:
-            return items
-        if type(items[0]) is not SseEvent:
-            self.count += len(items)
-            return items
-        out = []
-        loads = json.loads
-        for item in items:
-            data = item.data
-            if not data or self.done:
-                continue
-            if data == self.done_signal:
-                self.done = True
-                continue
-            try:
-                out.append(loads(data))
-            except ValueError:
-                raise StreamDecodeError(
-                    "stream event data is not JSON (the offset is where its event ended)",
-                    offset=offset,
-                    data=data.encode(),
-                ) from None
-            self.count += 1
-        return out

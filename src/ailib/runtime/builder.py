@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -41,16 +41,25 @@ class ChatBuilderBase:
         self._messages.append(Message.assistant(content))
         return self
 
-    def message(self: _B, message: Message) -> _B:
-        self._messages.append(message)
+    def message(self: _B, message: Message | Mapping[str, Any]) -> _B:
+        """Append one Message (or an OpenAI-style message dict)."""
+        from ailib.runtime.input_check import coerce_message
+
+        self._messages.append(coerce_message(message))
         return self
 
-    def messages(self: _B, messages: Iterable[Message]) -> _B:
-        self._messages.extend(messages)
+    def messages(self: _B, messages: Iterable[Message | Mapping[str, Any]]) -> _B:
+        """Append Messages; OpenAI-style dicts (``{"role": "user", "content": "hi"}``) work too."""
+        from ailib.runtime.input_check import coerce_messages
+
+        self._messages.extend(coerce_messages(messages))
         return self
 
-    def tools(self: _B, tools: Iterable[ToolDefinition]) -> _B:
-        self._tools.extend(tools)
+    def tools(self: _B, tools: Iterable[ToolDefinition | Mapping[str, Any]]) -> _B:
+        """Offer tools; OpenAI-style tool dicts are converted with ToolDefinition.from_dict."""
+        from ailib.runtime.input_check import coerce_tools
+
+        self._tools.extend(coerce_tools(tools))
         return self
 
     def tool_choice(self: _B, choice: str | dict[str, Any]) -> _B:
@@ -66,6 +75,7 @@ class ChatBuilderBase:
         return self.param("top_p", value)
 
     def stop(self: _B, value: str | list[str]) -> _B:
+        """Stop sequences: a str or a list of str (else ParameterError here)."""
         return self.param("stop", value)
 
     def seed(self: _B, value: int) -> _B:
@@ -78,17 +88,26 @@ class ChatBuilderBase:
         return self.param("response_format", {"type": "json_object"})
 
     def reasoning(self: _B, value: str | int | dict[str, Any] = "medium") -> _B:
-        """Ask for reasoning: an effort ('low'/'medium'/'high'), a token budget or a dict."""
+        """Ask for reasoning: an effort ('minimal'/'low'/'medium'/'high'), a token budget or
+        a dict; anything else raises ParameterError here."""
         return self.param("reasoning", value)
 
     def param(self: _B, name: str, value: Any) -> _B:
-        """Set any parameter the provider's manifest declares (checked before sending)."""
+        """Set any parameter the provider's manifest declares (checked before sending).
+
+        The value must be plain JSON (no NaN, sets or objects): InvalidRequestError here.
+        """
+        from ailib.runtime.input_check import check_param
+
+        check_param(name, value)
         self._params[name] = value
         return self
 
     def extra_body(self: _B, body: dict[str, Any]) -> _B:
-        """Raw wire fields deep-merged into the request body, unchecked."""
-        self._extra_body.update(body)
+        """Raw wire fields deep-merged into the request body (only checked to be JSON)."""
+        from ailib.runtime.input_check import check_extra_body
+
+        self._extra_body.update(check_extra_body(body))
         return self
 
     def build(self, *, stream: bool = False) -> ChatRequest:

@@ -14,12 +14,13 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from ailib.errors import STANDARD_HTTP_MAP, RemoteError, standard_code
+from ailib.runtime.redact import redact_deep, redact_text
 
 
 @attrs.frozen
@@ -88,8 +89,13 @@ def classify(
     body: Any,
     headers: Mapping[str, str] | None = None,
     text: str = "",
+    secrets: Sequence[str] = (),
 ) -> RemoteError:
-    """Build the typed error for an HTTP error response or an in-stream error."""
+    """Build the typed error for an HTTP error response or an in-stream error.
+
+    ``secrets`` (the caller's keys) are redacted from the message and the body: servers
+    echo keys back ("Incorrect API key provided: sk-abc...wxyz").
+    """
     headers = headers or {}
     codes = tables.codes_of(body) if body is not None else []
     for name in tables.code_headers:
@@ -104,19 +110,21 @@ def classify(
     if request_id is None and isinstance(body, dict) and isinstance(body.get("request_id"), str):
         request_id = body["request_id"]
     return RemoteError(
-        message,
+        redact_text(message, secrets) if secrets else message,
         code=standard_code(name).code,
         status=status,
         provider_code=codes[0] if codes else None,
         request_id=request_id,
         retry_after=parse_retry_after(headers, tables),
         provider=tables.provider,
-        body=body,
+        body=redact_deep(body, list(secrets)),
     )
 
 
-def stream_error(tables: ErrorTables, fields: dict[str, Any]) -> RemoteError:
-    """The typed error for an error event inside a 200 stream.
+def stream_error(
+    tables: ErrorTables, fields: dict[str, Any], secrets: Sequence[str] = ()
+) -> RemoteError:
+    """The typed error for an error event inside a 200 stream (``secrets`` redacted).
 
     A numeric code (OpenRouter sends ``{"error": {"code": 400, ...}}``) is read as the
     HTTP status the request would have had.
@@ -126,10 +134,10 @@ def stream_error(tables: ErrorTables, fields: dict[str, Any]) -> RemoteError:
     status = next((int(c) for c in codes if c.isdigit() and 100 <= int(c) <= 599), None)
     name = standard_name(tables, status, [c for c in codes if not c.isdigit()], message)
     return RemoteError(
-        message,
+        redact_text(message, secrets) if secrets else message,
         code=standard_code(name).code,
         status=status,
         provider_code=codes[0] if codes else None,
         provider=tables.provider,
-        body=fields,
+        body=redact_deep(fields, list(secrets)),
     )

@@ -5,7 +5,7 @@ a default sane for real provider traffic and can be changed per client::
 
     from ailib.runtime.limits import Limits
 
-    client = AiClient.create("openai/gpt-4o", limits=Limits(max_body_bytes=64 << 20))
+    client = AiClient.create("openai/gpt-4o", limits=Limits(max_body_bytes=16 << 20))
 
 Exceeding a bound raises a typed error (``ResponseTooLargeError``/``StreamDecodeError``)
 before the excess is held in memory.
@@ -34,8 +34,9 @@ class Limits:
         Limits(max_body_bytes=8 << 20, max_line_bytes=1 << 20)
     """
 
-    #: a non-streamed body (success or error), after decompression
-    max_body_bytes: int = attrs.field(default=32 * MIB, validator=_positive)
+    #: a non-streamed body (success or error), after decompression; room for a full
+    #: embeddings batch (2,048 vectors of 3,072 float32 in base64 are 32 MiB)
+    max_body_bytes: int = attrs.field(default=64 * MIB, validator=_positive)
     #: one SSE line or NDJSON line, and one AWS event-stream message
     max_line_bytes: int = attrs.field(default=16 * MIB, validator=_positive)
     #: one SSE event (its data lines together) or one JSON-array element

@@ -11,10 +11,18 @@ import difflib
 import logging
 from typing import Any
 
-from ailib.errors import ParameterError
+from ailib.errors import CapabilityError, ParameterError
 from ailib.protocol.manifest import Manifest
+from ailib.runtime.input_check import check_param
 
 log = logging.getLogger("ailib")
+
+#: parameters that stand for a capability: undeclared, the capability is missing (E1005)
+CAPABILITY_PARAMETERS = {
+    "reasoning": "reasoning",
+    "response_format": "structured_output",
+    "parallel_tool_calls": "parallel_tools",
+}
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "float": (int, float),
@@ -33,7 +41,13 @@ _TYPES: dict[str, tuple[type, ...]] = {
 def check_params(
     manifest: Manifest, params: dict[str, Any], *, drop_unsupported: bool = False
 ) -> dict[str, Any]:
-    """Validate names, types and ranges; fill required defaults. Raises ParameterError."""
+    """Validate names, types and ranges; fill required defaults.
+
+    Raises ParameterError (E1001) for an undeclared or ill-typed parameter, and
+    CapabilityError (E1005) for an undeclared parameter that stands for a capability.
+
+    Every value must be plain JSON (no NaN/inf, sets or objects): InvalidRequestError.
+    """
     declared = manifest.declared_parameters
     out: dict[str, Any] = {}
     for name, value in params.items():
@@ -44,6 +58,12 @@ def check_params(
             if drop_unsupported:
                 log.warning("ailib: %s does not declare parameter %r; dropped", manifest.id, name)
                 continue
+            if name in CAPABILITY_PARAMETERS:  # a missing capability, not a typo: E1005
+                raise CapabilityError(
+                    f"provider {manifest.id!r} does not declare the "
+                    f"{CAPABILITY_PARAMETERS[name]!r} capability (no {name!r} parameter)",
+                    provider=manifest.id,
+                )
             close = difflib.get_close_matches(name, list(declared), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ParameterError(
@@ -53,6 +73,7 @@ def check_params(
                 provider=manifest.id,
             )
         _check_value(manifest.id, name, spec, value)
+        check_param(name, value)  # plain JSON, no NaN; stop and reasoning shapes
         out[name] = value
     for name, spec in declared.items():
         if spec.get("required") and name not in out and "default" in spec:

@@ -12,7 +12,7 @@ import importlib
 import os
 from typing import TYPE_CHECKING, Any
 
-from ailib.errors import AiLibError
+from ailib.errors import AiLibError, InvalidRequestError
 
 if TYPE_CHECKING:
     from ailib.protocol.manifest import Manifest
@@ -20,13 +20,25 @@ if TYPE_CHECKING:
 
 
 def split_model(model: str) -> tuple[str, str]:
-    """Split ``provider/model-id`` (aliases resolved); the model id may contain slashes."""
+    """Split ``provider/model-id`` (aliases resolved); the model id may contain slashes.
+
+    The provider part must be a provider id (it names manifest files), checked here before
+    any file is looked up: ``"../../x/model"`` is an InvalidRequestError (E1001).
+    """
+    from ailib.protocol.manifest import provider_id_problem
+
+    if not isinstance(model, str):
+        raise InvalidRequestError(
+            f"model must be a 'provider/model-id' str (e.g. 'openai/gpt-4o'), got {model!r}"
+        )
     provider, sep, model_id = model.partition("/")
     if not sep or not provider or not model_id:
-        raise AiLibError(
-            f"model must look like 'provider/model-id' (e.g. 'openai/gpt-4o'), got {model!r}",
-            code="E1001",
+        raise InvalidRequestError(
+            f"model must look like 'provider/model-id' (e.g. 'openai/gpt-4o'), got {model!r}"
         )
+    problem = provider_id_problem(provider)
+    if problem is not None:
+        raise InvalidRequestError(f"model {model!r}: {problem}")
     return canonical(provider), model_id
 
 

@@ -8,59 +8,27 @@ Example::
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import attrs
 
 from ailib.dialects import ChatRequest, get_dialect, reasoning_config, wants_reasoning
-from ailib.errors import AiLibError, CapabilityError
+from ailib.errors import AiLibError, CapabilityError, InsecureTransportError
 from ailib.protocol.manifest import deep_merge
 from ailib.runtime.params import check_params
+from ailib.runtime.redact import MaskedDict as MaskedDict  # re-exported: the engines' import
+from ailib.runtime.redact import Secret as Secret
+from ailib.runtime.redact import mask_known, register
 from ailib.runtime.spec import ProviderSpec
+from ailib.runtime.tool_check import check_tools
 from ailib.types.messages import MessageRole
 
-
-class Secret:
-    """An API key that never shows itself in repr, str or logs."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')" if self._value else "Secret('')"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
-
-
 log = logging.getLogger("ailib")
-
-
-class MaskedDict(dict[str, str]):
-    """Headers or query parameters whose credential values never show in a repr."""
-
-    secret_names = frozenset(
-        {"authorization", "x-api-key", "api-key", "x-goog-api-key", "key", "x-amz-security-token"}
-    )
-    extra_secret: frozenset[str] = frozenset()  # a manifest's own credential header/param
-
-    def __repr__(self) -> str:
-        hidden = self.secret_names | self.extra_secret
-        shown = {k: "***" if k.lower() in hidden else v for k, v in self.items()}
-        return f"MaskedDict({shown!r})"
-
-    __str__ = __repr__
 
 
 def needs_key(spec: ProviderSpec) -> bool:
@@ -78,9 +46,11 @@ def missing_key_error(spec: ProviderSpec) -> AiLibError:
     )
 
 
-def resolve_api_key(spec: ProviderSpec, api_key: str | None) -> Secret:
+def resolve_api_key(spec: ProviderSpec, api_key: str | Secret | None) -> Secret:
     """The explicit key, else the manifest's environment variables, else none."""
-    if api_key:
+    if isinstance(api_key, Secret) and api_key:
+        return api_key
+    if isinstance(api_key, str) and api_key:
         return Secret(api_key)
     names = spec.manifest.token_env
     for name in names:
@@ -111,9 +81,65 @@ def auth_headers(spec: ProviderSpec, key: Secret) -> tuple[MaskedDict, MaskedDic
     return headers, query
 
 
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.0.0.0/8 or ::1 (also IPv4-mapped): traffic that stays on this machine."""
+    host = host.lower().rstrip(".")
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def guard_credentials(
+    spec: ProviderSpec,
+    base_url: str,
+    key: Secret,
+    headers: MaskedDict,
+    query: MaskedDict,
+    allow_insecure_http: bool = False,
+) -> tuple[Secret, ...]:
+    """The credentials an engine sends, registered with the log filter.
+
+    Refuses (:class:`InsecureTransportError`) to send any over plain ``http://`` to a
+    host that is not loopback unless ``allow_insecure_http`` is set.
+    """
+    sigv4 = spec.manifest.auth.get("type") == "aws_sigv4"
+    carried = [v for k, v in headers.items() if headers.hides(k)] + list(query.values())
+    if (carried or sigv4) and not allow_insecure_http:
+        try:
+            parts = urlsplit(base_url)
+            scheme, host = parts.scheme.lower(), parts.hostname or ""
+        except ValueError:  # an unparsable base URL is refused by its own check
+            scheme = host = ""
+        if scheme == "http" and not is_loopback(host):
+            raise InsecureTransportError(
+                f"refusing to send credentials over plain http:// to {host!r} (provider "
+                f"{spec.id!r}): use https://, or pass allow_insecure_http=True to opt in",
+                provider=spec.id,
+            )
+    values = [v.split()[-1] for v in carried if v.strip()]  # "Bearer sk-..." -> the key
+    if sigv4:
+        names = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_BEARER_TOKEN_BEDROCK")
+        values += [os.environ.get(name, "") for name in names]
+    secrets = [key] if key else []
+    seen = {key.reveal()}
+    for value in values:
+        if value and value not in seen:
+            seen.add(value)
+            secrets.append(Secret(value))
+    register(secrets, [*query, *headers.extra_secret])
+    return tuple(secrets)
+
+
 @attrs.frozen
 class Prepared:
-    url: str
+    """One encoded request; its repr masks credential query parameters of the URL."""
+
+    url: str = attrs.field(repr=lambda url: repr(mask_known(url)))
     body: bytes = attrs.field(repr=False)
     payload: dict[str, Any] = attrs.field(repr=False)
     stream: bool
@@ -168,6 +194,7 @@ def prepare(
         raise AiLibError("a chat request needs at least one message", code="E1001")
     check_capabilities(spec, req)  # first: "no vision here" says more than "no such parameter"
     params = check_params(manifest, req.params, drop_unsupported=drop_unsupported)
+    check_tools(manifest, req.tools, params.get("tool_choice"))  # names, schemas, choice
     if wants_reasoning(params) and "max_tokens" in params and "max_tokens" not in req.params:
         # a defaulted max_tokens must leave room for the thinking budget plus the answer
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])

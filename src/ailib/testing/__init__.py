@@ -12,7 +12,7 @@ Pytest users can enable the fixtures with
 ``pytest_plugins = ["ailib.testing.pytest_plugin"]``.
 """
 
-from ailib.testing.scenario import RecordedRequest, Scenario
+from ailib.testing.scenario import RawArguments, RecordedRequest, Scenario
 from ailib.testing.server import MockServer
 
-__all__ = ["MockServer", "RecordedRequest", "Scenario"]
+__all__ = ["MockServer", "RawArguments", "RecordedRequest", "Scenario"]

@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
 from typing import Any, ClassVar
 
 from ailib.pipeline.eventstream import encode_event, encode_exception
 from ailib.testing.dialects import Dialect, Headers, _Errors
 from ailib.testing.routes import Route, register
-from ailib.testing.scenario import FRAGMENT, Call, Plan, _text_of
+from ailib.testing.scenario import FRAGMENT, Call, Plan, _text_of, compact_json
 
 __all__ = ["BedrockDialect"]
 
@@ -52,7 +51,7 @@ class _Binary(str):
 
 
 def _compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(obj)
 
 
 def _pad(n: int) -> str:

@@ -19,13 +19,12 @@ Example::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from ailib.testing.dialects import Dialect, Headers
 from ailib.testing.routes import Route, register
-from ailib.testing.scenario import FRAGMENT, Call, Plan
+from ailib.testing.scenario import FRAGMENT, Call, Plan, compact_json
 
 _Errors = dict[int, tuple[str, str | None, str]]
 # Error messages as Cohere words them.
@@ -45,7 +44,7 @@ _SLOT = "\ue000slot\ue000"
 
 
 def _compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(obj)
 
 
 def _event(kind: str, data: dict[str, Any]) -> str:

@@ -35,7 +35,7 @@ import attrs
 
 from ailib.testing.dialects import OpenAIDialect
 from ailib.testing.routes import Route, register
-from ailib.testing.scenario import FRAGMENT, Call, Plan
+from ailib.testing.scenario import FRAGMENT, Call, Plan, compact_json
 
 __all__ = ["DeepSeekResponsesDialect", "ResponsesDialect"]
 
@@ -51,7 +51,7 @@ _INCOMPLETE = {"length": "max_output_tokens", "max_tokens": "max_output_tokens"}
 
 
 def _compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(obj)
 
 
 def _words(value: Any) -> int:

@@ -16,7 +16,15 @@ from typing import Any, ClassVar
 
 import attrs
 
-from ailib.testing.scenario import FRAGMENT, Call, Plan, Scenario, last_user_text, make_plan
+from ailib.testing.scenario import (
+    FRAGMENT,
+    Call,
+    Plan,
+    Scenario,
+    compact_json,
+    last_user_text,
+    make_plan,
+)
 
 __all__ = ["DIALECTS", "Call", "Reply", "error_reply", "render"]
 
@@ -28,7 +36,7 @@ _FINGERPRINT = "fp_mock0000"
 
 
 def _compact(obj: Any) -> str:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+    return compact_json(obj)
 
 
 def _pretty(obj: Any, indent: int = 2) -> str:
@@ -321,7 +329,8 @@ class AnthropicDialect(Dialect):
             block({"type": "text", "text": ""}, p.pieces, "text_delta", "text")
         for t in p.tools:
             start = {"type": "tool_use", "id": t.id, "name": t.name, "input": {}}
-            fragments = ["", *FRAGMENT.findall(json.dumps(t.args, ensure_ascii=False))]
+            text = t.args if isinstance(t.args, str) else json.dumps(t.args, ensure_ascii=False)
+            fragments = ["", *FRAGMENT.findall(text)]
             block(start, fragments, "input_json_delta", "partial_json")
         if p.scenario.stream_error is not None:
             error = _merge_error(p.scenario.stream_error, self.error_object(p.call, 529, None))

@@ -15,15 +15,38 @@ from typing import Any
 
 import attrs
 
-__all__ = ["RecordedRequest", "Scenario"]
+__all__ = ["RawArguments", "RecordedRequest", "Scenario"]
 
 _WORD = re.compile(r"\s*\S+")
 #: tool-argument JSON fragments, similar to real streamed argument tokens
 FRAGMENT = re.compile(r"\w+|\W+")
 
 
-def _tool_list(value: Iterable[tuple[str, Mapping[str, Any]]]) -> list[tuple[str, dict[str, Any]]]:
-    return [(str(name), dict(args)) for name, args in value]
+class RawArguments(str):
+    """Tool-call argument text sent verbatim, even when it is not valid JSON.
+
+    Example::
+
+        Scenario(tool_calls=[("get_weather", RawArguments('{"city": "Par'))])
+    """
+
+    __slots__ = ()
+
+
+def _tool_list(
+    value: Iterable[tuple[str, Mapping[str, Any] | str]],
+) -> list[tuple[str, dict[str, Any] | RawArguments]]:
+    return [
+        (str(name), RawArguments(args) if isinstance(args, str) else dict(args))
+        for name, args in value
+    ]
+
+
+def compact_json(obj: Any) -> str:
+    """Compact JSON text; :class:`RawArguments` pass through unchanged."""
+    if isinstance(obj, RawArguments):
+        return str(obj)
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
 @attrs.frozen
@@ -45,7 +68,10 @@ class Scenario:
       ``"echo: <text>"`` (or produces no text when ``tool_calls`` are given).
     * ``reasoning`` -- thinking text emitted before the content (OpenAI-compatible
       ``reasoning_content``, Anthropic ``thinking`` blocks, Gemini ``thought`` parts).
-    * ``tool_calls`` -- ``(name, arguments)`` pairs rendered as native tool calls.
+    * ``tool_calls`` -- ``(name, arguments)`` pairs rendered as native tool calls; a str
+      (:class:`RawArguments`) is sent verbatim as the argument text where the wire carries
+      text (OpenAI-style, Cohere, Responses, Anthropic and Bedrock streams) and as a JSON
+      string where it carries an object.
     * ``finish_reason`` -- overrides the dialect's finish/stop reason.
     * ``usage`` -- ``(input_tokens, output_tokens)``; default is computed from word
       counts.  ``input`` is the *total* prompt size (Anthropic reports
@@ -69,7 +95,9 @@ class Scenario:
 
     text: str | None = None
     reasoning: str | None = None
-    tool_calls: list[tuple[str, dict[str, Any]]] = attrs.field(factory=list, converter=_tool_list)
+    tool_calls: list[tuple[str, dict[str, Any] | RawArguments]] = attrs.field(
+        factory=list, converter=_tool_list
+    )
     finish_reason: str | None = None
     usage: tuple[int, int] | None = None
     cached_tokens: int = 0
@@ -190,7 +218,7 @@ class Call:
 class ToolCall:
     id: str
     name: str
-    args: dict[str, Any]
+    args: dict[str, Any] | RawArguments
 
 
 @attrs.frozen
@@ -247,7 +275,7 @@ def make_plan(
     else:
         echoed = user_text if user_text is not None else last_user_text(call.dialect, call.body)
         text = "echo: " + echoed
-    tools = [ToolCall(f"{tool_prefix}{next_tool_id()}", n, dict(a)) for n, a in scenario.tool_calls]
+    tools = [ToolCall(f"{tool_prefix}{next_tool_id()}", n, a) for n, a in scenario.tool_calls]
     pieces = split_even(text, scenario.chunks) if scenario.chunks else split_words(text)
     reasoning_pieces = split_words(scenario.reasoning or "")
     if scenario.usage is not None:

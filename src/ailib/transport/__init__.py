@@ -2,7 +2,10 @@
 
 The engines use only ``build_request``, ``send(request, stream=True)`` and the response's
 ``status_code``, ``headers``, ``iter_bytes``/``aiter_bytes``, ``read``/``aread`` and
-``close``/``aclose``. A client from another package with the same API (for example
+``close``/``aclose``; where the client has them, also ``iter_raw``/``aiter_raw`` (to
+inflate gzip in bounded pieces), ``timeout``, and ``follow_redirects``/``max_redirects``
+(redirects are then followed by ailib, sending with ``follow_redirects=False``).
+A client from another package with the same API (for example
 ``httpx2``) can be passed as ``http_client=``; its timeout and transport exceptions are
 found from its package, so errors are still classified.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -43,15 +47,37 @@ def error_classes(client: Any) -> tuple[type[BaseException], type[BaseException]
     return timeout, transport
 
 
+#: An AWS-style region name (``us-east-1``, ``us-gov-west-1``, ``cn-north-1``): it becomes
+#: part of a host name, so nothing else (dots, slashes, ``?``, ``@``) may pass.
+REGION = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?")
+
+
+def _checked_region(value: str, origin: str) -> str:
+    if REGION.fullmatch(value) is None:
+        from ailib.errors import InvalidRequestError
+
+        raise InvalidRequestError(
+            f"{origin} is {value!r}, which is not a region name: expected 1-32 lowercase "
+            "letters, digits and '-' (e.g. 'us-east-1')"
+        )
+    return value
+
+
 def resolve_region(spec: ProviderSpec) -> str | None:
-    """The region filling ``{region}`` in a base URL: environment first, then the default."""
+    """The region filling ``{region}`` in a base URL: environment first, then the default.
+
+    Validated before it becomes part of a host name: a bad value is an
+    InvalidRequestError (E1001) naming the variable (or the manifest) it came from.
+    """
     endpoint = spec.manifest.endpoint
     for name in endpoint.get("region_env", ["AWS_REGION", "AWS_DEFAULT_REGION"]):
         value = os.environ.get(name)
         if value:
-            return value
+            return _checked_region(value, f"environment variable {name}")
     default = endpoint.get("default_region")
-    return str(default) if default else None
+    if not default:
+        return None
+    return _checked_region(str(default), f"default_region of manifest {spec.manifest.source}")
 
 
 def request_signer(spec: ProviderSpec, api_key: str | None) -> Signer | None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import base64
 import enum
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from ailib.errors import InvalidRequestError
+from ailib.types.message_dicts import content_from_parts, message_from_dict
 from ailib.types.tools import ToolCall
 
 
@@ -90,9 +93,40 @@ class ContentBlock:
 
 
 def _content_converter(value: str | list[ContentBlock] | None) -> str | list[ContentBlock]:
+    if type(value) is str:  # the common case, first
+        return value
+    return content_from_parts(value, "message content")
+
+
+def _role_converter(value: MessageRole | str) -> MessageRole:
+    try:
+        return MessageRole(value)
+    except ValueError:
+        valid = ", ".join(repr(r.value) for r in MessageRole)
+        raise InvalidRequestError(f"message role must be one of {valid}, got {value!r}") from None
+
+
+def _list_converter(value: Any) -> list[Any]:
     if value is None:
-        return ""
-    return value if isinstance(value, str) else list(value)
+        return []
+    if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
+        raise InvalidRequestError(f"message tool_calls must be a list, got {type(value).__name__}")
+    return list(value)
+
+
+def _check_tool_calls(_m: Any, _a: Any, value: list[ToolCall]) -> None:
+    for i, call in enumerate(value):
+        if not isinstance(call, ToolCall):
+            raise InvalidRequestError(
+                f"message tool_calls[{i}] must be a ToolCall, got {type(call).__name__}"
+            )
+
+
+def _check_optional_str(_m: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequestError(
+            f"message {attribute.name} must be a str, got {type(value).__name__}"
+        )
 
 
 @attrs.frozen
@@ -106,11 +140,26 @@ class Message:
         Message.tool(call.id, {"temperature": 21})
     """
 
-    role: MessageRole = attrs.field(converter=MessageRole)
+    role: MessageRole = attrs.field(converter=_role_converter)
     content: str | list[ContentBlock] = attrs.field(default="", converter=_content_converter)
-    tool_calls: list[ToolCall] = attrs.field(factory=list)
-    tool_call_id: str | None = None
-    name: str | None = None
+    tool_calls: list[ToolCall] = attrs.field(
+        factory=list, converter=_list_converter, validator=_check_tool_calls
+    )
+    tool_call_id: str | None = attrs.field(default=None, validator=_check_optional_str)
+    name: str | None = attrs.field(default=None, validator=_check_optional_str)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Message:
+        """Convert an OpenAI Chat Completions message dict (as pasted from other code).
+
+        Roles system/developer/user/assistant/tool; content a str or a list of ``text`` /
+        ``image_url`` parts; assistant ``tool_calls``; tool ``tool_call_id``::
+
+            Message.from_dict({"role": "user", "content": "hi"})
+        """
+        if not isinstance(data, Mapping):
+            raise InvalidRequestError(f"a message dict must be a dict, not {type(data).__name__}")
+        return message_from_dict(data)
 
     @classmethod
     def system(cls, content: str) -> Message:

@@ -1,0 +1,388 @@
+"""Reading one response body within bounds, with typed errors (sync and async).
+
+Every body the engines read goes through here: success and error bodies of chat and
+embeddings calls, and the bytes of streams. One seam turns each wire failure into an
+ailib error whatever the backend (httpx, or an httpx-compatible package):
+
+* a body cut short (Content-Length longer than what arrived), a reset or a broken
+  decompression: :class:`~ailib.errors.TransportError` E3001, retryable like a reset;
+* a read timeout, or the total deadline of a non-streamed attempt: E3003;
+* a body over ``Limits.max_body_bytes`` or inflating faster than
+  ``Limits.max_decompression_ratio`` (once 1 MiB has been inflated):
+  :class:`~ailib.errors.ResponseTooLargeError`, raised before the excess is in memory.
+
+gzip and deflate are inflated here in pieces of at most 64 KiB (httpx would inflate a
+whole network chunk at once: a 1 MB gzip bomb becomes 1 GB in one call); other codings
+(br, zstd) are left to the client and checked chunk by chunk.
+
+Example::
+
+    guard = BodyGuard(limits, provider="openai", deadline=10.0)
+    raw = await aread_body(response, guard, errors)   # sync: read_body(...)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Iterator
+from typing import Any, NamedTuple, TypeVar
+
+import httpx
+
+from ailib.errors import ResponseTooLargeError, TransportError
+from ailib.runtime.limits import MIB, Limits
+from ailib.runtime.redact import mask_known
+
+T = TypeVar("T")
+
+#: largest piece of inflated output produced at once
+PIECE = 64 * 1024
+#: the inflation ratio is checked only once this much has been inflated
+RATIO_FLOOR = MIB
+_timeout: Any = getattr(asyncio, "timeout", None)  # Python 3.11+
+
+
+class WireErrors(NamedTuple):
+    """The exception classes of the package an http client comes from."""
+
+    timeout: type[BaseException]
+    transport: type[BaseException]
+    incomplete: type[BaseException]
+    decoding: type[BaseException]
+
+
+def wire_errors(client: Any) -> WireErrors:
+    """The timeout, transport, incomplete-body and decoding exceptions of ``client``'s package."""
+    package = type(client).__module__.split(".")[0]
+    module: Any = httpx if package == "httpx" else importlib.import_module(package)
+
+    def find(name: str) -> type[BaseException]:
+        found = getattr(module, name, None)
+        return found if isinstance(found, type) else getattr(httpx, name)
+
+    return WireErrors(
+        find("TimeoutException"),
+        find("TransportError"),
+        find("RemoteProtocolError"),
+        find("DecodingError"),
+    )
+
+
+def total_deadline(timeout: Any, client: Any) -> float | None:
+    """Seconds one non-streamed attempt may take in all (connect, headers and body).
+
+    A number is the deadline itself; an ``httpx.Timeout`` gives its largest value (it
+    keeps its own per-phase meaning too). Without ``timeout``, the client's is used.
+
+    >>> total_deadline(2, None), total_deadline(httpx.Timeout(5, read=30), None)
+    (2.0, 30.0)
+    """
+    if timeout is None:
+        timeout = getattr(client, "timeout", None)
+    if isinstance(timeout, bool):
+        return None
+    if isinstance(timeout, int | float):
+        return float(timeout) if timeout > 0 else None
+    phases = [getattr(timeout, name, None) for name in ("connect", "read", "write", "pool")]
+    numbers = [float(v) for v in phases if isinstance(v, int | float) and not isinstance(v, bool)]
+    return max(numbers) if numbers else None
+
+
+def capped_timeout(client: Any, seconds: float | None) -> httpx.Timeout | None:
+    """The client's httpx timeouts, each no longer than ``seconds`` (None: leave them)."""
+    current = getattr(client, "timeout", None)
+    if seconds is None or not isinstance(current, httpx.Timeout):
+        return None
+
+    def cap(value: float | None) -> float:
+        return seconds if value is None else min(value, seconds)
+
+    return httpx.Timeout(
+        connect=cap(current.connect),
+        read=cap(current.read),
+        write=cap(current.write),
+        pool=cap(current.pool),
+    )
+
+
+class BodyGuard:
+    """Counts one body's bytes (wire and inflated) and raises when a bound is crossed.
+
+    ``stream=True`` skips the size bound (a stream may be long) but keeps the ratio cap;
+    ``deadline`` is in seconds from now.
+
+    Example::
+
+        guard = BodyGuard(Limits(max_body_bytes=1 << 20), provider="openai")
+        guard.wire(10)
+        guard.take(b"0123456789", compressed=10)
+    """
+
+    __slots__ = (
+        "deadline",
+        "ends_at",
+        "max_bytes",
+        "max_ratio",
+        "provider",
+        "size",
+        "status",
+        "wire_bytes",
+    )
+
+    def __init__(
+        self,
+        limits: Limits,
+        *,
+        provider: str | None,
+        stream: bool = False,
+        deadline: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        self.max_bytes = None if stream else limits.max_body_bytes
+        self.max_ratio = limits.max_decompression_ratio
+        self.provider = provider
+        self.status = status
+        self.deadline = deadline
+        self.ends_at = None if deadline is None else time.monotonic() + deadline
+        self.wire_bytes = 0  # bytes as they came off the connection
+        self.size = 0  # bytes after content decoding
+
+    def for_status(self, status: int) -> BodyGuard:
+        """This guard, now reading the body of a response with ``status``."""
+        self.status = status
+        return self
+
+    def remaining(self) -> float | None:
+        """Seconds left before the deadline (None: no deadline)."""
+        return None if self.ends_at is None else max(0.0, self.ends_at - time.monotonic())
+
+    def check_time(self) -> None:
+        if self.ends_at is not None and time.monotonic() > self.ends_at:
+            raise self.deadline_error()
+
+    def wire(self, count: int) -> None:
+        self.wire_bytes += count
+        self.check_time()
+
+    def take(self, piece: bytes, compressed: int | None) -> None:
+        """Count ``piece`` of decoded body; ``compressed``: the coded bytes it took so far
+        (None: unknown, the ratio is not checked)."""
+        self.size += len(piece)
+        if self.max_bytes is not None and self.size > self.max_bytes:
+            raise self._too_large(
+                f"response body larger than Limits.max_body_bytes={self.max_bytes}",
+                self.max_bytes,
+            )
+        if (
+            compressed is not None
+            and self.size >= RATIO_FLOOR
+            and self.size > self.max_ratio * max(compressed, 1)
+        ):
+            raise self._too_large(
+                f"response body inflates more than Limits.max_decompression_ratio="
+                f"{self.max_ratio:g} ({self.size} bytes from {compressed} compressed;"
+                " a decompression bomb?)",
+                self.max_ratio,
+            )
+        self.check_time()
+
+    def check_length(self, headers: Any) -> None:
+        """Refuse before reading a body whose plain Content-Length is over the bound."""
+        if self.max_bytes is None or headers.get("content-encoding", "identity") != "identity":
+            return
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            raise self._too_large(
+                f"response body of {length} bytes (Content-Length) is larger than "
+                f"Limits.max_body_bytes={self.max_bytes}",
+                self.max_bytes,
+            )
+
+    def _too_large(self, message: str, limit: float) -> ResponseTooLargeError:
+        if self.status is not None and self.status >= 400:
+            message = f"HTTP {self.status} error {message}"
+        return ResponseTooLargeError(
+            message, limit=limit, received=self.size, status=self.status, provider=self.provider
+        )
+
+    def deadline_error(self) -> TransportError:
+        return TransportError(
+            f"request exceeded its total timeout of {self.deadline:g}s (connect, headers and"
+            " body together)",
+            code="E3003",
+            provider=self.provider,
+        )
+
+    def wire_failure(self, exc: BaseException, errors: WireErrors) -> TransportError:
+        """The ailib error for a failure while the body was read (one mapping for all)."""
+        name, text = type(exc).__name__, mask_known(str(exc))
+        if isinstance(exc, errors.timeout):
+            message, code = f"timed out reading the response body ({name})", "E3003"
+        elif isinstance(exc, errors.incomplete):
+            message = f"response body incomplete after {self.wire_bytes} bytes: {text}"
+            code = "E3001"
+        elif isinstance(exc, (errors.decoding, zlib.error)):
+            message, code = f"response body could not be decoded: {text}", "E3001"
+        else:
+            message = f"connection broken while reading the response body: {text}"
+            code = "E3001"
+        return TransportError(message, code=code, status=self.status, provider=self.provider)
+
+
+class _Inflater:
+    """Undoes gzip or deflate in output pieces of at most :data:`PIECE` bytes."""
+
+    __slots__ = ("_first", "_z", "consumed")
+
+    def __init__(self, encoding: str) -> None:
+        self.consumed = 0  # compressed bytes used so far (what the inflation ratio is of)
+        self._first = encoding == "deflate"  # zlib-wrapped, or raw deflate (like httpx)
+        bits = zlib.MAX_WBITS | 16 if encoding != "deflate" else zlib.MAX_WBITS
+        self._z = zlib.decompressobj(bits)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self._first and data:
+            self._first = False
+            try:
+                probe = zlib.decompressobj(zlib.MAX_WBITS)
+                probe.decompress(data[:2])
+            except zlib.error:  # raw deflate without the zlib header
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+        z = self._z
+        while True:
+            piece = z.decompress(data, PIECE)
+            self.consumed += len(data) - len(z.unconsumed_tail)
+            if piece:
+                yield piece
+            data = z.unconsumed_tail
+            if not data and len(piece) < PIECE:
+                return
+
+    def flush(self) -> Iterator[bytes]:
+        yield from self.feed(b"")
+        rest = self._z.flush()
+        if rest:
+            yield rest
+
+
+class _Identity:
+    """No content coding: the wire bytes are the body."""
+
+    __slots__ = ("consumed",)
+
+    def __init__(self) -> None:
+        self.consumed = 0
+
+    def feed(self, data: bytes) -> tuple[bytes, ...]:
+        self.consumed += len(data)
+        return (data,) if data else ()
+
+    def flush(self) -> tuple[bytes, ...]:
+        return ()
+
+
+def _inflater(response: Any, raw: str) -> _Inflater | _Identity | None:
+    """The decoder of the response's content coding; None: left to the client."""
+    if not hasattr(response, raw) or getattr(response, "is_stream_consumed", False):
+        return None  # no raw access, or already read (e.g. httpx.Response(content=b"..."))
+    coding = str(response.headers.get("content-encoding", "")).strip().lower()
+    if coding in ("", "identity"):
+        return _Identity()
+    if coding in ("gzip", "x-gzip", "deflate"):
+        return _Inflater("deflate" if coding == "deflate" else "gzip")
+    return None
+
+
+# ---- async -------------------------------------------------------------------------------
+
+
+async def aiter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> AsyncIterator[bytes]:
+    """The decoded body of ``response`` in pieces, within ``guard``'s bounds (async)."""
+    inflater = _inflater(response, "aiter_raw")
+    try:
+        if inflater is None:  # br, zstd...: the client inflates, checked chunk by chunk
+            async for chunk in response.aiter_bytes():
+                guard.take(chunk, getattr(response, "num_bytes_downloaded", None))
+                yield chunk
+            return
+        async for raw in response.aiter_raw():
+            guard.wire(len(raw))
+            for piece in inflater.feed(raw):
+                guard.take(piece, inflater.consumed)
+                yield piece
+        for piece in inflater.flush():
+            guard.take(piece, inflater.consumed)
+            yield piece
+    except (errors.transport, errors.decoding, zlib.error) as exc:
+        raise guard.wire_failure(exc, errors) from None
+
+
+async def aread_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
+    """The whole decoded body, within ``guard``'s bounds; closes the response (async)."""
+    try:
+        guard.check_length(response.headers)
+        buf = bytearray()
+        async for piece in aiter_body(response, guard, errors):
+            buf += piece
+        return bytes(buf)
+    finally:
+        await response.aclose()
+
+
+async def arun_within(work: Awaitable[T], guard: BodyGuard) -> T:
+    """Await ``work`` within ``guard``'s deadline; past it, E3003 (async)."""
+    remaining = guard.remaining()
+    if remaining is None:
+        return await work
+    try:
+        if _timeout is None:  # Python 3.10
+            return await asyncio.wait_for(work, remaining)
+        async with _timeout(remaining):  # no extra task, unlike wait_for before 3.12
+            return await work
+    except asyncio.TimeoutError:
+        raise guard.deadline_error() from None
+
+
+# ---- sync --------------------------------------------------------------------------------
+
+
+def iter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> Iterator[bytes]:
+    """The decoded body of ``response`` in pieces, within ``guard``'s bounds (sync)."""
+    inflater = _inflater(response, "iter_raw")
+    try:
+        if inflater is None:
+            for chunk in response.iter_bytes():
+                guard.take(chunk, getattr(response, "num_bytes_downloaded", None))
+                yield chunk
+            return
+        for raw in response.iter_raw():
+            guard.wire(len(raw))
+            for piece in inflater.feed(raw):
+                guard.take(piece, inflater.consumed)
+                yield piece
+        for piece in inflater.flush():
+            guard.take(piece, inflater.consumed)
+            yield piece
+    except (errors.transport, errors.decoding, zlib.error) as exc:
+        raise guard.wire_failure(exc, errors) from None
+
+
+def read_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
+    """The whole decoded body, within ``guard``'s bounds; closes the response (sync)."""
+    try:
+        guard.check_length(response.headers)
+        buf = bytearray()
+        for piece in iter_body(response, guard, errors):
+            buf += piece
+        return bytes(buf)
+    finally:
+        response.close()
+
+
+def run_within(work: T, guard: BodyGuard) -> T:
+    """Sync twin of :func:`arun_within`: the work already ran, checking the deadline as it
+    read (each socket read is also bounded by the capped httpx timeouts)."""
+    return work

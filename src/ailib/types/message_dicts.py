@@ -1,0 +1,128 @@
+"""OpenAI-shaped message dicts (as pasted from other SDKs' code) converted to Message.
+
+Example::
+
+    message_from_dict({"role": "user", "content": "hi"})  # == Message.user("hi")
+    message_from_dict({"role": "user", "content": [{"type": "text", "text": "hi"}]})
+
+Anything that cannot be converted raises InvalidRequestError naming the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ailib.errors import InvalidRequestError
+
+if TYPE_CHECKING:
+    from ailib.types.messages import ContentBlock, Message
+    from ailib.types.tools import ToolCall
+
+# "developer" is OpenAI's newer name for the system role
+_ROLES = {
+    "system": "system",
+    "developer": "system",
+    "user": "user",
+    "assistant": "assistant",
+    "tool": "tool",
+}
+_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id"}
+
+
+def _fail(where: str, message: str) -> InvalidRequestError:
+    return InvalidRequestError(f"{where}: {message}")
+
+
+def message_from_dict(data: Mapping[str, Any], where: str = "message") -> Message:
+    """Convert one OpenAI Chat Completions message dict; ``where`` prefixes errors."""
+    from ailib.types.messages import Message, MessageRole
+
+    role = data.get("role")
+    if role not in _ROLES:
+        valid = ", ".join(repr(r) for r in _ROLES)
+        raise _fail(f"{where}['role']", f"must be one of {valid}, got {role!r}")
+    for key, value in data.items():
+        if key not in _KEYS and value not in (None, [], {}, ""):  # response-only keys, empty
+            raise _fail(f"{where}[{key!r}]", f"unsupported key for a {role} message")
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        raise _fail(f"{where}['name']", f"must be a str, got {type(name).__name__}")
+    content = content_from_parts(data.get("content"), f"{where}['content']")
+    if role == "tool":
+        call_id = data.get("tool_call_id")
+        if not isinstance(call_id, str) or not call_id:
+            raise _fail(f"{where}['tool_call_id']", "a tool message needs the call's id (a str)")
+        text = content if isinstance(content, str) else "".join(b.text_value or "" for b in content)
+        return Message(MessageRole.TOOL, text, tool_call_id=call_id, name=name)
+    calls = data.get("tool_calls") or []
+    if calls and role != "assistant":
+        raise _fail(f"{where}['tool_calls']", "only assistant messages carry tool calls")
+    if not isinstance(calls, list):
+        raise _fail(f"{where}['tool_calls']", f"must be a list, got {type(calls).__name__}")
+    tool_calls = [_tool_call(c, i, f"{where}['tool_calls'][{i}]") for i, c in enumerate(calls)]
+    return Message(MessageRole(_ROLES[role]), content, tool_calls, name=name)
+
+
+def content_from_parts(value: Any, where: str) -> str | list[ContentBlock]:
+    """Message content: a str, None, or a list of ContentBlock / OpenAI content part dicts."""
+    from ailib.types.messages import ContentBlock
+
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list | tuple):
+        raise _fail(where, f"must be a str or a list of content parts, got {type(value).__name__}")
+    blocks: list[ContentBlock] = []
+    for i, part in enumerate(value):
+        if isinstance(part, ContentBlock):
+            blocks.append(part)
+        elif isinstance(part, Mapping):
+            blocks.append(_part(part, f"{where}[{i}]"))
+        else:
+            raise _fail(
+                f"{where}[{i}]",
+                f"must be a ContentBlock or a content part dict, got {type(part).__name__}",
+            )
+    return blocks
+
+
+def _part(part: Mapping[str, Any], where: str) -> ContentBlock:
+    from ailib.types.messages import ContentBlock
+
+    kind = part.get("type")
+    if kind == "text" and isinstance(part.get("text"), str):
+        return ContentBlock.text(part["text"])
+    if kind == "image_url":
+        image = part.get("image_url")
+        url = image.get("url") if isinstance(image, Mapping) else image
+        detail = image.get("detail") if isinstance(image, Mapping) else None
+        if isinstance(url, str) and url and (detail is None or isinstance(detail, str)):
+            return ContentBlock.image_url(url, detail=detail)
+        raise _fail(f"{where}['image_url']", "needs {'url': '<http(s) or data: URL>'}")
+    if kind == "text":
+        raise _fail(f"{where}['text']", "a text part needs a str 'text'")
+    raise _fail(
+        f"{where}['type']",
+        f"unsupported content part type {kind!r} (use 'text' or 'image_url', or ContentBlock)",
+    )
+
+
+def _tool_call(call: Any, index: int, where: str) -> ToolCall:
+    from ailib.types.tools import ToolCall
+
+    if isinstance(call, ToolCall):
+        return call
+    if not isinstance(call, Mapping):
+        raise _fail(where, f"must be a dict or a ToolCall, got {type(call).__name__}")
+    function = call.get("function")
+    if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
+        raise _fail(f"{where}['function']", "needs {'name': str, 'arguments': str}")
+    call_id = call.get("id")
+    if not isinstance(call_id, str) or not call_id:
+        raise _fail(f"{where}['id']", "a tool call needs its id (a str)")
+    arguments = function.get("arguments")
+    if arguments is not None and not isinstance(arguments, str | dict):
+        raise _fail(f"{where}['function']['arguments']", "must be JSON text or a dict")
+    return ToolCall.from_raw(call_id, function["name"], arguments, index=index)
