@@ -13,9 +13,25 @@ Example::
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from ailib.errors import AiLibError
+
+# C0 and C1 controls and DEL: printed raw, manifest text, error messages or model output
+# could drive the terminal (retitle it, clear it, fake lines). Shown escaped instead.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _clean(text: object, *, keep_lines: bool = False) -> str:
+    """``text`` safe for a terminal: each control character shown as a ``\\xNN`` escape.
+
+    Example: an ESC in a model name prints as the four characters ``\\x1b``.
+    ``keep_lines`` keeps newlines and tabs (multi-line output such as JSON or an answer).
+    """
+    pattern = _CONTROL_BUT_LINES if keep_lines else _CONTROL
+    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def _chat(args: argparse.Namespace) -> int:
@@ -38,7 +54,7 @@ def _chat(args: argparse.Namespace) -> int:
             with builder.user(args.prompt).stream() as stream:
                 for event in stream:
                     if event.is_content_delta:
-                        sys.stdout.write(event.as_content_delta.content)
+                        sys.stdout.write(_clean(event.as_content_delta.content, keep_lines=True))
                         sys.stdout.flush()
                 final = stream.final_response()
             sys.stdout.write("\n")
@@ -46,7 +62,7 @@ def _chat(args: argparse.Namespace) -> int:
                 u = final.usage
                 print(f"[tokens in={u.input_tokens} out={u.output_tokens}]", file=sys.stderr)
     except AiLibError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_clean(exc)}", file=sys.stderr)
         return 1
     finally:
         if server is not None:
@@ -62,10 +78,10 @@ def _validate(args: argparse.Namespace) -> int:
         try:
             manifest = load_manifest_file(path)
         except AiLibError as exc:
-            print(f"invalid: {exc.message}", file=sys.stderr)
+            print(f"invalid: {_clean(exc.message)}", file=sys.stderr)
             status = 1
         else:
-            print(f"ok: {path} (provider {manifest.id!r}, dialect {manifest.dialect})")
+            print(_clean(f"ok: {path} (provider {manifest.id!r}, dialect {manifest.dialect})"))
     return status
 
 
@@ -77,12 +93,12 @@ def _show(args: argparse.Namespace) -> int:
     try:
         found = resolve(args.provider, args.manifest_path)
     except AiLibError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {_clean(exc.message)}", file=sys.stderr)
         return 1
-    print(f"# provider {found.manifest.id!r}: effective manifest (winner: {found.winner})")
+    print(_clean(f"# provider {found.manifest.id!r}: effective manifest (winner: {found.winner})"))
     for source, keys in found.layers:
-        print(f"#   {source}: {', '.join(keys)}")
-    print(json.dumps(found.manifest.data, indent=2, ensure_ascii=False))
+        print(_clean(f"#   {source}: {', '.join(keys)}"))
+    print(_clean(json.dumps(found.manifest.data, indent=2, ensure_ascii=False), keep_lines=True))
     return 0
 
 
@@ -90,7 +106,7 @@ def _providers(args: argparse.Namespace) -> int:
     from ailib.protocol.search import list_providers
 
     for provider_id, source in list_providers(args.manifest_path).items():
-        print(f"{provider_id:<20} {source}")
+        print(_clean(f"{provider_id:<20} {source}"))
     return 0
 
 
@@ -100,7 +116,7 @@ def _models(args: argparse.Namespace) -> int:
     try:
         models = resolve(args.provider, args.manifest_path).manifest.models
     except AiLibError as exc:
-        print(f"error: {exc.message}", file=sys.stderr)
+        print(f"error: {_clean(exc.message)}", file=sys.stderr)
         return 1
     for name, info in models.items():
         info = info if isinstance(info, dict) else {}
@@ -116,7 +132,7 @@ def _models(args: argparse.Namespace) -> int:
             if price
             else ""
         )
-        print(f"{name:<32} {window!s:>9}  {cost:<26} {caps}")
+        print(_clean(f"{name:<32} {window!s:>9}  {cost:<26} {caps}"))
     return 0
 
 

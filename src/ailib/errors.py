@@ -123,6 +123,7 @@ class AiLibError(Exception):
         provider: str | None = None,
         body: Any = None,
     ) -> None:
+        message = _without_keys(message)  # a key a server echoed, wherever it is shown
         super().__init__(message)
         std = standard_code(code or self.default_code)
         self.message = message
@@ -145,10 +146,10 @@ class AiLibError(Exception):
         extra = []
         if self.status is not None:
             extra.append(f"status={self.status}")
-        if self.provider_code:
-            extra.append(f"provider_code={self.provider_code}")
+        if self.provider_code:  # server-chosen strings: shown bounded
+            extra.append(f"provider_code={_bounded(str(self.provider_code))}")
         if self.request_id:
-            extra.append(f"request_id={self.request_id}")
+            extra.append(f"request_id={_bounded(str(self.request_id))}")
         if self.retry_after is not None:
             extra.append(f"retry_after={self.retry_after:g}s")
         if extra:
@@ -157,6 +158,18 @@ class AiLibError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+def _without_keys(text: str) -> str:
+    """``text`` without the whole keys live engines send (and credential query values)."""
+    from ailib.runtime.redact import mask_whole_keys  # lazily: redact is a leaf
+
+    return mask_whole_keys(text) if isinstance(text, str) else text
+
+
+def _bounded(text: str, limit: int = 200) -> str:
+    """``text``, cut to ``limit`` characters (a server's header can be kilobytes long)."""
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text)} chars)"
 
 
 class ProtocolError(AiLibError):
@@ -177,7 +190,7 @@ class ManifestError(ProtocolError):
         if key:
             where += f" at '{key}'"
         super().__init__(f"{where}: {message}")
-        self.detail = message
+        self.detail = _without_keys(message)
         self.path = path
         self.line = line
         self.key = key
@@ -206,8 +219,10 @@ class StreamDecodeError(ProtocolError):
         excerpt_bytes: int = 512,  # the default of Limits.excerpt_bytes
     ) -> None:
         excerpt = bytes(data[:excerpt_bytes])
+        more = "..." if len(data) > min(len(excerpt), 200) else ""
+        # an echoed key is not kept in the excerpt either (latin-1: every byte round-trips)
+        excerpt = _without_keys(excerpt.decode("latin-1")).encode("latin-1")
         shown = excerpt[:200]
-        more = "..." if len(data) > len(shown) else ""
         super().__init__(f"{message} at byte offset {offset}: {shown!r}{more}")
         self.offset = offset
         self.data = excerpt

@@ -19,7 +19,7 @@ from ailib.embeddings import AsyncEmbeddingClient, EmbeddingClient
 from ailib.errors import RemoteError, ResponseDecodeError, StreamDecodeError
 from ailib.testing import MockServer, Scenario
 
-KEY = "sk-unrecognised-test-key-0123456789"
+KEY = "sk-Zq8Xv2Lm-test-0123456789"  # random-looking: no 8 characters of it form a word
 
 # provider/model -> mock server dialect
 TARGETS = {

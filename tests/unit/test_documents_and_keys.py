@@ -6,7 +6,7 @@ import pytest
 
 from ailib import AiClient, AsyncAiClient, ContentBlock, Message
 from ailib.dialects import ChatRequest, get_dialect
-from ailib.errors import AiLibError, ProtocolError
+from ailib.errors import AiLibError, InvalidRequestError, ProtocolError
 from ailib.providers.openai import SPEC as OPENAI
 from ailib.runtime.request import Secret, auth_headers
 
@@ -27,6 +27,7 @@ def test_document_base64_in_each_dialect() -> None:
     assert anthropic == {
         "type": "document",
         "source": {"type": "base64", "media_type": "application/pdf", "data": B64},
+        "title": "report.pdf",
     }
     gemini = _encode("gemini_generate", doc)["contents"][0]["parts"][1]
     assert gemini == {"inlineData": {"mimeType": "application/pdf", "data": B64}}
@@ -49,7 +50,7 @@ def test_document_by_url_and_unfetchable_references() -> None:
     for dialect in ("anthropic_messages", "gemini_generate", "openai_chat"):
         with pytest.raises(ProtocolError):
             _encode(dialect, ref)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidRequestError):
         ContentBlock.document()
 
 

@@ -108,3 +108,14 @@ def test_compliance_dir_defaults_to_shared(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.setenv("COMPLIANCE_DIR", str(tmp_path / "elsewhere"))  # the variable wins
     assert module.compliance_dir() is None
     assert module.skip_reason() == f"COMPLIANCE_DIR={tmp_path / 'elsewhere'} has no cases/ folder"
+
+
+def test_the_real_upstream_manifest_tests_report_their_skip(tmp_path: Path) -> None:
+    empty = tmp_path / "no-ai-protocol"
+    empty.mkdir()
+    lines = run_pytest(["tests/unit/test_upgrade.py"], ROOT, AI_PROTOCOL_DIR=str(empty))
+    found = summary(lines)
+    assert len(found) == 1, lines
+    assert found[0].startswith("skipped: upstream-manifest tests, ")
+    assert f" tests (no AI-Protocol manifests under {empty}; run with" in found[0]
+    assert "run with AI_PROTOCOL_DIR=<ai-protocol checkout>" in found[0]

@@ -7,7 +7,7 @@ from typing import Any, Literal, Optional
 
 import pytest
 
-from ailib.errors import AiLibError, InvalidRequestError, RemoteError
+from ailib.errors import AiLibError, InvalidRequestError, RemoteError, ToolDefinitionError
 from ailib.pipeline.assemble import Assembler
 from ailib.types import (
     ContentBlock,
@@ -103,7 +103,7 @@ def test_from_function_with_bare_list_and_untyped_list() -> None:
 def test_from_function_by_name_only() -> None:
     tool = ToolDefinition.from_function(name="get_weather", description="Weather")
     assert tool == ToolDefinition("get_weather", "Weather", {"type": "object", "properties": {}})
-    with pytest.raises(ValueError, match="needs a function or a name"):
+    with pytest.raises(ToolDefinitionError, match="needs a function or a name"):
         ToolDefinition.from_function()
 
 
@@ -200,7 +200,7 @@ def test_user_with_image() -> None:
     assert isinstance(image, ContentBlock)
     assert image.data == base64.b64encode(b"\x00\x01").decode()
     assert image.media_type == "image/jpeg"
-    with pytest.raises(ValueError, match="needs image_url or image_base64"):
+    with pytest.raises(InvalidRequestError, match="needs image_url or image_base64"):
         Message.user_with_image("what?")
 
 

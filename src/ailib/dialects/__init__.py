@@ -34,12 +34,29 @@ class ChatRequest:
 
 Encoder = Callable[[ChatRequest], dict[str, Any]]
 
-EFFORT_BUDGETS = {"minimal": 512, "low": 1024, "medium": 4096, "high": 16384}
+#: OpenAI's documented reasoning efforts, with the token budget each means on wires that
+#: take a budget (Anthropic, Gemini, Cohere, Bedrock Claude); "none" turns reasoning off
+EFFORT_BUDGETS = {
+    "none": 0,
+    "minimal": 512,
+    "low": 1024,
+    "medium": 4096,
+    "high": 16384,
+    "xhigh": 32768,
+}
 
 
 def wants_reasoning(params: dict[str, Any]) -> bool:
-    """Whether the request asks for reasoning (``reasoning=False`` means it does not)."""
-    return params.get("reasoning") not in (None, False)
+    """Whether the request asks for reasoning (``False`` or the effort "none" means not)."""
+    value = params.get("reasoning")
+    return value not in (None, False) and not reasoning_off(value)
+
+
+def reasoning_off(value: Any) -> bool:
+    """Whether ``reasoning`` explicitly turns reasoning off: ``False`` or effort "none"."""
+    if isinstance(value, dict):
+        value = value.get("effort")
+    return value is False or value == "none"
 
 
 def reasoning_config(value: Any) -> dict[str, Any]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
-from ailib.dialects._blocks import text_only
+from ailib.dialects._blocks import REPLAY_BLOCKS, text_only
 from ailib.errors import ParameterError, ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
@@ -23,6 +24,8 @@ def _block(block: ContentBlock) -> dict[str, Any] | None:
         }
         return {"type": "image", "source": source}
     if block.type == "thinking":
+        if not block.signature:  # another provider's reasoning text: Anthropic refuses it
+            return None
         return {
             "type": "thinking",
             "thinking": block.text_value or "",
@@ -31,19 +34,45 @@ def _block(block: ContentBlock) -> dict[str, Any] | None:
     if block.type == "redacted_thinking":
         return {"type": "redacted_thinking", "data": block.data}
     if block.type == "document":
-        if block.data is not None:
-            src = {"type": "base64", "media_type": block.media_type, "data": block.data}
-            return {"type": "document", "source": src}
-        if block.is_web_url:
-            return {"type": "document", "source": {"type": "url", "url": block.url}}
-        raise ProtocolError(f"Anthropic cannot fetch the document reference {block.url!r}")
+        return _document(block)
     raise ProtocolError(f"Anthropic messages cannot carry a {block.type!r} content block")
+
+
+def _document(block: ContentBlock) -> dict[str, Any]:
+    """A document block: PDF as base64, plain text as text, or a URL; the title kept."""
+    src: dict[str, Any]
+    if block.data is not None and (block.media_type or "").startswith("text/plain"):
+        try:
+            text = base64.b64decode(block.data, validate=True).decode("utf-8")
+        except ValueError:
+            raise ProtocolError("the text/plain document is not base64 of UTF-8 text") from None
+        src = {"type": "text", "media_type": "text/plain", "data": text}
+    elif block.data is not None:
+        src = {"type": "base64", "media_type": block.media_type, "data": block.data}
+    elif block.is_web_url:
+        src = {"type": "url", "url": block.url}
+    else:
+        raise ProtocolError(f"Anthropic cannot fetch the document reference {block.url!r}")
+    out: dict[str, Any] = {"type": "document", "source": src}
+    if block.text_value:
+        out["title"] = block.text_value
+    return out
 
 
 def _content(msg: Message) -> list[dict[str, Any]]:
     if isinstance(msg.content, str):
         return [{"type": "text", "text": msg.content}] if msg.content else []
     return [b for b in (_block(x) for x in msg.content) if b is not None]
+
+
+def _tool_result_content(msg: Message) -> str | list[dict[str, Any]]:
+    """A tool result's text, or its blocks when it holds images or documents (both allowed)."""
+    if isinstance(msg.content, str) or all(
+        b.type == "text" or b.type in REPLAY_BLOCKS for b in msg.content
+    ):
+        return msg.text
+    blocks = [_block(b) for b in msg.content if b.type not in REPLAY_BLOCKS]
+    return [b for b in blocks if b is not None]
 
 
 def encode_messages(messages: list[Message]) -> tuple[str | None, list[dict[str, Any]]]:
@@ -61,8 +90,8 @@ def encode_messages(messages: list[Message]) -> tuple[str | None, list[dict[str,
         if msg.role is MessageRole.SYSTEM:
             system.append(text_only("Anthropic", msg))
         elif msg.role is MessageRole.TOOL:
-            text = text_only("Anthropic", msg)
-            result = {"type": "tool_result", "tool_use_id": msg.tool_call_id, "content": text}
+            result: dict[str, Any] = {"type": "tool_result", "tool_use_id": msg.tool_call_id}
+            result["content"] = _tool_result_content(msg)
             add("user", [result])
         elif msg.role is MessageRole.ASSISTANT:
             blocks = _content(msg)

@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
-from ailib.dialects._blocks import document_extension, text_only
+from ailib.dialects._blocks import REPLAY_BLOCKS, document_extension, text_only
 from ailib.errors import ParameterError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
@@ -140,6 +140,14 @@ def _content(msg: Message) -> list[dict[str, Any]]:
     return [b for b in (_block(x) for x in msg.content) if b is not None]
 
 
+def _tool_result_content(msg: Message) -> list[dict[str, Any]]:
+    """A toolResult's content: its text, images and documents (Converse takes all three)."""
+    if isinstance(msg.content, str):
+        return [{"text": msg.content}]
+    blocks = [_block(b) for b in msg.content if b.type not in REPLAY_BLOCKS]
+    return [b for b in blocks if b is not None] or [{"text": ""}]
+
+
 def encode_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(system blocks, alternating user/assistant turns); tool results go in user turns."""
     system: list[dict[str, Any]] = []
@@ -152,11 +160,11 @@ def encode_messages(messages: list[Message]) -> tuple[list[dict[str, Any]], list
             turns.append({"role": role, "content": blocks})
 
     for msg in messages:
-        if msg.role is MessageRole.SYSTEM:
-            system.extend(_content(msg))
-        elif msg.role is MessageRole.TOOL:
+        if msg.role is MessageRole.SYSTEM:  # system blocks are text only on Converse
             text = text_only("Bedrock Converse", msg)
-            result = {"toolUseId": msg.tool_call_id or "", "content": [{"text": text}]}
+            system.extend([{"text": text}] if text else [])
+        elif msg.role is MessageRole.TOOL:
+            result = {"toolUseId": msg.tool_call_id or "", "content": _tool_result_content(msg)}
             add("user", [{"toolResult": result}])
         elif msg.role is MessageRole.ASSISTANT:
             blocks = _content(msg)
@@ -191,7 +199,8 @@ def _tool_choice(value: Any) -> dict[str, Any]:
 def _reasoning(req: ChatRequest, inference: dict[str, Any]) -> dict[str, Any]:
     """``additionalModelRequestFields`` asking the model to reason."""
     cfg = reasoning_config(req.params["reasoning"])
-    effort = {"minimal": "low"}.get(str(cfg.get("effort")), str(cfg.get("effort", "medium")))
+    named = str(cfg.get("effort", "medium"))
+    effort = {"minimal": "low", "xhigh": "high"}.get(named, named)  # Nova, gpt-oss: low..high
     family = model_family(req.model)
     if family == "anthropic":
         budget = int(cfg["budget_tokens"])

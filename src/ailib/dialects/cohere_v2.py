@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects import ChatRequest, reasoning_config, reasoning_off, wants_reasoning
 from ailib.dialects._blocks import REPLAY_BLOCKS, refused, text_only
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall, ToolDefinition
@@ -149,6 +149,6 @@ def encode(req: ChatRequest) -> dict[str, Any]:
     if wants_reasoning(params):
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
         body["thinking"] = {"type": "enabled", "token_budget": budget}
-    elif params.get("reasoning") is False:
+    elif reasoning_off(params.get("reasoning")):  # False or the effort "none"
         body["thinking"] = {"type": "disabled"}
     return body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects import ChatRequest, reasoning_config, reasoning_off, wants_reasoning
 from ailib.dialects._blocks import text_only
 from ailib.errors import ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
@@ -120,6 +120,8 @@ def encode(req: ChatRequest) -> dict[str, Any]:
         thinking = {"thinkingBudget": int(cfg["budget_tokens"])}
         thinking["includeThoughts"] = bool(cfg.get("include_thoughts", True))
         gen["thinkingConfig"] = thinking
+    elif params.get("reasoning") is not False and reasoning_off(params.get("reasoning")):
+        gen["thinkingConfig"] = {"thinkingBudget": 0}  # the effort "none": thinking off
     if gen:
         body["generationConfig"] = gen
     return body

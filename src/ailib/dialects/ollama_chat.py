@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config
+from ailib.dialects import ChatRequest, reasoning_config, reasoning_off
 from ailib.dialects._blocks import REPLAY_BLOCKS, refused
 from ailib.errors import ProtocolError
 from ailib.types.messages import Message, MessageRole
 
 # Models whose ``think`` takes a level instead of a boolean (Ollama docs: GPT-OSS).
 _LEVEL_MODELS = ("gpt-oss",)
-_LEVELS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high"}
+_LEVELS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "high"}
 
 
 def _images(msg: Message) -> list[str]:
@@ -105,11 +105,11 @@ def _format(value: Any) -> Any:
 
 def _think(value: Any, model: str) -> bool | str:
     """``reasoning`` → ``think``: a level for models that take one, else a boolean."""
-    if value is False:
-        return False
     if isinstance(value, dict) and "think" in value:
         think: bool | str = value["think"]
         return think
+    if reasoning_off(value):  # False or the effort "none"
+        return False
     if model.split(":", 1)[0].split("/")[-1].startswith(_LEVEL_MODELS):
         return _LEVELS.get(str(reasoning_config(value).get("effort")), "medium")
     return True

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects import ChatRequest, reasoning_config, reasoning_off, wants_reasoning
 from ailib.dialects._blocks import document_filename, text_only
 from ailib.errors import ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
@@ -46,6 +46,9 @@ def encode_message(msg: Message, options: dict[str, Any] | None = None) -> dict[
         parts = [_part(b) for b in msg.content if not b.type.endswith("thinking")]
         if msg.role is MessageRole.ASSISTANT:
             out["content"] = text_only("OpenAI chat", msg) or None
+        elif msg.role in (MessageRole.SYSTEM, MessageRole.TOOL):
+            text_only("OpenAI chat", msg)  # their content parts are text parts only
+            out["content"] = parts
         else:
             out["content"] = parts
     if msg.role is MessageRole.TOOL:
@@ -100,6 +103,13 @@ def encode(req: ChatRequest) -> dict[str, Any]:
         body["tool_choice"] = _tool_choice(params["tool_choice"])
     if "response_format" in params:
         body["response_format"] = params["response_format"]
-    if wants_reasoning(params):
-        body["reasoning_effort"] = reasoning_config(params["reasoning"])["effort"]
+    if wants_reasoning(params) or _effort_none(params.get("reasoning")):  # "none": as asked
+        effort = reasoning_config(params["reasoning"]).get("effort")
+        if effort:
+            body["reasoning_effort"] = effort
     return body
+
+
+def _effort_none(value: Any) -> bool:
+    """The effort "none" (not ``False``): OpenAI-style wires send it as asked."""
+    return value is not False and reasoning_off(value)

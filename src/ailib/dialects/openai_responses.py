@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
+from ailib.dialects import ChatRequest, reasoning_config, reasoning_off, wants_reasoning
 from ailib.dialects._blocks import REPLAY_BLOCKS, document_filename, refused, text_only
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall, ToolDefinition
@@ -188,4 +188,6 @@ def encode(req: ChatRequest) -> dict[str, Any]:
         body["reasoning"] = _reasoning(params["reasoning"])
         if params.get("store") is False:
             body["include"] = [ENCRYPTED_REASONING]
+    elif params.get("reasoning") is not False and reasoning_off(params.get("reasoning")):
+        body["reasoning"] = {"effort": "none"}  # the documented effort, sent as asked
     return body

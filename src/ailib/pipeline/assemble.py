@@ -45,6 +45,8 @@ USAGE_FIELDS = (
     "cache_creation_tokens",
 )
 _USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
+#: arguments_error of a call whose stream broke before any of its arguments arrived
+INCOMPLETE_ARGUMENTS = "the response ended before the call's arguments arrived"
 
 
 class _ToolState:
@@ -59,9 +61,12 @@ class _ToolState:
         self.ended = False
 
     def call(self) -> ToolCall:
-        return ToolCall.from_raw(
-            self.id, self.name, "".join(self.args), index=self.index, extra=self.extra
-        )
+        text = "".join(self.args)
+        if not self.ended and not text.strip():  # cut before any argument arrived: not {}
+            return ToolCall(
+                self.id, self.name, None, text, self.index, self.extra, INCOMPLETE_ARGUMENTS
+            )
+        return ToolCall.from_raw(self.id, self.name, text, index=self.index, extra=self.extra)
 
 
 class _CandState:
@@ -136,10 +141,13 @@ class Assembler:
                 self._thinking(cand, f, out)
             elif kind == "thinking_signature":
                 blocks = self._cand(cand).thinking
-                if blocks and f.get("signature"):
+                if blocks and f.get("signature") and isinstance(f["signature"], str):
                     blocks[-1][1] = f["signature"]
             elif kind == "thinking_redacted":
-                self._cand(cand).thinking.append(["", None, f.get("data")])
+                data = f.get("data")
+                if data is not None and not isinstance(data, str):
+                    data = ""  # a hostile value: the block is kept, its data is not
+                self._cand(cand).thinking.append(["", None, data])
             elif kind == "tool_call_end":
                 state = self._cand(cand)
                 wire = _int(f.get("index"), -1)
@@ -170,7 +178,7 @@ class Assembler:
             state.reasoning.append(text)
             state.thinking[-1][0] += text
             out.append(ThinkingDelta(text, cand))
-        if f.get("signature") and state.thinking:
+        if f.get("signature") and isinstance(f["signature"], str) and state.thinking:
             state.thinking[-1][1] = f["signature"]
 
     def _tool(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
@@ -193,7 +201,7 @@ class Assembler:
         for key in ("thought_signature",):
             if f.get(key):
                 tool.extra[key] = f[key]
-        if isinstance(args, dict | list):
+        if args is not None and not isinstance(args, str):  # an object wire: whole at once
             text = json.dumps(args, ensure_ascii=False)
             tool.args = [text]
             out.append(ToolCallArgumentsDelta(index, text, tool.id, cand))

@@ -2,10 +2,12 @@
 
 Manifests are data, and may be hostile data: every way a file can be malformed ends in a
 :class:`~ailib.errors.ManifestError` naming the file (and line where known), raised
-quickly. Text must be UTF-8 without control characters; a file is at most
-:data:`MAX_MANIFEST_BYTES`; values nest at most :data:`MAX_DEPTH` deep; and the loaded
-document, with YAML aliases expanded, holds at most :data:`MAX_NODES` values (a
-"billion laughs" file is refused instead of being expanded).
+quickly. Only regular files are read (a FIFO or a device is refused, never waited on);
+text must be UTF-8 without control characters; a file is at most
+:data:`MAX_MANIFEST_BYTES`; mapping keys are strings (``429:`` is ``"429"``, and may not
+appear twice); values nest at most :data:`MAX_DEPTH` deep; and the loaded document, with
+YAML aliases expanded, holds at most :data:`MAX_NODES` values (a "billion laughs" file is
+refused instead of being expanded).
 
 Example::
 
@@ -20,11 +22,15 @@ import json
 import math
 import os
 import re
+import stat
+from collections.abc import Mapping, Sequence
 from pathlib import Path as FsPath
 from typing import Any
 
 from ailib.errors import ManifestError, ProtocolError
 from ailib.protocol.manifest import Manifest, provider_id_problem, resolve_extends
+from ailib.protocol.trust import printable
+from ailib.runtime.redact import looks_secret
 
 SCHEMA_FILE = FsPath(__file__).with_name("provider.schema.json")
 
@@ -37,6 +43,7 @@ MAX_NODES = 100_000
 
 # C0 controls but tab, LF and CR; DEL; C1 controls but NEL; the non-characters U+FFFE/FFFF:
 # the characters YAML forbids in a stream (and nothing a manifest needs).
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _FORBIDDEN_CHAR = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ufffe\uffff]")
 
 
@@ -85,10 +92,24 @@ class _Plain:
         if isinstance(node, dict | list) and len(keys) >= MAX_DEPTH:
             raise self.fail(f"values are nested more than {MAX_DEPTH} levels deep", keys)
         if isinstance(node, dict):
-            return {str(k): self.copy(v, (*keys, k)) for k, v in node.items()}
+            out: dict[str, Any] = {}
+            for k, v in node.items():
+                name = self.key(k, keys)
+                if name in out:  # 429: and "429": would silently lose one of them
+                    raise self.fail(f"the key {name!r} appears twice", (*keys, k))
+                out[name] = self.copy(v, (*keys, k))
+            return out
         if isinstance(node, list):
             return [self.copy(v, (*keys, i)) for i, v in enumerate(node)]
         return self.scalar(node, keys)
+
+    def key(self, key: Any, keys: tuple[Any, ...]) -> str:
+        """A mapping key as text: strings, and integers (``429:``) as their digits."""
+        if isinstance(key, str):
+            return str(key)
+        if isinstance(key, int) and not isinstance(key, bool):
+            return str(int(key))
+        raise self.fail(f"a mapping key must be a string, not {_kind(key)}", keys)
 
     def scalar(self, node: Any, keys: tuple[Any, ...]) -> Any:
         if node is None or type(node) in (str, int, bool):
@@ -108,6 +129,27 @@ class _Plain:
         if isinstance(node, datetime.date):  # an unquoted YAML date: kept as its text
             return node.isoformat()
         raise self.fail(f"unsupported value of type {type(node).__name__}", keys)
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in words (for errors): ``the number 1.5``, ``a list``."""
+    if value is None:
+        return "null"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, bytes):
+        return "binary data"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "a list"
+    if isinstance(value, bool) or type(value).__name__ == "ScalarBoolean":
+        kind = "the boolean"
+    elif isinstance(value, int | float):
+        kind = "the number"
+    elif isinstance(value, datetime.date):
+        kind = "the date"
+    else:
+        kind = f"a {type(value).__name__}"
+    return printable(f"{kind} {value!s:.40}")
 
 
 def _plain(node: Any, source: str = "<manifest>", tree: Any = None) -> Any:
@@ -138,10 +180,19 @@ def read_manifest_text(path: str | os.PathLike[str]) -> str:
     """Read one manifest file as text (size-capped, strict UTF-8); errors name the file."""
     source = os.fspath(path)
     try:
-        with open(source, "rb") as handle:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer; only regular files are read
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise ManifestError(f"cannot read manifest: {exc.strerror}", path=source) from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ManifestError("not a regular file; not read as a manifest", path=source)
+        with open(fd, "rb", closefd=False) as handle:
             raw = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError as exc:
         raise ManifestError(f"cannot read manifest: {exc.strerror}", path=source) from None
+    finally:
+        os.close(fd)
     return decode_manifest(raw, source)
 
 
@@ -217,14 +268,14 @@ def _parse_yaml(text: str, source: str) -> tuple[Any, Any]:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark
         line = mark.line + 1 if mark is not None else None
-        raise ManifestError(str(exc.problem), path=source, line=line) from None
+        raise ManifestError(printable(str(exc.problem)), path=source, line=line) from None
     except ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
         raise ManifestError(exc.reason, path=source, line=line) from None
     except RecursionError:
         raise _too_deep(source) from None
     except Exception as exc:  # hostile input may trip any constructor (e.g. a bad date)
-        raise ManifestError(f"not valid YAML: {exc}", path=source) from None
+        raise ManifestError(printable(f"not valid YAML: {exc}"), path=source) from None
     return _plain(tree, source), tree
 
 
@@ -245,13 +296,17 @@ def validate(data: dict[str, Any], tree: Any, source: str, validator: Any = None
     if errors:
         err = errors[0]
         keys = list(err.absolute_path)
+        message = err.message
+        if any(looks_secret(str(k)) for k in keys):  # a key pasted into the auth section
+            message = message.replace(repr(err.instance), "(value hidden)")
         raise ManifestError(
-            err.message,
+            message,
             path=source,
             line=_line_of(tree, keys),
             key=".".join(str(k) for k in keys),
         )
     _validate_ids(data, tree, source)
+    _validate_token_env(data, tree, source)
     from ailib.protocol.expr import parse_path
     from ailib.protocol.interpret import EventMapper
 
@@ -289,6 +344,24 @@ def _validate_ids(data: dict[str, Any], tree: Any, source: str) -> None:
         if problem is not None:
             key = ".".join(str(k) for k in keys)
             raise ManifestError(problem, path=source, line=_line_of(tree, keys), key=key)
+
+
+def _validate_token_env(data: dict[str, Any], tree: Any, source: str) -> None:
+    """``token_env`` names environment variables; a pasted key is refused, never echoed."""
+    auth = (
+        data.get("endpoint", {}).get("auth", {}) if isinstance(data.get("endpoint"), dict) else {}
+    )
+    names = auth.get("token_env") if isinstance(auth, dict) else None
+    for i, name in enumerate([names] if isinstance(names, str) else names or []):
+        if not isinstance(name, str) or not _ENV_NAME.match(name):
+            keys = ["endpoint", "auth", "token_env"] + ([] if isinstance(names, str) else [i])
+            raise ManifestError(
+                "token_env must name an environment variable (letters, digits, '_'), such as "
+                "'OPENAI_API_KEY', not hold the key itself (value hidden)",
+                path=source,
+                line=_line_of(tree, keys),
+                key=".".join(map(str, keys)),
+            )
 
 
 def builtin_manifest(provider_id: str) -> dict[str, Any]:

@@ -150,6 +150,8 @@ class Manifest:
 
 
 NOT_INHERITED = ("id", "name", "class_name", "metadata", "extends")
+#: Most ``extends`` steps followed (a base of a base of ...); real chains have 1 or 2.
+MAX_EXTENDS = 16
 
 
 def resolve_extends(
@@ -168,6 +170,10 @@ def resolve_extends(
         raise ValueError(f"'extends' names an {problem}")
     if base_id in seen or base_id == data.get("id"):
         raise ValueError(f"manifest 'extends' loop: {' -> '.join((*seen, str(base_id)))}")
+    if len(seen) >= 2 * MAX_EXTENDS:
+        raise ValueError(
+            f"manifest 'extends' chain has more than {MAX_EXTENDS} steps (at {str(base_id)!r})"
+        )
     base = resolve_extends(load(str(base_id)), load, (*seen, str(data.get("id")), str(base_id)))
     inherited = {k: v for k, v in base.items() if k not in NOT_INHERITED}
     merged = deep_merge(inherited, {k: v for k, v in data.items() if k != "extends"})

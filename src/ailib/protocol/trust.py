@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from typing import Any
 from urllib.parse import urlsplit
@@ -101,10 +102,18 @@ def blame(
     return out
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Control characters escaped: manifest text must not forge log lines or drive a terminal."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _show(value: Any) -> str:
     if isinstance(value, tuple):
-        return ", ".join(value) or "(none)"
-    return "(none)" if value is None else str(value)
+        return printable(", ".join(value)) or "(none)"
+    return "(none)" if value is None else printable(str(value))
 
 
 def warn_overrides(
@@ -126,7 +135,7 @@ def warn_overrides(
         log.warning(
             "ailib: %s changes where built-in provider %r sends requests or which credential "
             "it uses: %s",
-            source,
+            printable(source),
             provider_id,
             described,
         )

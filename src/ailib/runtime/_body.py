@@ -52,6 +52,7 @@ class WireErrors(NamedTuple):
     transport: type[BaseException]
     incomplete: type[BaseException]
     decoding: type[BaseException]
+    invalid_url: type[BaseException]
 
 
 def wire_errors(client: Any) -> WireErrors:
@@ -68,6 +69,7 @@ def wire_errors(client: Any) -> WireErrors:
         find("TransportError"),
         find("RemoteProtocolError"),
         find("DecodingError"),
+        find("InvalidURL"),
     )
 
 
@@ -266,6 +268,8 @@ class _Inflater:
         rest = self._z.flush()
         if rest:
             yield rest
+        if self.consumed and not self._z.eof:  # e.g. a close-delimited body cut short
+            raise zlib.error("the compressed body ended before its end marker (cut short?)")
 
 
 class _Identity:
@@ -284,16 +288,51 @@ class _Identity:
         return ()
 
 
-def _inflater(response: Any, raw: str) -> _Inflater | _Identity | None:
+class _Chain:
+    """Several codings (``Content-Encoding: gzip, gzip``), undone last-applied first, each
+    in pieces of at most :data:`PIECE` bytes: a nested bomb never inflates at once."""
+
+    __slots__ = ("_layers",)
+
+    def __init__(self, layers: list[_Inflater]) -> None:
+        self._layers = layers  # in decoding order: the wire's outermost coding first
+
+    @property
+    def consumed(self) -> int:
+        return self._layers[0].consumed  # wire bytes: what the inflation ratio is of
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        return self._through(self._layers[0].feed(data), 1)
+
+    def flush(self) -> Iterator[bytes]:
+        return self._through(self._layers[0].flush(), 1, flush=True)
+
+    def _through(self, pieces: Iterator[bytes], index: int, flush: bool = False) -> Iterator[bytes]:
+        if index == len(self._layers):
+            yield from pieces
+            return
+        layer = self._layers[index]
+        for piece in pieces:
+            yield from self._through(layer.feed(piece), index + 1)
+        if flush:
+            yield from self._through(layer.flush(), index + 1, flush=True)
+
+
+def _inflater(response: Any, raw: str) -> _Inflater | _Identity | _Chain | None:
     """The decoder of the response's content coding; None: left to the client."""
     if not hasattr(response, raw) or getattr(response, "is_stream_consumed", False):
         return None  # no raw access, or already read (e.g. httpx.Response(content=b"..."))
-    coding = str(response.headers.get("content-encoding", "")).strip().lower()
-    if coding in ("", "identity"):
+    header = str(response.headers.get("content-encoding", "")).lower()
+    codings = [c.strip() for c in header.split(",") if c.strip() not in ("", "identity")]
+    if not codings:
         return _Identity()
-    if coding in ("gzip", "x-gzip", "deflate"):
-        return _Inflater("deflate" if coding == "deflate" else "gzip")
-    return None
+    known = [c in ("gzip", "x-gzip", "deflate") for c in codings]
+    if not any(known):
+        return None  # br, zstd...: left to the client
+    if not all(known):  # the client would inflate the gzip layers whole: a bomb's way in
+        raise zlib.error(f"content codings {header.strip()!r} cannot be inflated within bounds")
+    layers = [_Inflater("deflate" if c == "deflate" else "gzip") for c in reversed(codings)]
+    return layers[0] if len(layers) == 1 else _Chain(layers)
 
 
 # ---- async -------------------------------------------------------------------------------
@@ -301,8 +340,8 @@ def _inflater(response: Any, raw: str) -> _Inflater | _Identity | None:
 
 async def aiter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> AsyncIterator[bytes]:
     """The decoded body of ``response`` in pieces, within ``guard``'s bounds (async)."""
-    inflater = _inflater(response, "aiter_raw")
     try:
+        inflater = _inflater(response, "aiter_raw")
         if inflater is None:  # br, zstd...: the client inflates, checked chunk by chunk
             async for chunk in response.aiter_bytes():
                 guard.take(chunk, getattr(response, "num_bytes_downloaded", None))
@@ -351,8 +390,8 @@ async def arun_within(work: Awaitable[T], guard: BodyGuard) -> T:
 
 def iter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> Iterator[bytes]:
     """The decoded body of ``response`` in pieces, within ``guard``'s bounds (sync)."""
-    inflater = _inflater(response, "iter_raw")
     try:
+        inflater = _inflater(response, "iter_raw")
         if inflater is None:
             for chunk in response.iter_bytes():
                 guard.take(chunk, getattr(response, "num_bytes_downloaded", None))

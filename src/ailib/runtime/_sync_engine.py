@@ -37,11 +37,21 @@ from ailib.runtime._body import (
     wire_errors,
 )
 from ailib.runtime.classify import classify, stream_error
-from ailib.runtime.create_args import check_engine_args, host_and_port, resolve_base_url
+from ailib.runtime.create_args import (
+    check_engine_args,
+    check_http_client,
+    host_and_port,
+    resolve_base_url,
+)
 from ailib.runtime.decode_body import body_json, error_body_json, recognised, unrecognised
 from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 from ailib.runtime.redact import mask_known
-from ailib.runtime.redirects import follow_hop, follows_redirects, is_redirect
+from ailib.runtime.redirects import (
+    follow_hop,
+    follows_redirects,
+    invalid_location,
+    is_redirect,
+)
 from ailib.runtime.request import (
     MaskedDict,
     Prepared,
@@ -88,7 +98,15 @@ class SyncEngine:
         limits: Limits | None = None,
         allow_insecure_http: bool = False,
     ) -> None:
-        check_engine_args(timeout=timeout, max_retries=max_retries)  # refused here, typed
+        check_engine_args(  # each option refused here, typed
+            timeout=timeout,
+            max_retries=max_retries,
+            api_key=api_key,
+            default_headers=default_headers,
+            retry_policy=retry_policy,
+            limits=limits,
+        )
+        check_http_client(http_client, asynchronous=False)
         if spec is not None:
             self.spec = spec
         self.limits = limits or DEFAULT_LIMITS
@@ -109,7 +127,13 @@ class SyncEngine:
         headers.extra_secret = self._auth_headers.extra_secret
         self._headers = headers
         self._secrets = guard_credentials(  # plain http:// to a remote host: refused here
-            self.spec, self.base_url, self._key, headers, self._auth_query, allow_insecure_http
+            self.spec,
+            self.base_url,
+            self._key,
+            headers,
+            self._auth_query,
+            allow_insecure_http,
+            http_client,  # its own headers and auth= count as credentials too
         )
         self._owns_client = http_client is None
         self._client = http_client or httpx.Client(
@@ -317,8 +341,8 @@ class SyncEngine:
             raise AiTransportError(
                 f"request timed out: {type(exc).__name__}", code="E3003", provider=self.spec.id
             ) from None
-        except self._transport_error as exc:
-            raise AiTransportError(
+        except (self._transport_error, self._wire.invalid_url) as exc:
+            raise invalid_location(exc, self.spec.id) or AiTransportError(
                 f"connection to {host_and_port(request.url)} failed: {mask_known(str(exc))}",
                 code="E3001",
                 provider=self.spec.id,
@@ -417,7 +441,6 @@ class ChatStream:
 
     def _events(self) -> Iterator[StreamEvent]:
         response = self._open()
-        decoder, head, chunks = self._decoder(response)
         frames = FrameReader(
             self._engine.spec.manifest.streaming.get("decoder", {}), self._engine.limits
         )
@@ -425,6 +448,7 @@ class ChatStream:
         feed = self._asm.feed
         try:
             try:
+                decoder, head, chunks = self._decoder(response)  # may read the first bytes
                 for frame in frames.frames(decoder.feed(head), decoder.bytes_seen):
                     for event in feed(map_stream(frame)):
                         yield event  # the first bytes, read to choose the decoder

@@ -88,8 +88,8 @@ class ChatBuilderBase:
         return self.param("response_format", {"type": "json_object"})
 
     def reasoning(self: _B, value: str | int | dict[str, Any] = "medium") -> _B:
-        """Ask for reasoning: an effort ('minimal'/'low'/'medium'/'high'), a token budget or
-        a dict; anything else raises ParameterError here."""
+        """Ask for reasoning: an effort ('none', 'minimal', 'low', 'medium', 'high', 'xhigh'),
+        a token budget or a dict; anything else raises ParameterError here."""
         return self.param("reasoning", value)
 
     def param(self: _B, name: str, value: Any) -> _B:

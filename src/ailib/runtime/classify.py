@@ -12,6 +12,7 @@ Example::
 from __future__ import annotations
 
 import email.utils
+import math
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -40,25 +41,45 @@ class ErrorTables:
     code_headers: tuple[str, ...] = ()
 
 
+#: the longest Retry-After kept (a day): ``err.retry_after`` is always safe to sleep on
+MAX_RETRY_AFTER = 86400.0
+
+
+def _seconds(value: float) -> float | None:
+    """A server's wait, within [0, MAX_RETRY_AFTER]; None for NaN."""
+    return None if math.isnan(value) else min(max(0.0, value), MAX_RETRY_AFTER)
+
+
 def parse_retry_after(headers: Mapping[str, str], tables: ErrorTables) -> float | None:
-    """Seconds to wait from retry-after-ms / Retry-After (delta seconds or HTTP date)."""
+    """Seconds to wait from retry-after-ms / Retry-After (delta seconds or HTTP date).
+
+    Garbage is ignored; the result is never negative, NaN or over ``MAX_RETRY_AFTER``.
+    """
     for name in tables.retry_after_ms_headers:
         value = headers.get(name)
         if value:
             try:
-                return max(0.0, float(value) / 1000.0)
+                seconds = _seconds(float(value) / 1000.0)
             except ValueError:
-                pass
+                continue
+            if seconds is not None:
+                return seconds
     for name in tables.retry_after_headers:
         value = headers.get(name)
         if not value:
             continue
         try:
-            return max(0.0, float(value))
+            seconds = _seconds(float(value))
         except ValueError:
             parsed = email.utils.parsedate_tz(value)
             if parsed is not None:
-                return max(0.0, email.utils.mktime_tz(parsed) - time.time())
+                try:
+                    return _seconds(email.utils.mktime_tz(parsed) - time.time())
+                except (OverflowError, ValueError):
+                    continue
+            continue
+        if seconds is not None:
+            return seconds
     return None
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -49,7 +49,11 @@ _EXAMPLE = "https://api.example.com/v1"
 
 
 def shown_url(url: str) -> str:
-    """``url`` fit for a message: any ``user:password@`` part replaced by ``***@``."""
+    """``url`` fit for a message: any ``user:password@`` part replaced by ``***@``, and
+    any query or fragment by ``?...`` (a query may carry a key)."""
+    cut = min((i for i in (url.find("?"), url.find("#")) if i != -1), default=-1)
+    if cut != -1:
+        url = url[:cut] + "?..."
     head, sep, rest = url.partition("://")
     if not sep:
         return url
@@ -76,7 +80,9 @@ def check_base_url(url: object, *, origin: str = "base_url", provider: str | Non
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
         raise refuse(f"{shown} contains whitespace or a control character", "remove it")
     if "://" not in url:
-        hint = ("http://" if url.startswith(("localhost", "127.", "[::1]")) else "https://") + url
+        bare = url.split(":", 1)[1].lstrip("/") if url.lower().startswith(_SCHEMES) else url
+        local = bare.startswith(("localhost", "127.", "[::1]"))
+        hint = ("http://" if local else "https://") + bare  # "https:/host" -> "https://host"
         raise refuse(
             f"{shown} has no scheme",
             f"expected an http:// or https:// URL such as {hint!r}",
@@ -102,7 +108,26 @@ def check_base_url(url: object, *, origin: str = "base_url", provider: str | Non
         raise refuse(f"{shown} has no valid host", f"expected e.g. {_EXAMPLE!r}")
     if port == 0:
         raise refuse(f"{shown} has port 0", "expected a port from 1 to 65535")
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        raise refuse(  # the chat path is appended to the base URL: "?x=1/chat/completions"
+            f"{shown} has a query or fragment",
+            "the base URL ends at its path, e.g. 'https://host/v1' (extra query parameters "
+            "belong in the manifest's chat path)",
+        )
+    _check_host_encodes(url, refuse, shown)
     return url.rstrip("/")
+
+
+def _check_host_encodes(url: str, refuse: Any, shown: str) -> None:
+    """The host must be one httpx can send to (IDNA-encodable), else refused here."""
+    import httpx
+
+    try:
+        httpx.Request("GET", url)  # encodes the host as a request would
+    except (httpx.InvalidURL, ValueError) as exc:  # idna.IDNAError is a ValueError
+        raise refuse(
+            f"{shown} has a host that cannot be encoded ({exc})", "check the host"
+        ) from None
 
 
 def resolve_base_url(spec: ProviderSpec, base_url: object) -> str:
@@ -174,9 +199,28 @@ def check_model_arg(model: object) -> str:
     return model
 
 
-def check_engine_args(*, timeout: Any = None, max_retries: Any = None) -> None:
+def check_engine_args(
+    *,
+    timeout: Any = None,
+    max_retries: Any = None,
+    api_key: Any = None,
+    default_headers: Any = None,
+    retry_policy: Any = None,
+    limits: Any = None,
+) -> None:
     """``timeout``: None, a positive finite number of seconds or an ``httpx.Timeout``;
-    ``max_retries``: None or an int >= 0. Else ConfigurationError naming the option."""
+    ``max_retries``: None or an int >= 0; ``api_key`` a str; ``default_headers`` a dict of
+    str; ``retry_policy`` a dict of the manifest's retry keys; ``limits`` a ``Limits``.
+    Else ConfigurationError naming the option (never showing a key or header value)."""
+    _check_secrets(api_key, default_headers)
+    _check_retry_policy(retry_policy)
+    if limits is not None:
+        from ailib.runtime.limits import Limits
+
+        if not isinstance(limits, Limits):
+            raise ConfigurationError(
+                f"limits is a {type(limits).__name__}: expected ailib.Limits(...)"
+            )
     if timeout is not None and not _is_httpx_timeout(timeout):
         number = isinstance(timeout, int | float) and not isinstance(timeout, bool)
         if not number or not math.isfinite(timeout) or timeout <= 0:
@@ -197,3 +241,94 @@ def _is_httpx_timeout(value: object) -> bool:
     import httpx
 
     return isinstance(value, httpx.Timeout)
+
+
+def _check_secrets(api_key: Any, default_headers: Any) -> None:
+    from ailib.runtime.request import Secret
+
+    if api_key is not None and not isinstance(api_key, str | Secret):
+        raise ConfigurationError(f"api_key is a {type(api_key).__name__}: expected a str")
+    if default_headers is None:
+        return
+    if not isinstance(default_headers, Mapping):
+        raise ConfigurationError(
+            f"default_headers is a {type(default_headers).__name__}: expected a dict of "
+            "header name -> str value"
+        )
+    for name, value in default_headers.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            shown = repr(name) if isinstance(name, str) else type(name).__name__
+            raise ConfigurationError(  # the value may be a key: only its type is shown
+                f"default_headers[{shown}] must map a str name to a str value, got a "
+                f"{type(value).__name__} value"
+            )
+
+
+#: ``retry_policy`` keys and what each must be
+_RETRY_KEYS = {
+    "max_retries": "an int >= 0",
+    "min_delay_ms": "a number >= 0",
+    "max_delay_ms": "a number >= 0",
+    "jitter": "one of 'full', 'equal', 'none'",
+    "retry_on_http_status": "a list of HTTP status ints",
+    "strategy": "a str",
+}
+
+
+def _check_retry_policy(policy: Any) -> None:
+    if policy is None:
+        return
+    if not isinstance(policy, Mapping):
+        raise ConfigurationError(
+            f"retry_policy is a {type(policy).__name__}: expected a dict such as "
+            "{'max_retries': 3, 'min_delay_ms': 500}"
+        )
+    for key, value in policy.items():
+        expected = _RETRY_KEYS.get(key)
+        if expected is None:  # other AI-Protocol keys pass; a near miss is a typo
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(_RETRY_KEYS), n=1, cutoff=0.8)
+            if close:
+                raise ConfigurationError(
+                    f"retry_policy has no key {key!r}; did you mean {close[0]!r}?"
+                )
+            continue
+        if not _retry_value_ok(key, value):
+            raise ConfigurationError(f"retry_policy[{key!r}] is {value!r:.80}: expected {expected}")
+
+
+def _retry_value_ok(key: str, value: Any) -> bool:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if key == "max_retries":
+        return number and isinstance(value, int) and value >= 0
+    if key in ("min_delay_ms", "max_delay_ms"):
+        return number and math.isfinite(value) and value >= 0
+    if key == "jitter":
+        return value in ("full", "equal", "none")
+    if key == "retry_on_http_status":
+        return isinstance(value, list | tuple | set | frozenset) and all(
+            isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599 for s in value
+        )
+    return isinstance(value, str)
+
+
+def check_http_client(client: Any, *, asynchronous: bool) -> None:
+    """``http_client`` is an httpx-compatible client of the engine's kind (sync or async)."""
+    if client is None:
+        return
+    import inspect
+
+    send = getattr(client, "send", None)
+    if not callable(send) or not callable(getattr(client, "build_request", None)):
+        raise ConfigurationError(
+            f"http_client is a {type(client).__name__}: expected an httpx.Client-like client "
+            "(with build_request and send)"
+        )
+    if inspect.iscoroutinefunction(send) != asynchronous:
+        given = "a sync" if asynchronous else "an async"
+        kind, needed = ("async", "httpx.AsyncClient") if asynchronous else ("sync", "httpx.Client")
+        raise ConfigurationError(
+            f"http_client is {given} client ({type(client).__name__}); this {kind} client "
+            f"needs an {needed} (or a compatible one)"
+        )

@@ -24,14 +24,33 @@ from ailib.types.tools import ToolDefinition
 
 __all__ = [
     "check_extra_body",
+    "check_model",
     "check_param",
     "coerce_message",
     "coerce_messages",
     "coerce_tools",
 ]
 
-#: reasoning efforts accepted by ``.reasoning("...")``
+#: reasoning efforts accepted by ``.reasoning("...")`` (OpenAI's documented ones)
 EFFORTS = tuple(EFFORT_BUDGETS)
+#: keys of a ``.reasoning({...})`` dict: portable ones, then those of one wire each
+#: (Responses ``summary``/``generate_summary``, Gemini ``include_thoughts``, Ollama ``think``)
+REASONING_KEYS = (
+    "effort",
+    "budget_tokens",
+    "summary",
+    "generate_summary",
+    "include_thoughts",
+    "think",
+)
+
+
+def check_model(value: Any) -> None:
+    """The model id sent on the wire: a non-empty str without whitespace."""
+    if not isinstance(value, str) or not value.strip() or value != value.strip():
+        raise InvalidRequestError(
+            f"model must be a non-empty model id (a str such as 'gpt-4o'), got {value!r:.80}"
+        )
 
 
 def coerce_messages(value: Any, where: str = "messages") -> list[Message]:
@@ -117,6 +136,8 @@ def check_param(name: Any, value: Any) -> None:
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list | tuple) or not all(isinstance(s, str) for s in items):
             raise ParameterError(f"parameter 'stop' must be a str or a list of str, got {value!r}")
+        if any(s == "" for s in items):  # providers refuse it, or stop at once
+            raise ParameterError(f"parameter 'stop' has an empty stop sequence: {value!r}")
     elif name == "reasoning":
         check_reasoning(value)
 
@@ -133,6 +154,10 @@ def check_reasoning(value: Any) -> None:
         if value < 0:
             raise ParameterError(f"a reasoning budget must be >= 0 tokens, got {value}")
     elif isinstance(value, dict):
+        unknown = [k for k in value if k not in REASONING_KEYS]
+        if unknown:
+            known = ", ".join(repr(k) for k in REASONING_KEYS)
+            raise ParameterError(f"reasoning has no key {unknown[0]!r} (known keys: {known})")
         effort, budget = value.get("effort"), value.get("budget_tokens")
         if effort is not None and effort not in EFFORTS:
             raise ParameterError(f"reasoning['effort'] must be one of {efforts}, got {effort!r}")

@@ -11,6 +11,7 @@ import difflib
 import logging
 from typing import Any
 
+from ailib.dialects import reasoning_off
 from ailib.errors import CapabilityError, ParameterError
 from ailib.protocol.manifest import Manifest
 from ailib.runtime.input_check import check_param
@@ -51,8 +52,8 @@ def check_params(
     declared = manifest.declared_parameters
     out: dict[str, Any] = {}
     for name, value in params.items():
-        if value is None:
-            continue
+        if value is None or (name == "stop" and isinstance(value, list | tuple) and not value):
+            continue  # unset; no stop sequences at all is the same as none given
         spec = declared.get(name)
         if spec is None:
             if drop_unsupported:
@@ -101,3 +102,18 @@ def _check_value(provider: str, name: str, spec: dict[str, Any], value: Any) -> 
             code="E1001",
             provider=provider,
         )
+
+
+def drop_idle_reasoning(manifest: Manifest, model: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without the effort "none" where the provider or model declares no
+    reasoning: there is nothing to turn off, and such models refuse the field."""
+    value = params.get("reasoning")
+    if value is False or not reasoning_off(value):
+        return params
+    caps = manifest.capabilities
+    model_caps = manifest.models.get(model, {}).get("capabilities")
+    if (caps and "reasoning" not in caps) or (
+        model_caps is not None and "reasoning" not in model_caps
+    ):
+        return {k: v for k, v in params.items() if k != "reasoning"}
+    return params

@@ -36,6 +36,7 @@ __all__ = [
     "looks_secret",
     "mask_known",
     "mask_url",
+    "mask_whole_keys",
     "masked_options",
     "redact_deep",
     "redact_text",
@@ -75,7 +76,7 @@ HTTP_LOGGERS = (
     "hpack.table",
 )
 
-_QUERY_PAIR = re.compile(r"(?<=[?&;])([^=&#\s\"'<>]+)=([^&#\s\"'<>]*)")
+_QUERY_PAIR = re.compile(r"(?<=[?&;])([^=&#;\s\"'<>]+)=([^&#;\s\"'<>]*)")
 _USERINFO = re.compile(r"(?<=://)([^/@:\s\"'<>]*):([^/@\s\"'<>]+)@")
 
 _lock = threading.RLock()  # re-entrant: a record logged while collecting garbage
@@ -157,6 +158,20 @@ def mask_known(text: str) -> str:
     return redact_text(mask_url(text), registered_secrets())
 
 
+def mask_whole_keys(text: str) -> str:
+    """:func:`mask_url` plus every registered key removed where it appears whole (also
+    URL-encoded): for any error text, where a fragment search could hit ordinary data."""
+    return _replace_whole(mask_url(text), registered_secrets())
+
+
+def _replace_whole(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+        for form in {quote(secret, safe=""), quote_plus(secret)} - {secret}:  # %2B or %2b
+            text = re.sub(re.escape(form), MASK, text, flags=re.IGNORECASE)
+    return text
+
+
 def _mask_pair(match: re.Match[str]) -> str:
     name = match.group(1)
     return f"{name}={MASK}" if looks_secret(name) else match.group(0)
@@ -167,9 +182,7 @@ def redact_text(text: str, secrets: Iterable[str]) -> str:
     :data:`FRAGMENT` or more of its characters (servers echo keys partly: ``sk-abc...wxyz``).
     """
     for secret in sorted({s for s in secrets if len(s) >= MIN_SECRET}, key=len, reverse=True):
-        for form in (secret, quote(secret, safe=""), quote_plus(secret)):
-            text = text.replace(form, MASK)
-        text = _redact_fragments(text, secret)
+        text = _redact_fragments(_replace_whole(text, [secret]), secret)
     return text
 
 
@@ -249,7 +262,12 @@ class RedactingFilter(logging.Filter):
         clean = mask_known(message)
         if clean != message:
             record.msg, record.args = clean, None
+        if record.exc_info and not record.exc_text:  # the traceback text, formatted once here
+            record.exc_text = mask_known(_FORMATTER.formatException(record.exc_info))
         return True
+
+
+_FORMATTER = logging.Formatter()
 
 
 _FILTER = RedactingFilter()

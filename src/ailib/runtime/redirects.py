@@ -60,6 +60,20 @@ def redirect_error(response: Any, provider: str | None, why: str) -> RedirectErr
     )
 
 
+def invalid_location(exc: BaseException, provider: str | None) -> RedirectError | None:
+    """A RedirectError for ``exc`` if the http client raised it on a redirect's Location.
+
+    httpx parses a 3xx's ``Location`` even when it does not follow it; a malformed one
+    (``javascript:x``, ``http://[::1``) must not escape as a raw or retried error.
+    """
+    if type(exc).__name__ != "InvalidURL" and "location header" not in str(exc).lower():
+        return None
+    shown = mask_known(str(exc))[:300]
+    return RedirectError(
+        f"the server answered a redirect with an invalid Location ({shown})", provider=provider
+    )
+
+
 def follow_hop(
     client: Any,
     request: Any,
@@ -78,6 +92,12 @@ def follow_hop(
         raise redirect_error(response, provider, "not a redirect that can be followed")
     if hops >= max_hops(client):
         raise redirect_error(response, provider, f"too many redirects ({hops} followed)")
+    try:
+        target = request.url.join(response.headers["location"])
+    except Exception:  # a Location the URL parser refuses
+        target = None
+    if target is None or str(target.scheme).lower() not in _DEFAULT_PORTS or not target.host:
+        raise redirect_error(response, provider, "ailib follows only http(s) redirects")
     return next_request(request, response, secret_names=secret_names, signer=signer)
 
 

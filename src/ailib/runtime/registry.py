@@ -23,7 +23,8 @@ def split_model(model: str) -> tuple[str, str]:
     """Split ``provider/model-id`` (aliases resolved); the model id may contain slashes.
 
     The provider part must be a provider id (it names manifest files), checked here before
-    any file is looked up: ``"../../x/model"`` is an InvalidRequestError (E1001).
+    any file is looked up: ``"../../x/model"`` is an InvalidRequestError (E1001). Its ASCII
+    letters are lowercased first (``"OpenAI/gpt-4o"`` is ``openai``); the model id is kept.
     """
     from ailib.protocol.manifest import provider_id_problem
 
@@ -36,6 +37,8 @@ def split_model(model: str) -> tuple[str, str]:
         raise InvalidRequestError(
             f"model must look like 'provider/model-id' (e.g. 'openai/gpt-4o'), got {model!r}"
         )
+    if provider.isascii() and provider_id_problem(provider.lower()) is None:
+        provider = provider.lower()  # "OpenAI/gpt-4o" means openai: ids are lowercase
     problem = provider_id_problem(provider)
     if problem is not None:
         raise InvalidRequestError(f"model {model!r}: {problem}")

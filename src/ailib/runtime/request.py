@@ -18,9 +18,15 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from ailib.dialects import ChatRequest, get_dialect, reasoning_config, wants_reasoning
-from ailib.errors import AiLibError, CapabilityError, InsecureTransportError
+from ailib.errors import (
+    AiLibError,
+    CapabilityError,
+    InsecureTransportError,
+    InvalidRequestError,
+)
 from ailib.protocol.manifest import deep_merge
-from ailib.runtime.params import check_params
+from ailib.runtime.input_check import check_model
+from ailib.runtime.params import check_params, drop_idle_reasoning
 from ailib.runtime.redact import MaskedDict as MaskedDict  # re-exported: the engines' import
 from ailib.runtime.redact import Secret as Secret
 from ailib.runtime.redact import mask_known, register
@@ -101,15 +107,20 @@ def guard_credentials(
     headers: MaskedDict,
     query: MaskedDict,
     allow_insecure_http: bool = False,
+    http_client: object = None,
 ) -> tuple[Secret, ...]:
     """The credentials an engine sends, registered with the log filter.
 
     Refuses (:class:`InsecureTransportError`) to send any over plain ``http://`` to a
-    host that is not loopback unless ``allow_insecure_http`` is set.
+    host that is not loopback unless ``allow_insecure_http`` is set. Credential headers
+    and ``auth=`` set on the user's ``http_client`` count too.
     """
     sigv4 = spec.manifest.auth.get("type") == "aws_sigv4"
+    client_headers = getattr(http_client, "headers", None) or {}
     carried = [v for k, v in headers.items() if headers.hides(k)] + list(query.values())
-    if (carried or sigv4) and not allow_insecure_http:
+    carried += [str(v) for k, v in client_headers.items() if headers.hides(str(k))]
+    client_auth = getattr(http_client, "auth", None) is not None
+    if (carried or sigv4 or client_auth) and not allow_insecure_http:
         try:
             parts = urlsplit(base_url)
             scheme, host = parts.scheme.lower(), parts.hostname or ""
@@ -190,10 +201,12 @@ def prepare(
 ) -> Prepared:
     """Validate and encode a chat request into URL + JSON body (raises before sending)."""
     manifest = spec.manifest
+    check_model(req.model)  # the typed chat(model=...) too: a str, not None
     if not req.messages:
-        raise AiLibError("a chat request needs at least one message", code="E1001")
+        raise InvalidRequestError("a chat request needs at least one message")
     check_capabilities(spec, req)  # first: "no vision here" says more than "no such parameter"
     params = check_params(manifest, req.params, drop_unsupported=drop_unsupported)
+    params = drop_idle_reasoning(manifest, req.model, params)  # "none" where nothing reasons
     check_tools(manifest, req.tools, params.get("tool_choice"))  # names, schemas, choice
     if wants_reasoning(params) and "max_tokens" in params and "max_tokens" not in req.params:
         # a defaulted max_tokens must leave room for the thinking budget plus the answer

@@ -9,7 +9,8 @@ The manifest declares how a provider streams (``streaming.decoder.format``); the
 * ``application/json``: a streamed JSON array when the body starts with ``[`` (Gemini's
   ``streamGenerateContent`` without ``alt=sse``), NDJSON for an ndjson manifest;
 * ``application/vnd.amazon.eventstream``: AWS event stream, for ``aws_eventstream`` only;
-* ``text/plain`` or no type: the manifest's own format.
+* ``text/plain`` or no type: the manifest's own format, unless the body starts with
+  ``<`` (a page) or, for an SSE format, ``{`` (a plain JSON completion); ``[``: a JSON array.
 
 Anything else (an HTML page, a plain JSON completion object, XML...) is not a stream: a
 :class:`~ailib.errors.StreamDecodeError` names the content type and shows the start of
@@ -46,7 +47,7 @@ def stream_kind(content_type: str, fmt: str) -> str | None:
     """
     ctype = content_type.split(";", 1)[0].strip().lower()
     if not ctype:
-        return fmt
+        return fmt if fmt == _AWS else SNIFF
     if ctype == "application/vnd.amazon.eventstream":
         return _AWS if fmt == _AWS else None
     if fmt == _AWS:
@@ -58,8 +59,13 @@ def stream_kind(content_type: str, fmt: str) -> str | None:
     if ctype == "application/json":
         return "ndjson" if fmt in ("ndjson", "jsonl") else SNIFF
     if ctype == "text/plain" and fmt != "json_array":
-        return fmt
+        return SNIFF
     return None
+
+
+def _untyped(content_type: str) -> bool:
+    """No Content-Type, or text/plain: the manifest's format, unless the body says otherwise."""
+    return content_type.split(";", 1)[0].strip().lower() in ("", "text/plain")
 
 
 def stream_decoder(
@@ -71,8 +77,13 @@ def stream_decoder(
     limits: Limits = DEFAULT_LIMITS,
 ) -> Decoder:
     """A new decoder for ``kind``; ``head`` is the start of the body (for SNIFF and errors)."""
-    if kind == SNIFF and head.lstrip()[:1] == b"[":
-        kind = "json_array"
+    if kind == SNIFF:
+        first = head.lstrip()[:1]
+        if first == b"[":
+            kind = "json_array"
+        elif _untyped(content_type):  # an HTML page or a JSON object is not an SSE stream
+            plain = first == b"<" or (first == b"{" and fmt not in ("ndjson", "jsonl"))
+            kind = None if plain else fmt
     if kind is None or kind == SNIFF:
         shown = content_type or "none"
         raise StreamDecodeError(

@@ -33,6 +33,11 @@ def check_tools(manifest: Manifest, tools: Sequence[Any], tool_choice: Any = Non
     """Raise :class:`ToolDefinitionError` for the first bad tool or ``tool_choice``."""
     if not tools and tool_choice is None:
         return
+    if not tools and isinstance(tool_choice, str) and tool_choice.lower() in ("required", "any"):
+        raise ToolDefinitionError(
+            f"tool_choice {tool_choice!r} asks for a tool call, but the request has no tools",
+            provider=manifest.id,
+        )
     pattern = manifest.data.get("tool_name_pattern")
     seen: set[str] = set()
     for index, tool in enumerate(tools):

@@ -27,7 +27,7 @@ _ROLES = {
     "assistant": "assistant",
     "tool": "tool",
 }
-_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id"}
+_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"}
 
 
 def _fail(where: str, message: str) -> InvalidRequestError:
@@ -36,7 +36,7 @@ def _fail(where: str, message: str) -> InvalidRequestError:
 
 def message_from_dict(data: Mapping[str, Any], where: str = "message") -> Message:
     """Convert one OpenAI Chat Completions message dict; ``where`` prefixes errors."""
-    from ailib.types.messages import Message, MessageRole
+    from ailib.types.messages import ContentBlock, Message, MessageRole
 
     role = data.get("role")
     if role not in _ROLES:
@@ -48,6 +48,8 @@ def message_from_dict(data: Mapping[str, Any], where: str = "message") -> Messag
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise _fail(f"{where}['name']", f"must be a str, got {type(name).__name__}")
+    if data.get("content") is None and not (role == "assistant" and data.get("tool_calls")):
+        raise _fail(f"{where}['content']", f"a {role} message needs its content (a str)")
     content = content_from_parts(data.get("content"), f"{where}['content']")
     if role == "tool":
         call_id = data.get("tool_call_id")
@@ -61,7 +63,22 @@ def message_from_dict(data: Mapping[str, Any], where: str = "message") -> Messag
     if not isinstance(calls, list):
         raise _fail(f"{where}['tool_calls']", f"must be a list, got {type(calls).__name__}")
     tool_calls = [_tool_call(c, i, f"{where}['tool_calls'][{i}]") for i, c in enumerate(calls)]
+    reasoning = data.get("reasoning_content")
+    if reasoning not in (None, ""):  # DeepSeek-style histories: the turn's thinking text
+        if role != "assistant" or not isinstance(reasoning, str):
+            raise _fail(
+                f"{where}['reasoning_content']", "only assistant messages carry it, as a str"
+            )
+        content = [ContentBlock.thinking(reasoning), *_blocks(content)]
     return Message(MessageRole(_ROLES[role]), content, tool_calls, name=name)
+
+
+def _blocks(content: str | list[ContentBlock]) -> list[ContentBlock]:
+    from ailib.types.messages import ContentBlock
+
+    if isinstance(content, str):
+        return [ContentBlock.text(content)] if content else []
+    return content
 
 
 def content_from_parts(value: Any, where: str) -> str | list[ContentBlock]:
@@ -101,11 +118,38 @@ def _part(part: Mapping[str, Any], where: str) -> ContentBlock:
         if isinstance(url, str) and url and (detail is None or isinstance(detail, str)):
             return ContentBlock.image_url(url, detail=detail)
         raise _fail(f"{where}['image_url']", "needs {'url': '<http(s) or data: URL>'}")
+    if kind == "file":
+        return _file_part(part.get("file"), f"{where}['file']")
     if kind == "text":
         raise _fail(f"{where}['text']", "a text part needs a str 'text'")
+    if kind in ("input_audio", "audio"):
+        raise _fail(f"{where}['type']", "audio input is not supported by ailib messages")
     raise _fail(
         f"{where}['type']",
-        f"unsupported content part type {kind!r} (use 'text' or 'image_url', or ContentBlock)",
+        f"unsupported content part type {kind!r} (use 'text', 'image_url' or 'file', or "
+        "ContentBlock)",
+    )
+
+
+def _file_part(file: Any, where: str) -> ContentBlock:
+    """An OpenAI ``file`` part with inline ``file_data`` (a base64 data: URL): a document."""
+    from ailib.types.messages import ContentBlock
+
+    data = file.get("file_data") if isinstance(file, Mapping) else None
+    if not isinstance(data, str) or not data.startswith("data:") or ";base64," not in data:
+        raise _fail(
+            where,
+            "needs {'file_data': 'data:<media type>;base64,...'} (uploaded file_id "
+            "references cannot be sent to other providers)",
+        )
+    head, payload = data.split(",", 1)
+    title = file.get("filename")
+    block = ContentBlock.document(payload, head[5:].split(";")[0] or "application/pdf")
+    return ContentBlock(
+        "document",
+        text_value=title if isinstance(title, str) else None,
+        data=block.data,
+        media_type=block.media_type,
     )
 
 

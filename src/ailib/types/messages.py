@@ -15,6 +15,28 @@ from ailib.types.message_dicts import content_from_parts, message_from_dict
 from ailib.types.tools import ToolCall
 
 
+def _optional_str(_block: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, str):
+        raise InvalidRequestError(
+            f"content block {attribute.name} must be a str, got {type(value).__name__}"
+        )
+
+
+def _inline(data: Any, where: str) -> str:
+    """Inline data as base64 text: bytes-like values are encoded, a str is kept."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        return base64.b64encode(data).decode("ascii")
+    if not isinstance(data, str):
+        raise InvalidRequestError(
+            f"{where} data must be bytes or base64 text (a str), got {type(data).__name__}"
+        )
+    if data.startswith("data:"):
+        raise InvalidRequestError(
+            f"{where} data is a data: URL, not base64 text: pass the part after ';base64,'"
+        )
+    return data
+
+
 class MessageRole(str, enum.Enum):
     SYSTEM = "system"
     USER = "user"
@@ -33,20 +55,26 @@ class ContentBlock:
         ContentBlock.image_url("https://example.com/cat.png")
     """
 
-    type: str
-    text_value: str | None = None
-    url: str | None = None
-    data: str | None = None
-    media_type: str | None = None
-    detail: str | None = None
-    signature: str | None = None
+    type: str = attrs.field(validator=attrs.validators.instance_of(str))
+    text_value: str | None = attrs.field(default=None, validator=_optional_str)
+    url: str | None = attrs.field(default=None, validator=_optional_str)
+    data: str | None = attrs.field(default=None, validator=_optional_str)
+    media_type: str | None = attrs.field(default=None, validator=_optional_str)
+    detail: str | None = attrs.field(default=None, validator=_optional_str)
+    signature: str | None = attrs.field(default=None, validator=_optional_str)
 
     @classmethod
     def text(cls, text: str) -> ContentBlock:
+        if not isinstance(text, str):
+            raise InvalidRequestError(f"text content must be a str, got {type(text).__name__}")
         return cls("text", text_value=text)
 
     @classmethod
     def image_url(cls, url: str, *, detail: str | None = None) -> ContentBlock:
+        if not isinstance(url, str) or not url:
+            raise InvalidRequestError(
+                f"an image URL must be a non-empty str (http(s) or data: URL), got {url!r:.80}"
+            )
         if url.startswith("data:") and ";base64," in url:
             head, data = url.split(",", 1)
             return cls("image", data=data, media_type=head[5:].split(";")[0], detail=detail)
@@ -56,8 +84,7 @@ class ContentBlock:
     def image_base64(
         cls, data: str | bytes, media_type: str = "image/png", *, detail: str | None = None
     ) -> ContentBlock:
-        if isinstance(data, bytes):
-            data = base64.b64encode(data).decode("ascii")
+        data = _inline(data, "image")
         return cls("image", data=data, media_type=media_type, detail=detail)
 
     @classmethod
@@ -70,14 +97,16 @@ class ContentBlock:
         title: str | None = None,
     ) -> ContentBlock:
         """A document (PDF, ...), inline (base64 or bytes) or by http(s) URL."""
-        if isinstance(data, bytes):
-            data = base64.b64encode(data).decode("ascii")
         if (data is None) == (url is None):
-            raise ValueError("ContentBlock.document needs exactly one of data or url")
+            raise InvalidRequestError("ContentBlock.document needs exactly one of data or url")
+        if data is not None:
+            data = _inline(data, "document")
         return cls("document", text_value=title, url=url, data=data, media_type=media_type)
 
     @classmethod
     def thinking(cls, text: str, signature: str | None = None) -> ContentBlock:
+        if not isinstance(text, str):
+            raise InvalidRequestError(f"thinking text must be a str, got {type(text).__name__}")
         return cls("thinking", text_value=text, signature=signature)
 
     @property
@@ -153,7 +182,8 @@ class Message:
         """Convert an OpenAI Chat Completions message dict (as pasted from other code).
 
         Roles system/developer/user/assistant/tool; content a str or a list of ``text`` /
-        ``image_url`` parts; assistant ``tool_calls``; tool ``tool_call_id``::
+        ``image_url`` parts; assistant ``tool_calls`` and DeepSeek's ``reasoning_content``
+        (a thinking block); tool ``tool_call_id``::
 
             Message.from_dict({"role": "user", "content": "hi"})
         """
@@ -163,11 +193,11 @@ class Message:
 
     @classmethod
     def system(cls, content: str) -> Message:
-        return cls(MessageRole.SYSTEM, content)
+        return cls(MessageRole.SYSTEM, _given(content, "system"))
 
     @classmethod
     def user(cls, content: str | list[ContentBlock]) -> Message:
-        return cls(MessageRole.USER, content)
+        return cls(MessageRole.USER, _given(content, "user"))
 
     @classmethod
     def assistant(
@@ -178,7 +208,12 @@ class Message:
     @classmethod
     def tool(cls, tool_call_id: str, content: Any, *, name: str | None = None) -> Message:
         """A tool result; non-string content is sent as JSON."""
-        text = content if isinstance(content, str) else json.dumps(content, ensure_ascii=False)
+        if not isinstance(tool_call_id, str) or not tool_call_id:
+            raise InvalidRequestError(
+                f"Message.tool needs the id of the call it answers (a non-empty str, "
+                f"call.id), got {tool_call_id!r:.80}"
+            )
+        text = content if isinstance(content, str) else _json_text(content)
         return cls(MessageRole.TOOL, text, tool_call_id=tool_call_id, name=name)
 
     @classmethod
@@ -195,7 +230,7 @@ class Message:
         elif image_base64 is not None:
             image = ContentBlock.image_base64(image_base64, media_type)
         else:
-            raise ValueError("user_with_image needs image_url or image_base64")
+            raise InvalidRequestError("user_with_image needs image_url or image_base64")
         return cls(MessageRole.USER, [ContentBlock.text(text), image])
 
     @property
@@ -204,3 +239,20 @@ class Message:
         if isinstance(self.content, str):
             return self.content
         return "".join(b.text_value or "" for b in self.content if b.type == "text")
+
+
+def _given(content: Any, role: str) -> Any:
+    if content is None:
+        raise InvalidRequestError(f"{role} content must be a str or a list of content blocks")
+    return content
+
+
+def _json_text(content: Any) -> str:
+    """A tool result as JSON text; a value with no JSON form is refused, typed."""
+    try:
+        return json.dumps(content, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise InvalidRequestError(
+            f"a tool result must be a str or a JSON value (dict, list, number...): {exc}; "
+            "convert it first, e.g. Message.tool(call.id, str(result))"
+        ) from None

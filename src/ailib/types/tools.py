@@ -57,15 +57,27 @@ class ToolDefinition:
         description; ``*args`` is left out, ``**kwargs`` allows further properties, and a
         ``functools.partial`` offers only the arguments it leaves open.
         """
+        from ailib.errors import ToolDefinitionError
+
         if func is None:
             if not name:
-                raise ValueError("ToolDefinition.from_function needs a function or a name")
+                raise ToolDefinitionError("ToolDefinition.from_function needs a function or a name")
             return cls(
                 name, description or "", parameters or {"type": "object", "properties": {}}, strict
             )
+        if not callable(func):
+            hint = " (pass the name as name=...)" if isinstance(func, str) else ""
+            raise ToolDefinitionError(
+                f"ToolDefinition.from_function needs a function, got a {type(func).__name__}{hint}"
+            )
         target, _ = unwrap_partial(func)
         if parameters is None:
-            parameters = parameters_schema(func)
+            try:
+                parameters = parameters_schema(func)
+            except (TypeError, ValueError) as exc:  # no signature (some builtins and classes)
+                raise ToolDefinitionError(
+                    f"cannot read the parameters of {func!r:.80}: {exc}; pass parameters={{...}}"
+                ) from None
         if description is None:
             description = summary(inspect.getdoc(target) or "")
         default_name = getattr(target, "__name__", None) or type(target).__name__
@@ -151,9 +163,18 @@ class ToolCall:
         index: int = 0,
         extra: dict[str, Any] | None = None,
     ) -> ToolCall:
-        """Build a call from JSON text or an already-decoded argument object."""
+        """Build a call from JSON text or an already-decoded argument value.
+
+        A decoded value that is not an object (a list, a number) is kept as its JSON text
+        and marked like text that is not an object: ``arguments`` None.
+        """
         if isinstance(raw, dict):
             return cls(id, name, raw, json.dumps(raw, ensure_ascii=False), index, extra or {})
+        if raw is not None and not isinstance(raw, str):
+            try:
+                raw = json.dumps(raw, ensure_ascii=False)
+            except (TypeError, ValueError, RecursionError):
+                raw = repr(raw)  # not JSON at all: decodes to "not valid JSON" below
         text = raw or ""
         args, error = decode_arguments(text)
         return cls(id, name, args, text, index, extra or {}, error)
