@@ -4,6 +4,9 @@ A declared capability is exercised against the mock server in the provider's wir
 dialect, and the request body the server received must carry the feature where the
 dialect puts it (the image, the tools, ``response_format``, the reasoning fields: see
 ``ON_THE_WIRE``), so an encoder that drops one cannot pass on the mock's canned answer.
+A structured_output cell sends a second request with a JSON schema, whose schema (and
+name/strict where the wire has them) must arrive where the dialect puts it
+(``SCHEMA_ON_THE_WIRE``).
 An undeclared capability must be refused with a CapabilityError before any request is
 sent. Sync and async twins.
 """
@@ -96,6 +99,42 @@ ON_THE_WIRE: dict[str, dict[str, tuple[str, Any]]] = {
     "tools": {dialect: (path, "lookup") for dialect, path in _TOOL_NAMES.items()},
     "parallel_tools": {dialect: (path, "lookup") for dialect, path in _TOOL_NAMES.items()},
 }
+# The JSON-schema request of every structured_output cell (OpenAI Chat Completions shape);
+# "city" is the distinctive property the wire must keep.
+CITY_SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}},
+    "required": ["city"],
+}
+SCHEMA_FORMAT = {
+    "type": "json_schema",
+    "json_schema": {"name": "w", "schema": CITY_SCHEMA, "strict": True},
+}
+# wire dialect -> every (path in the request body, value that must be there) of the
+# schema request; the schema itself must arrive whole, not only a JSON-mode switch.
+SCHEMA_ON_THE_WIRE: dict[str, list[tuple[str, Any]]] = {
+    "openai_chat": [
+        ("response_format.type", "json_schema"),
+        ("response_format.json_schema.schema", CITY_SCHEMA),
+        ("response_format.json_schema.name", "w"),
+        ("response_format.json_schema.strict", True),
+    ],
+    "openai_responses": [
+        ("text.format.type", "json_schema"),
+        ("text.format.schema", CITY_SCHEMA),
+        ("text.format.name", "w"),
+        ("text.format.strict", True),
+    ],
+    "gemini_generate": [
+        ("generationConfig.responseMimeType", "application/json"),
+        ("generationConfig.responseJsonSchema", CITY_SCHEMA),
+    ],
+    "cohere_v2": [
+        ("response_format.type", "json_object"),
+        ("response_format.json_schema", CITY_SCHEMA),
+    ],
+    "ollama_chat": [("format", CITY_SCHEMA)],
+}
 
 
 def _provider_caps(provider: str) -> set[str]:
@@ -172,6 +211,15 @@ def _request(capability: str) -> tuple[Callable[[Any], Any], Scenario, Callable[
     )
 
 
+def _schema_request() -> tuple[Callable[[Any], Any], Scenario, Callable[[Any], None]]:
+    """The second request of a structured_output cell: a JSON schema, not JSON mode."""
+    return (
+        lambda b: b.user("where?").response_format(SCHEMA_FORMAT),
+        Scenario(text='{"city": "Paris"}'),
+        lambda r: _assert(json.loads(r.content) == {"city": "Paris"}),
+    )
+
+
 def _assert(condition: bool) -> None:
     assert condition
 
@@ -208,6 +256,20 @@ def _assert_on_the_wire(provider: str, capability: str, server: MockServer) -> N
         f"{provider} ({dialect}) did not put {capability} on the wire: "
         f"{path} = {found!r}, want {value!r}; body: {json.dumps(body)[:600]}"
     )
+
+
+def _assert_schema_on_the_wire(provider: str, server: MockServer) -> None:
+    """The JSON schema of ``_schema_request`` is in the body the server received, whole."""
+    dialect = compiled_spec(provider).manifest.dialect  # type: ignore[union-attr]
+    if dialect not in SCHEMA_ON_THE_WIRE:
+        pytest.fail(f"SCHEMA_ON_THE_WIRE does not say where {dialect} carries a JSON schema")
+    body = server.requests[-1].json()
+    for path, value in SCHEMA_ON_THE_WIRE[dialect]:
+        found = _values_at(body, path)
+        assert value in found, (
+            f"{provider} ({dialect}) dropped or mangled the JSON schema: "
+            f"{path} = {found!r}, want {value!r}; body: {json.dumps(body)[:600]}"
+        )
 
 
 def _needs_parallel_param(provider: str, capability: str, declared: bool) -> bool:
@@ -261,6 +323,11 @@ def test_capability_sync(
         else:
             check(builder.execute())
         _assert_on_the_wire(provider, capability, mock_server)
+        if capability == "structured_output":
+            configure, scenario, check = _schema_request()
+            mock_server.push(scenario)
+            check(configure(client.chat()).execute())
+            _assert_schema_on_the_wire(provider, mock_server)
 
 
 @pytest.mark.parametrize(("provider", "capability", "declared"), _cases())
@@ -291,6 +358,11 @@ async def test_capability_async(
         else:
             check(await builder.execute())
         _assert_on_the_wire(provider, capability, mock_server)
+        if capability == "structured_output":
+            configure, scenario, check = _schema_request()
+            mock_server.push(scenario)
+            check(await configure(client.chat()).execute())
+            _assert_schema_on_the_wire(provider, mock_server)
 
 
 # ---- embeddings: every provider, declared (works against the mock) or refused ----------

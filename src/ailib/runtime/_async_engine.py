@@ -42,6 +42,7 @@ from ailib.runtime.create_args import (
     host_and_port,
     resolve_base_url,
 )
+from ailib.runtime.deadline_io import deadline_bound
 from ailib.runtime.decode_body import body_json, error_body_json, recognised, unrecognised
 from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 from ailib.runtime.redact import mask_known
@@ -75,6 +76,7 @@ if TYPE_CHECKING:
     from ailib.runtime.stream_format import Decoder
 
 DEFAULT_TIMEOUT = 60.0
+POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100)  # own clients
 
 
 class AsyncEngine:
@@ -135,9 +137,8 @@ class AsyncEngine:
             http_client,  # its own headers and auth= count as credentials too
         )
         self._owns_client = http_client is None
-        self._client = http_client or httpx.AsyncClient(
-            timeout=timeout if timeout is not None else DEFAULT_TIMEOUT,
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=100),
+        self._client = http_client or deadline_bound(  # sync: socket waits end by the deadline
+            httpx.AsyncClient(timeout=DEFAULT_TIMEOUT if timeout is None else timeout, limits=POOL)
         )
         self._timeout_error, self._transport_error = error_classes(self._client)
         self._wire = wire_errors(self._client)  # the body-reading seam's exceptions
@@ -303,7 +304,7 @@ class AsyncEngine:
         if not read:
             return await self._send_once(prepared), None
         guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)
-        return await arun_within(self._send_and_read(prepared, guard), guard)
+        return await arun_within(guard, self._send_and_read, prepared, guard)
 
     async def _send_and_read(self, prepared: Prepared, guard: BodyGuard) -> tuple[Any, bytes]:
         response = await self._send_once(prepared, guard)
@@ -339,15 +340,16 @@ class AsyncEngine:
         try:
             return await self._client.send(request, stream=True, **self._no_follow)
         except self._timeout_error as exc:
-            raise AiTransportError(
+            failure: AiLibError = AiTransportError(
                 f"request timed out: {type(exc).__name__}", code="E3003", provider=self.spec.id
-            ) from None
+            )
         except (self._transport_error, self._wire.invalid_url) as exc:
-            raise invalid_location(exc, self.spec.id) or AiTransportError(
+            failure = invalid_location(exc, self.spec.id) or AiTransportError(
                 f"connection to {host_and_port(request.url)} failed: {mask_known(str(exc))}",
                 code="E3001",
                 provider=self.spec.id,
-            ) from None
+            )
+        raise failure  # outside the except blocks: no __context__ holding the raw error
 
     def _http_error(self, response: httpx.Response, raw: bytes) -> RemoteError:
         text = raw.decode("utf-8", "replace")

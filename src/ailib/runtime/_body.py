@@ -27,16 +27,18 @@ import asyncio
 import importlib
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Iterator
-from typing import Any, NamedTuple, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import httpx
 
 from ailib.errors import ResponseTooLargeError, TransportError
+from ailib.runtime.deadline_io import ATTEMPT_ENDS_AT
 from ailib.runtime.limits import MIB, Limits
 from ailib.runtime.redact import mask_known
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 #: largest piece of inflated output produced at once
 PIECE = 64 * 1024
@@ -355,8 +357,10 @@ async def aiter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> Asy
         for piece in inflater.flush():
             guard.take(piece, inflater.consumed)
             yield piece
+        return
     except (errors.transport, errors.decoding, zlib.error) as exc:
-        raise guard.wire_failure(exc, errors) from None
+        failure = guard.wire_failure(exc, errors)
+    raise failure  # outside the except block: no __context__ holding the raw error
 
 
 async def aread_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
@@ -371,18 +375,21 @@ async def aread_body(response: Any, guard: BodyGuard, errors: WireErrors) -> byt
         await response.aclose()
 
 
-async def arun_within(work: Awaitable[T], guard: BodyGuard) -> T:
-    """Await ``work`` within ``guard``'s deadline; past it, E3003 (async)."""
+async def arun_within(
+    guard: BodyGuard, work: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+) -> T:
+    """``await work(*args, **kwargs)`` within ``guard``'s deadline; past it, E3003 (async)."""
     remaining = guard.remaining()
     if remaining is None:
-        return await work
+        return await work(*args, **kwargs)
     try:
         if _timeout is None:  # Python 3.10
-            return await asyncio.wait_for(work, remaining)
+            return await asyncio.wait_for(work(*args, **kwargs), remaining)
         async with _timeout(remaining):  # no extra task, unlike wait_for before 3.12
-            return await work
+            return await work(*args, **kwargs)
     except asyncio.TimeoutError:
-        raise guard.deadline_error() from None
+        pass
+    raise guard.deadline_error()  # outside the except block: no __context__
 
 
 # ---- sync --------------------------------------------------------------------------------
@@ -405,8 +412,10 @@ def iter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> Iterator[b
         for piece in inflater.flush():
             guard.take(piece, inflater.consumed)
             yield piece
+        return
     except (errors.transport, errors.decoding, zlib.error) as exc:
-        raise guard.wire_failure(exc, errors) from None
+        failure = guard.wire_failure(exc, errors)
+    raise failure  # outside the except block: no __context__ holding the raw error
 
 
 def read_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
@@ -421,7 +430,21 @@ def read_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
         response.close()
 
 
-def run_within(work: T, guard: BodyGuard) -> T:
-    """Sync twin of :func:`arun_within`: the work already ran, checking the deadline as it
-    read (each socket read is also bounded by the capped httpx timeouts)."""
-    return work
+def run_within(guard: BodyGuard, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``work(*args, **kwargs)`` within ``guard``'s deadline; past it, E3003 (sync).
+
+    The deadline is published in :data:`~ailib.runtime.deadline_io.ATTEMPT_ENDS_AT` for
+    the attempt: the sockets of a client ailib created end every wait by it (a server
+    dripping its headers included); the body is also checked between chunks.
+    """
+    if guard.ends_at is None:
+        return work(*args, **kwargs)
+    token = ATTEMPT_ENDS_AT.set(guard.ends_at)
+    try:
+        return work(*args, **kwargs)
+    except TransportError as exc:
+        if exc.code != "E3003" or time.monotonic() < guard.ends_at:
+            raise
+    finally:
+        ATTEMPT_ENDS_AT.reset(token)
+    raise guard.deadline_error()  # a socket wait cut at the deadline: say which timeout
