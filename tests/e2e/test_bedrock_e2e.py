@@ -70,7 +70,9 @@ def verify_sigv4(req: RecordedRequest, *, token: str | None = None) -> list[str]
     assert re.fullmatch(r"\d{8}T\d{6}Z", date) and date[:8] == match["day"]
     assert (match["key"], match["region"]) == (ACCESS, REGION)
     names = match["names"].split(";")
-    want = ["content-type", "host", "x-amz-date"] + (["x-amz-security-token"] if token else [])
+    want = ["accept-encoding", "content-type", "host", "x-amz-date"] + (
+        ["x-amz-security-token"] if token else []
+    )
     assert names == want
     assert req.headers.get("x-amz-security-token") == token
     moment = datetime.datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(

@@ -296,3 +296,24 @@ def test_gzip_mixed_with_other_codings_is_refused(
     with pytest.raises(TransportError) as info:  # never handed to the client to inflate whole
         chat(mode, handler, stream=stream, limits=Limits(max_body_bytes=1 << 30))
     assert "cannot be inflated within bounds" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("coding", ["br", "zstd"])
+def test_a_coding_ailib_did_not_ask_for_is_refused(mode: str, stream: bool, coding: str) -> None:
+    """ailib asks for gzip and deflate only (it inflates those in bounded pieces); a br or
+    zstd body (which a client with brotli/zstandard would inflate a chunk at a time,
+    unbounded) is refused, never handed over."""
+    seen: list[str] = []
+    ctype = "text/event-stream" if stream else "application/json"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("accept-encoding", ""))
+        headers = {"content-type": ctype, "content-encoding": coding}
+        return httpx.Response(200, headers=headers, stream=Chunks(b"\x0b\x02\x80bomb\x03"))
+
+    with pytest.raises(TransportError) as info:
+        chat(mode, handler, stream=stream)
+    assert "was not asked for" in str(info.value)
+    assert seen == ["gzip, deflate"]

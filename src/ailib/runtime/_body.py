@@ -12,8 +12,9 @@ ailib error whatever the backend (httpx, or an httpx-compatible package):
   :class:`~ailib.errors.ResponseTooLargeError`, raised before the excess is in memory.
 
 gzip and deflate are inflated here in pieces of at most 64 KiB (httpx would inflate a
-whole network chunk at once: a 1 MB gzip bomb becomes 1 GB in one call); other codings
-(br, zstd) are left to the client and checked chunk by chunk.
+whole network chunk at once: a 1 MB gzip bomb becomes 1 GB in one call). The engine asks
+for gzip and deflate only; another coding (br, zstd) is refused unless the request's own
+Accept-Encoding asked for it (then the client inflates it, checked chunk by chunk).
 
 Example::
 
@@ -320,6 +321,14 @@ class _Chain:
             yield from self._through(layer.flush(), index + 1, flush=True)
 
 
+def _asked_codings(response: Any) -> str:
+    """The request's Accept-Encoding, lowercased ('' when unknown)."""
+    try:
+        return str(response.request.headers.get("accept-encoding", "")).lower()
+    except (AttributeError, RuntimeError):  # a response built without its request
+        return ""
+
+
 def _inflater(response: Any, raw: str) -> _Inflater | _Identity | _Chain | None:
     """The decoder of the response's content coding; None: left to the client."""
     if not hasattr(response, raw) or getattr(response, "is_stream_consumed", False):
@@ -330,7 +339,9 @@ def _inflater(response: Any, raw: str) -> _Inflater | _Identity | _Chain | None:
         return _Identity()
     known = [c in ("gzip", "x-gzip", "deflate") for c in codings]
     if not any(known):
-        return None  # br, zstd...: left to the client
+        if not all(c in _asked_codings(response) for c in codings):  # ailib asks gzip, deflate
+            raise zlib.error(f"content coding {header.strip()!r} was not asked for")
+        return None  # br, zstd the caller asked for: left to the client, checked per chunk
     if not all(known):  # the client would inflate the gzip layers whole: a bomb's way in
         raise zlib.error(f"content codings {header.strip()!r} cannot be inflated within bounds")
     layers = [_Inflater("deflate" if c == "deflate" else "gzip") for c in reversed(codings)]

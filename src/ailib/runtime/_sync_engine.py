@@ -125,6 +125,7 @@ class SyncEngine:
         self.max_retries = int(policy["max_retries"] if max_retries is None else max_retries)
         self._auth_headers, self._auth_query = auth_headers(self.spec, self._key)
         headers = MaskedDict({"content-type": "application/json", **self._auth_headers})
+        headers["accept-encoding"] = "gzip, deflate"  # the codings ailib inflates within bounds
         headers.update(default_headers or {})
         headers.extra_secret = self._auth_headers.extra_secret
         self._headers = headers
