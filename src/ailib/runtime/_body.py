@@ -360,6 +360,11 @@ async def aiter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> Asy
                 guard.take(chunk, getattr(response, "num_bytes_downloaded", None))
                 yield chunk
             return
+        if type(inflater) is _Identity and guard.max_bytes is None and guard.ends_at is None:
+            async for raw in response.aiter_raw():  # a stream without coding: nothing to bound
+                guard.wire_bytes += len(raw)
+                yield raw
+            return
         async for raw in response.aiter_raw():
             guard.wire(len(raw))
             for piece in inflater.feed(raw):
@@ -414,6 +419,11 @@ def iter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> Iterator[b
             for chunk in response.iter_bytes():
                 guard.take(chunk, getattr(response, "num_bytes_downloaded", None))
                 yield chunk
+            return
+        if type(inflater) is _Identity and guard.max_bytes is None and guard.ends_at is None:
+            for raw in response.iter_raw():  # a stream without coding: nothing to bound
+                guard.wire_bytes += len(raw)
+                yield raw
             return
         for raw in response.iter_raw():
             guard.wire(len(raw))

@@ -29,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)  # stop cleanly on SIGTERM like on Ctrl-C
+    # Ctrl-C works even when started in the background of a shell, which ignores SIGINT
+    signal.signal(signal.SIGINT, interrupt)
     print(f"ailib mock server listening on {server.url}", flush=True)
     for dialect in ("openai", "anthropic", "gemini", "mock"):
         print(f"  {dialect:<10} {server.base_url(dialect)}", flush=True)
