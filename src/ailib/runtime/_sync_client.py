@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -15,10 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ailib.errors import AiLibError
 from ailib.runtime.builder import ChatBuilderBase
 from ailib.runtime.create_args import check_base_url, check_model_arg, manifest_path_list
-from ailib.runtime.redact import masked_options
 from ailib.runtime.registry import has_overrides, interpreted_spec, provider_class, split_model
-
-log = logging.getLogger("ailib")
 
 if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping import light
     import httpx
@@ -71,6 +67,8 @@ class AiClient:
         self.model = model
         self.loader = loader
         self._owns_loader = False
+        from ailib.runtime.redact import masked_options  # loaded with the engine, not on import
+
         self._options = masked_options(engine_options or {})
         self._refused: object = None  # a reloaded spec no engine could be built from
 
@@ -162,7 +160,9 @@ class AiClient:
                 except AiLibError as exc:  # e.g. a bad base_url: keep the last good engine
                     self._refused = spec
                     self.loader.errors[self.provider_id] = exc
-                    log.error(
+                    import logging  # only here: `from ailib import AiClient` stays light
+
+                    logging.getLogger("ailib").error(
                         "ailib: rejected manifest change for %r, keeping the last good one: %s",
                         self.provider_id,
                         exc,

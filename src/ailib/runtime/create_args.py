@@ -26,12 +26,21 @@ import math
 import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ailib.errors import ConfigurationError
 
 if TYPE_CHECKING:
+    from urllib.parse import SplitResult
+
     from ailib.runtime.spec import ProviderSpec
+
+
+def urlsplit(url: str) -> SplitResult:
+    """``urllib.parse.urlsplit``, imported on first use (``import ailib`` stays light)."""
+    from urllib.parse import urlsplit as split
+
+    return split(url)
+
 
 __all__ = [
     "check_base_url",
