@@ -13,6 +13,7 @@ UNASYNC_FILES = [
     ("src/ailib/runtime/_async_engine.py", "src/ailib/runtime/_sync_engine.py"),
     ("src/ailib/runtime/_async_client.py", "src/ailib/runtime/_sync_client.py"),
     ("src/ailib/embeddings/_async.py", "src/ailib/embeddings/_sync.py"),
+    ("src/ailib/runtime/_async_body.py", "src/ailib/runtime/_sync_body.py"),
 ]
 
 # Whole-word replacements, applied in order.
@@ -31,6 +32,7 @@ NAMES = [
     ("__aiter__", "__iter__"),
     ("__anext__", "__next__"),
     ("aiter_bytes", "iter_bytes"),
+    ("aiter_raw", "iter_raw"),
     ("aiter_body", "iter_body"),
     ("aread_body", "read_body"),
     ("arun_within", "run_within"),
@@ -38,6 +40,7 @@ NAMES = [
     ("aclose", "close"),
     ("_async_engine", "_sync_engine"),
     ("_async_client", "_sync_client"),
+    ("_async_body", "_sync_body"),
     ("asyncio", "time"),
 ]
 PATTERNS = [

@@ -26,10 +26,9 @@ from ailib.errors import AiLibError, RemoteError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
 from ailib.pipeline.frames import FrameReader
+from ailib.runtime._async_body import aiter_body, aread_body
 from ailib.runtime._body import (
     BodyGuard,
-    aiter_body,
-    aread_body,
     arun_within,
     capped_timeout,
     total_deadline,

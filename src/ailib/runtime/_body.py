@@ -19,7 +19,7 @@ Accept-Encoding asked for it (then the client inflates it, checked chunk by chun
 Example::
 
     guard = BodyGuard(limits, provider="openai", deadline=10.0)
-    raw = await aread_body(response, guard, errors)   # sync: read_body(...)
+    raw = await aread_body(response, guard, errors)  # _async_body; sync: _sync_body.read_body
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import asyncio
 import importlib
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import httpx
@@ -275,7 +275,7 @@ class _Inflater:
             raise zlib.error("the compressed body ended before its end marker (cut short?)")
 
 
-class _Identity:
+class Identity:
     """No content coding: the wire bytes are the body."""
 
     __slots__ = ("consumed",)
@@ -329,14 +329,14 @@ def _asked_codings(response: Any) -> str:
         return ""
 
 
-def _inflater(response: Any, raw: str) -> _Inflater | _Identity | _Chain | None:
+def inflater_for(response: Any, raw: str) -> _Inflater | Identity | _Chain | None:
     """The decoder of the response's content coding; None: left to the client."""
     if not hasattr(response, raw) or getattr(response, "is_stream_consumed", False):
         return None  # no raw access, or already read (e.g. httpx.Response(content=b"..."))
     header = str(response.headers.get("content-encoding", "")).lower()
     codings = [c.strip() for c in header.split(",") if c.strip() not in ("", "identity")]
     if not codings:
-        return _Identity()
+        return Identity()
     known = [c in ("gzip", "x-gzip", "deflate") for c in codings]
     if not any(known):
         if not all(c in _asked_codings(response) for c in codings):  # ailib asks gzip, deflate
@@ -348,47 +348,7 @@ def _inflater(response: Any, raw: str) -> _Inflater | _Identity | _Chain | None:
     return layers[0] if len(layers) == 1 else _Chain(layers)
 
 
-# ---- async -------------------------------------------------------------------------------
-
-
-async def aiter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> AsyncIterator[bytes]:
-    """The decoded body of ``response`` in pieces, within ``guard``'s bounds (async)."""
-    try:
-        inflater = _inflater(response, "aiter_raw")
-        if inflater is None:  # br, zstd...: the client inflates, checked chunk by chunk
-            async for chunk in response.aiter_bytes():
-                guard.take(chunk, getattr(response, "num_bytes_downloaded", None))
-                yield chunk
-            return
-        if type(inflater) is _Identity and guard.max_bytes is None and guard.ends_at is None:
-            async for raw in response.aiter_raw():  # a stream without coding: nothing to bound
-                guard.wire_bytes += len(raw)
-                yield raw
-            return
-        async for raw in response.aiter_raw():
-            guard.wire(len(raw))
-            for piece in inflater.feed(raw):
-                guard.take(piece, inflater.consumed)
-                yield piece
-        for piece in inflater.flush():
-            guard.take(piece, inflater.consumed)
-            yield piece
-        return
-    except (errors.transport, errors.decoding, zlib.error) as exc:
-        failure = guard.wire_failure(exc, errors)
-    raise failure  # outside the except block: no __context__ holding the raw error
-
-
-async def aread_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
-    """The whole decoded body, within ``guard``'s bounds; closes the response (async)."""
-    try:
-        guard.check_length(response.headers)
-        buf = bytearray()
-        async for piece in aiter_body(response, guard, errors):
-            buf += piece
-        return bytes(buf)
-    finally:
-        await response.aclose()
+# ---- the deadline of an attempt (aiter_body/aread_body: _async_body.py, its sync twin generated)
 
 
 async def arun_within(
@@ -406,49 +366,6 @@ async def arun_within(
     except asyncio.TimeoutError:
         pass
     raise guard.deadline_error()  # outside the except block: no __context__
-
-
-# ---- sync --------------------------------------------------------------------------------
-
-
-def iter_body(response: Any, guard: BodyGuard, errors: WireErrors) -> Iterator[bytes]:
-    """The decoded body of ``response`` in pieces, within ``guard``'s bounds (sync)."""
-    try:
-        inflater = _inflater(response, "iter_raw")
-        if inflater is None:
-            for chunk in response.iter_bytes():
-                guard.take(chunk, getattr(response, "num_bytes_downloaded", None))
-                yield chunk
-            return
-        if type(inflater) is _Identity and guard.max_bytes is None and guard.ends_at is None:
-            for raw in response.iter_raw():  # a stream without coding: nothing to bound
-                guard.wire_bytes += len(raw)
-                yield raw
-            return
-        for raw in response.iter_raw():
-            guard.wire(len(raw))
-            for piece in inflater.feed(raw):
-                guard.take(piece, inflater.consumed)
-                yield piece
-        for piece in inflater.flush():
-            guard.take(piece, inflater.consumed)
-            yield piece
-        return
-    except (errors.transport, errors.decoding, zlib.error) as exc:
-        failure = guard.wire_failure(exc, errors)
-    raise failure  # outside the except block: no __context__ holding the raw error
-
-
-def read_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
-    """The whole decoded body, within ``guard``'s bounds; closes the response (sync)."""
-    try:
-        guard.check_length(response.headers)
-        buf = bytearray()
-        for piece in iter_body(response, guard, errors):
-            buf += piece
-        return bytes(buf)
-    finally:
-        response.close()
 
 
 def run_within(guard: BodyGuard, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -30,12 +30,11 @@ from ailib.pipeline.frames import FrameReader
 from ailib.runtime._body import (
     BodyGuard,
     capped_timeout,
-    iter_body,
-    read_body,
     run_within,
     total_deadline,
     wire_errors,
 )
+from ailib.runtime._sync_body import iter_body, read_body
 from ailib.runtime.classify import classify, stream_error
 from ailib.runtime.create_args import (
     check_engine_args,
