@@ -14,11 +14,21 @@ UNASYNC_FILES = [
     ("src/ailib/runtime/_async_client.py", "src/ailib/runtime/_sync_client.py"),
     ("src/ailib/embeddings/_async.py", "src/ailib/embeddings/_sync.py"),
     ("src/ailib/runtime/_async_body.py", "src/ailib/runtime/_sync_body.py"),
+    ("src/ailib/runtime/_async_pipeline.py", "src/ailib/runtime/_sync_pipeline.py"),
+    ("src/ailib/resilience/_async_retry.py", "src/ailib/resilience/_sync_retry.py"),
 ]
 
 # Whole-word replacements, applied in order.
 NAMES = [
     ("AsyncEngine", "SyncEngine"),
+    ("AsyncPipeline", "Pipeline"),
+    ("AsyncLayer", "Layer"),
+    ("AsyncNext", "Next"),
+    ("AsyncRetryLayer", "RetryLayer"),
+    ("afinish", "finish"),
+    ("asettle", "settle"),
+    ("_async_pipeline", "_sync_pipeline"),
+    ("_async_retry", "_sync_retry"),
     ("AsyncChatStream", "ChatStream"),
     ("AsyncChatBuilder", "ChatBuilder"),
     ("AsyncAiClient", "AiClient"),

@@ -107,7 +107,7 @@ def error_classification(ctx: Ctx) -> Observed:
 
 
 def retry_decision(ctx: Ctx) -> Observed:
-    """The engine's own rules: ``_should_retry`` and ``_delay``; 1 + max_retries attempts."""
+    """The engine's own rules: ``retry_policy.should_retry`` and ``retry_policy.delay``; 1 + max_retries attempts."""
     failed = int(ctx.input["attempt"])  # the attempt that just failed (1 = the first)
     err = RemoteError("compliance", code=ctx.input["error"]["error_code"])
     engine = SyncEngine(
@@ -115,14 +115,14 @@ def retry_decision(ctx: Ctx) -> Observed:
         retry_policy=ctx.input.get("retry_policy"),
     )  # fmt: skip
     with engine:
-        should = engine._should_retry(err) and failed <= engine.max_retries
+        should = engine.retry_policy.should_retry(err) and failed <= engine.max_retries
         out: Observed = {"should_retry": should}
         if should:  # every delay the jitter can pick: its lowest and its highest draw
             seconds = []
             for pick in (min, max):
                 with pytest.MonkeyPatch.context() as patch:
                     patch.setattr(random, "uniform", lambda a, b, p=pick: p(a, b))
-                    seconds.append(engine._delay(err, failed + 1))
+                    seconds.append(engine.retry_policy.delay(err, failed + 1))
             out["delay_ms"] = Range(min(seconds) * 1000, max(seconds) * 1000)
     return out
 

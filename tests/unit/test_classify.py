@@ -11,12 +11,13 @@ from typing import Any
 import attrs
 import httpx
 import pytest
-from tenacity import RetryCallState, Retrying
 
 from ailib.errors import AiLibError, RemoteError, TransportError
 from ailib.pipeline.assemble import Assembler
 from ailib.protocol.manifest import Manifest
 from ailib.providers import anthropic, gemini, openai
+from ailib.resilience import _sync_retry
+from ailib.resilience import retry_policy as retry_policy_module
 from ailib.runtime import _sync_engine
 from ailib.runtime.classify import classify, parse_retry_after, stream_error
 from ailib.runtime.spec import ProviderSpec, error_tables
@@ -285,7 +286,7 @@ def test_stream_error_raised_through_the_assembler() -> None:
     assert info.value.message == "Overloaded"
 
 
-# ---- retry policy: _wait and _should_retry ----------------------------------------------
+# ---- retry policy: delay and should_retry ----------------------------------------------
 
 
 def make_engine(overrides: dict[str, Any] | None = None, spec: ProviderSpec | None = None) -> Any:
@@ -302,12 +303,9 @@ def engine() -> Iterator[Any]:
     eng.close()
 
 
-def call_state(attempt: int, exc: BaseException | None) -> RetryCallState:
-    state = RetryCallState(retry_object=Retrying(), fn=None, args=(), kwargs={})
-    state.attempt_number = attempt
-    if exc is not None:
-        state.set_exception((type(exc), exc, None))
-    return state
+def wait(engine: Any, retry: int, exc: BaseException | None) -> float:
+    """The wait before retry number ``retry`` (attempt ``retry + 1``) after ``exc``."""
+    return float(engine.retry_policy.delay(exc, retry + 1))
 
 
 def remote(status: int | None, retry_after: float | None = None, code: str = "E2001") -> Any:
@@ -320,16 +318,16 @@ def test_engine_is_a_sync_engine(engine: Any) -> None:
 
 
 def test_wait_honours_retry_after(engine: Any) -> None:
-    assert engine._wait(call_state(1, remote(429, retry_after=5))) == 5.0
-    assert engine._wait(call_state(3, remote(429, retry_after=0.25))) == 0.25
-    assert engine._wait(call_state(1, remote(429, retry_after=0))) == 0.0
+    assert wait(engine, 1, remote(429, retry_after=5)) == 5.0
+    assert wait(engine, 3, remote(429, retry_after=0.25)) == 0.25
+    assert wait(engine, 1, remote(429, retry_after=0)) == 0.0
 
 
 def test_wait_caps_retry_after_at_max_delay(engine: Any) -> None:
-    assert engine._wait(call_state(1, remote(429, retry_after=3600))) == 30.0
+    assert wait(engine, 1, remote(429, retry_after=3600)) == 30.0
     small = make_engine({"retry_policy": {"max_delay_ms": 2000}})
     try:
-        assert small._wait(call_state(1, remote(429, retry_after=10))) == 2.0
+        assert wait(small, 1, remote(429, retry_after=10)) == 2.0
     finally:
         small.close()
 
@@ -341,7 +339,7 @@ def test_wait_without_retry_after_stays_within_the_exponential_bound(
     bound = min(30.0, 0.5 * 2 ** (attempt - 1))
     for exc in (remote(503, code="E3002"), TransportError("reset"), None):
         for _ in range(50):
-            assert 0.0 <= engine._wait(call_state(attempt, exc)) <= bound
+            assert 0.0 <= wait(engine, attempt, exc) <= bound
 
 
 @pytest.mark.parametrize(("attempt", "bound"), [(1, 0.5), (2, 1.0), (3, 2.0), (6, 16.0), (7, 30.0)])
@@ -354,8 +352,8 @@ def test_full_jitter_draws_from_the_minimum_to_the_bound(
         calls.append((a, b))
         return b
 
-    monkeypatch.setattr(_sync_engine.random, "uniform", fake_uniform)
-    assert engine._wait(call_state(attempt, remote(503, code="E3002"))) == bound
+    monkeypatch.setattr(retry_policy_module.random, "uniform", fake_uniform)
+    assert wait(engine, attempt, remote(503, code="E3002")) == bound
     assert calls == [(0.5, bound)]  # never below the policy's min_delay_ms (500 ms here)
 
 
@@ -364,7 +362,7 @@ def test_no_jitter_is_exact_and_capped() -> None:
         {"retry_policy": {"jitter": "none", "min_delay_ms": 100, "max_delay_ms": 1000}}
     )
     try:
-        waits = [eng._wait(call_state(n, TransportError("x"))) for n in range(1, 7)]
+        waits = [wait(eng, n, TransportError("x")) for n in range(1, 7)]
         assert waits == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
     finally:
         eng.close()
@@ -375,7 +373,7 @@ def test_equal_jitter_stays_in_the_upper_half() -> None:
     rng_state = random.getstate()
     try:
         for _ in range(100):
-            assert 2.0 <= eng._wait(call_state(3, TransportError("x"))) <= 4.0
+            assert 2.0 <= wait(eng, 3, TransportError("x")) <= 4.0
     finally:
         random.setstate(rng_state)
         eng.close()
@@ -384,42 +382,42 @@ def test_equal_jitter_stays_in_the_upper_half() -> None:
 def test_should_retry_respects_retry_on_http_status(engine: Any) -> None:
     allowed = engine.spec.manifest.retry_policy["retry_on_http_status"]
     assert 429 in allowed and 529 not in allowed
-    assert engine._should_retry(classify(OPENAI, status=429, body=None)) is True
-    assert engine._should_retry(classify(OPENAI, status=503, body=None)) is True
+    assert engine.retry_policy.should_retry(classify(OPENAI, status=429, body=None)) is True
+    assert engine.retry_policy.should_retry(classify(OPENAI, status=503, body=None)) is True
     # 529 is a retryable code (overloaded) but OpenAI does not list the status
     overloaded = classify(OPENAI, status=529, body=None)
     assert overloaded.retryable
-    assert engine._should_retry(overloaded) is False
+    assert engine.retry_policy.should_retry(overloaded) is False
 
 
 def test_should_retry_uses_each_providers_list() -> None:
     eng = make_engine(spec=anthropic.SPEC)
     try:
-        assert eng._should_retry(classify(ANTHROPIC, status=529, body=None)) is True
+        assert eng.retry_policy.should_retry(classify(ANTHROPIC, status=529, body=None)) is True
     finally:
         eng.close()
     eng = make_engine({"retry_policy": {"retry_on_http_status": [503]}})
     try:
-        assert eng._should_retry(classify(OPENAI, status=429, body=None)) is False
-        assert eng._should_retry(classify(OPENAI, status=503, body=None)) is True
+        assert eng.retry_policy.should_retry(classify(OPENAI, status=429, body=None)) is False
+        assert eng.retry_policy.should_retry(classify(OPENAI, status=503, body=None)) is True
     finally:
         eng.close()
 
 
 def test_should_retry_rejects_non_retryable_codes(engine: Any) -> None:
-    assert engine._should_retry(classify(OPENAI, status=400, body=None)) is False
+    assert engine.retry_policy.should_retry(classify(OPENAI, status=400, body=None)) is False
     quota = classify(OPENAI, status=429, body=oai_body("insufficient_quota"))
     assert quota.code == "E2002"
-    assert engine._should_retry(quota) is False
+    assert engine.retry_policy.should_retry(quota) is False
 
 
 def test_should_retry_stream_errors_and_transport_errors(engine: Any) -> None:
-    assert engine._should_retry(stream_error(OPENAI, {"type": "server_error"})) is True
-    assert engine._should_retry(stream_error(OPENAI, {"type": "invalid_api_key"})) is False
-    assert engine._should_retry(TransportError("timed out")) is True
-    assert engine._should_retry(TransportError("bad", code="E1001")) is False
-    assert engine._should_retry(AiLibError("generic")) is False
-    assert engine._should_retry(ValueError("x")) is False
+    assert engine.retry_policy.should_retry(stream_error(OPENAI, {"type": "server_error"})) is True
+    assert engine.retry_policy.should_retry(stream_error(OPENAI, {"type": "invalid_api_key"})) is False
+    assert engine.retry_policy.should_retry(TransportError("timed out")) is True
+    assert engine.retry_policy.should_retry(TransportError("bad", code="E1001")) is False
+    assert engine.retry_policy.should_retry(AiLibError("generic")) is False
+    assert engine.retry_policy.should_retry(ValueError("x")) is False
 
 
 def test_send_retries_with_retry_after_then_succeeds(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -443,7 +441,7 @@ def test_send_retries_with_retry_after_then_succeeds(monkeypatch: pytest.MonkeyP
         return httpx.Response(200, headers={"x-request-id": "req_2"}, json=body)
 
     sleeps: list[float] = []
-    monkeypatch.setattr(_sync_engine.time, "sleep", sleeps.append)
+    monkeypatch.setattr(_sync_retry.time, "sleep", sleeps.append)
     client = httpx.Client(transport=httpx.MockTransport(handler))
     eng = openai.OpenAI(api_key="k", base_url="http://127.0.0.1:9/v1", http_client=client)
     try:
@@ -468,7 +466,7 @@ def test_send_gives_up_after_max_retries(monkeypatch: pytest.MonkeyPatch) -> Non
         return httpx.Response(503, json=oai_body(message="busy"))
 
     sleeps: list[float] = []
-    monkeypatch.setattr(_sync_engine.time, "sleep", sleeps.append)
+    monkeypatch.setattr(_sync_retry.time, "sleep", sleeps.append)
     client = httpx.Client(transport=httpx.MockTransport(handler))
     eng = openai.OpenAI(
         api_key="k", base_url="http://127.0.0.1:9/v1", http_client=client, max_retries=3

@@ -11,9 +11,7 @@ Example::
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -26,7 +24,10 @@ from ailib.errors import AiLibError, RemoteError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
 from ailib.pipeline.frames import FrameReader
+from ailib.resilience._async_retry import AsyncRetryLayer
+from ailib.resilience.retry_policy import RetryPolicy
 from ailib.runtime._async_body import aiter_body, aread_body
+from ailib.runtime._async_pipeline import STOPPED, AsyncPipeline, afinish, asettle
 from ailib.runtime._body import (
     BodyGuard,
     arun_within,
@@ -35,6 +36,7 @@ from ailib.runtime._body import (
     wire_errors,
 )
 from ailib.runtime.classify import classify, stream_error
+from ailib.runtime.context import CallContext, Target, mark_served
 from ailib.runtime.create_args import (
     check_engine_args,
     check_http_client,
@@ -69,19 +71,26 @@ from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
 
 if TYPE_CHECKING:
-    from tenacity import RetryCallState
     from typing_extensions import Self  # typing.Self needs Python 3.11
 
     from ailib.runtime.stream_format import Decoder
 
 DEFAULT_TIMEOUT = 60.0
 POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100)  # own clients
+#: what a provider object used on its own runs through: the manifest's retry policy
+DEFAULT_PIPELINE = AsyncPipeline([AsyncRetryLayer()])
 
 
 class AsyncEngine:
-    """Auth, retries, error classification and streaming for one provider (async)."""
+    """One attempt of I/O for one provider: auth, the wire, typed errors, streams (async).
+
+    Calls made on it directly (``execute``, ``stream``, ``post_json``) pass through
+    ``self.pipeline`` (by default: retry under the manifest's policy); a client runs its
+    own pipeline and ends each attempt in :meth:`attempt`.
+    """
 
     spec: ProviderSpec
+    pipeline: AsyncPipeline = DEFAULT_PIPELINE
 
     def __init__(
         self,
@@ -118,9 +127,11 @@ class AsyncEngine:
         self.base_url = resolve_base_url(self.spec, base_url)  # a bad URL is refused here
         self._signer = request_signer(self.spec, self._key.reveal() if api_key else None)
         self.drop_unsupported = drop_unsupported
-        policy = self._policy = {**self.spec.manifest.retry_policy, **(retry_policy or {})}
-        self._retry_statuses = frozenset(policy["retry_on_http_status"])
-        self.max_retries = int(policy["max_retries"] if max_retries is None else max_retries)
+        overrides = dict(retry_policy or {})
+        if max_retries is not None:
+            overrides["max_retries"] = max_retries
+        self.retry_policy = RetryPolicy.from_manifest(self.spec.manifest.retry_policy, **overrides)
+        self.max_retries = self.retry_policy.max_retries
         self._auth_headers, self._auth_query = auth_headers(self.spec, self._key)
         headers = MaskedDict({"content-type": "application/json", **self._auth_headers})
         headers["accept-encoding"] = "gzip, deflate"  # the codings ailib inflates within bounds
@@ -185,10 +196,10 @@ class AsyncEngine:
 
     async def execute(self, req: ChatRequest) -> ChatResponse:
         """Send a non-streaming request and return the unified response."""
-        prepared = self.prepare(attrs_evolve_stream(req, False))
-        response, raw = await self._exchange(prepared)
-        body = body_json(raw, self.limits)  # ResponseDecodeError: not JSON, or too deep
-        return self.parse_response(body, response.headers, model=req.model)
+        ctx = CallContext("chat", Target(self, req.model), request=req)
+        ctx.prepared()  # a request the provider cannot carry is refused here
+        response: ChatResponse = await self.pipeline.run(ctx)
+        return response
 
     async def post_json(
         self, path: str, payload: dict[str, Any], *, model: str = ""
@@ -199,14 +210,35 @@ class AsyncEngine:
 
             body, headers = await provider.post_json("/embeddings", {"model": m, "input": t})
         """
+        ctx = CallContext("post", Target(self, model), payload=payload, path=path)
+        ctx.set_prepared(self.prepare_post(path, payload, model))
+        result: tuple[Any, httpx.Headers] = await self.pipeline.run(ctx)
+        return result
+
+    def prepare_post(self, path: str, payload: dict[str, Any], model: str) -> Prepared:
+        """The URL and body of a JSON POST to ``path`` (``{model}`` filled in)."""
         if self._missing_key:
             raise missing_key_error(self.spec)
         url = self.base_url + path.replace("{model}", quote(model, safe=""))
         if self._auth_query:
             url += ("&" if "?" in url else "?") + urlencode(self._auth_query)
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-        response, raw = await self._exchange(Prepared(url, data, payload, False))
-        return body_json(raw, self.limits), response.headers
+        return Prepared(url, data, payload, False)
+
+    async def attempt(self, ctx: CallContext) -> Any:
+        """One attempt of ``ctx`` against this provider: the innermost step of a pipeline.
+
+        Returns a ``ChatResponse`` ("chat"), the opened response ("stream": headers
+        arrived, status checked) or ``(body, headers)`` ("post"). No retries here.
+        """
+        ctx.attempt += 1
+        if ctx.operation == "stream":
+            return await self._send_once(ctx.prepared())
+        response, raw = await self._attempt(ctx.prepared())
+        body = body_json(raw, self.limits)  # ResponseDecodeError: not JSON, or too deep
+        if ctx.operation == "post":
+            return body, response.headers
+        return self.parse_response(body, response.headers, model=ctx.target.model)
 
     def parse_response(
         self, body: Any, headers: httpx.Headers, *, model: str | None = None
@@ -225,7 +257,9 @@ class AsyncEngine:
 
     def stream(self, req: ChatRequest) -> AsyncChatStream:
         """A stream of events; open it with ``async with`` or just iterate it."""
-        return AsyncChatStream(self, self.prepare(attrs_evolve_stream(req, True)), model=req.model)
+        ctx = CallContext("stream", Target(self, req.model), request=req)
+        ctx.prepared()  # a request the provider cannot carry is refused here
+        return AsyncChatStream(self.pipeline, ctx)
 
     def _request_id(self, headers: httpx.Headers) -> str | None:
         for name in self.spec.errors.request_id_headers:
@@ -237,72 +271,10 @@ class AsyncEngine:
     def _stream_error(self, fields: dict[str, Any]) -> AiLibError:
         return stream_error(self.spec.errors, fields, [s.reveal() for s in self._secrets])
 
-    # ---- sending with retries -----------------------------------------------------------
+    # ---- one attempt ---------------------------------------------------------------------
 
-    def _should_retry(self, exc: BaseException) -> bool:
-        if isinstance(exc, RemoteError):
-            allowed = self._retry_statuses
-            return exc.retryable and (exc.status is None or exc.status in allowed)
-        return isinstance(exc, AiTransportError) and exc.retryable
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome is not None else None
-        # tenacity counts from the first retry; attempt 1 was sent before it took over
-        return self._delay(exc, state.attempt_number + 1)
-
-    def _delay(self, exc: BaseException | None, attempt: int) -> float:
-        """Seconds before attempt ``attempt`` (2 = first retry): Retry-After or backoff."""
-        policy = self._policy
-        cap = float(policy["max_delay_ms"]) / 1000.0
-        if isinstance(exc, AiLibError) and exc.retry_after is not None:
-            return min(exc.retry_after, cap)
-        floor = min(cap, float(policy["min_delay_ms"]) / 1000.0)
-        ceiling = max(floor, min(cap, floor * (2.0 ** (attempt - 2))))
-        jitter = policy.get("jitter", "full")
-        if jitter == "full":  # anywhere between the policy's minimum and the backoff
-            return random.uniform(floor, ceiling)
-        if jitter == "equal":
-            return max(floor, ceiling / 2 + random.uniform(0, ceiling / 2))
-        return ceiling
-
-    async def _send(self, prepared: Prepared) -> httpx.Response:
-        """Open a stream with the retry policy; returns a response with a success status."""
-        return (await self._retried(prepared, read=False))[0]
-
-    async def _exchange(self, prepared: Prepared) -> tuple[httpx.Response, bytes]:
-        """Send and read the whole body; each attempt (body included) is retried as one."""
-        response, raw = await self._retried(prepared, read=True)
-        return response, raw or b""
-
-    async def _retried(
-        self, prepared: Prepared, *, read: bool
-    ) -> tuple[httpx.Response, bytes | None]:
-        """Attempts under the retry policy. The first goes straight out; tenacity takes
-        over only after a retryable failure, so the common path pays nothing for retries.
-        """
-        try:
-            return await self._attempt(prepared, read)
-        except AiLibError as exc:
-            if self.max_retries <= 0 or not self._should_retry(exc):
-                raise
-            await asyncio.sleep(self._delay(exc, 2))
-        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
-
-        retrying = AsyncRetrying(
-            stop=stop_after_attempt(self.max_retries),
-            wait=self._wait,
-            retry=retry_if_exception(self._should_retry),
-            sleep=asyncio.sleep,
-            reraise=True,
-        )
-        async for attempt in retrying:
-            with attempt:
-                return await self._attempt(prepared, read)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _attempt(self, prepared: Prepared, read: bool) -> tuple[httpx.Response, bytes | None]:
-        if not read:
-            return await self._send_once(prepared), None
+    async def _attempt(self, prepared: Prepared) -> tuple[httpx.Response, bytes]:
+        """Send and read the whole body within the attempt's deadline."""
         guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)
         return await arun_within(guard, self._send_and_read, prepared, guard)
 
@@ -364,16 +336,11 @@ class AsyncEngine:
         )
 
 
-def attrs_evolve_stream(req: ChatRequest, stream: bool) -> ChatRequest:
-    if req.stream == stream:
-        return req
-    import attrs
-
-    return attrs.evolve(req, stream=stream)
-
-
 class AsyncChatStream:
     """Streamed events of one chat request, accumulated into ``final_response()``.
+
+    Opening it runs the call's pipeline (retries and fallbacks happen there, before any
+    event); the pipeline's outcome hooks run when the stream ends, fails or is closed.
 
     Example::
 
@@ -384,16 +351,25 @@ class AsyncChatStream:
         final = await stream.final_response()
     """
 
-    def __init__(
-        self, engine: AsyncEngine, prepared: Prepared, *, model: str | None = None
-    ) -> None:
-        self._engine = engine
-        self._prepared = prepared
+    def __init__(self, pipeline: AsyncPipeline, ctx: CallContext) -> None:
+        self._pipeline = pipeline
+        self._ctx = ctx
+        self._engine: AsyncEngine = ctx.target.engine
         self._response: httpx.Response | None = None
-        self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error, model)
+        self._asm: Assembler | None = None
         self._started = False
         self._done = False
         self.request_id: str | None = None
+
+    @property
+    def context(self) -> CallContext:
+        """The call's context: target, attempts, ``served_by``, hops."""
+        return self._ctx
+
+    @property
+    def served_by(self) -> str | None:
+        """``provider/model`` of the target that serves this stream (once opened)."""
+        return self._ctx.served_by
 
     async def __aenter__(self) -> Self:
         await self._open()
@@ -408,13 +384,21 @@ class AsyncChatStream:
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the HTTP response now; a stream not read to its end is closed early."""
         if self._response is not None:
             await self._response.aclose()
+        ctx = self._ctx
+        if not ctx.finished and self._response is not None:
+            ctx.closed_early = True
+            await afinish(ctx)
 
     async def _open(self) -> httpx.Response:
         if self._response is None:
-            self._response = await self._engine._send(self._prepared)
-            self.request_id = self._engine._request_id(self._response.headers)
+            ctx = self._ctx
+            self._response = await self._pipeline.open(ctx)
+            engine = self._engine = ctx.target.engine  # a fallback may serve it
+            self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error, ctx.model)
+            self.request_id = engine._request_id(self._response.headers)
         return self._response
 
     def __aiter__(self) -> AsyncIterator[StreamEvent]:
@@ -446,51 +430,92 @@ class AsyncChatStream:
 
     async def _events(self) -> AsyncIterator[StreamEvent]:
         response = await self._open()
-        frames = FrameReader(
-            self._engine.spec.manifest.streaming.get("decoder", {}), self._engine.limits
-        )
-        map_stream = self._engine.spec.map_stream
-        feed = self._asm.feed
+        ctx = self._ctx
+        failure: BaseException | None = None
         try:
-            try:
-                decoder, head, chunks = await self._decoder(response)  # may read the first bytes
-                for frame in frames.frames(decoder.feed(head), decoder.bytes_seen):
-                    for event in feed(map_stream(frame)):
-                        yield event  # the first bytes, read to choose the decoder
-                async for chunk in chunks:
-                    for frame in frames.frames(decoder.feed(chunk), decoder.bytes_seen):
-                        for event in feed(map_stream(frame)):
-                            yield event
-                for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
-                    for event in feed(map_stream(frame)):
-                        yield event
-            except RemoteError as exc:  # an error event inside the stream: keep what came
-                if exc.partial is None:
-                    exc.partial = self._partial()
-                raise
-            except AiTransportError as exc:  # from the body seam: cut, reset, timeout
-                raise StreamInterruptedError(
-                    f"stream interrupted after {frames.count} frames: {exc.message}",
-                    code=exc.code,
-                    partial=self._partial(),
-                    provider=self._engine.spec.id,
-                    request_id=self.request_id,
-                ) from None
-            if not frames.done and not any(c.finish for c in self._asm.cands.values()):
-                raise StreamInterruptedError(
-                    f"stream ended after {frames.count} frames without its end marker",
-                    partial=self._partial(),
-                    provider=self._engine.spec.id,
-                    request_id=self.request_id,
-                )
-            for event in self._asm.finish():
+            events = self._decoded(response)
+            if ctx.event_hooks:  # plugins watching each event
+                events = self._observed(events)
+            async for event in events:
+                ctx.first_event_sent = True
                 yield event
             self._done = True
+        except STOPPED:  # the caller stopped reading (break, close, task cancelled)
+            raise
+        except BaseException as exc:
+            failure = exc
+            raise
         finally:
             await response.aclose()
+            if not ctx.finished:
+                if failure is not None:
+                    ctx.error = failure
+                elif self._done:
+                    ctx.response = self._final()
+                else:
+                    ctx.closed_early = True
+                await afinish(ctx)
+
+    async def _observed(self, events: AsyncIterator[StreamEvent]) -> AsyncIterator[StreamEvent]:
+        ctx = self._ctx
+        async for event in events:
+            for hook in ctx.event_hooks:
+                await asettle(hook(ctx, event))
+            yield event
+
+    async def _decoded(self, response: Any) -> AsyncIterator[StreamEvent]:
+        engine = self._engine
+        asm = self._final_asm()
+        frames = FrameReader(engine.spec.manifest.streaming.get("decoder", {}), engine.limits)
+        map_stream = engine.spec.map_stream
+        feed = asm.feed
+        try:
+            decoder, head, chunks = await self._decoder(response)  # may read the first bytes
+            for frame in frames.frames(decoder.feed(head), decoder.bytes_seen):
+                for event in feed(map_stream(frame)):
+                    yield event  # the first bytes, read to choose the decoder
+            async for chunk in chunks:
+                for frame in frames.frames(decoder.feed(chunk), decoder.bytes_seen):
+                    for event in feed(map_stream(frame)):
+                        yield event
+            for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
+                for event in feed(map_stream(frame)):
+                    yield event
+        except RemoteError as exc:  # an error event inside the stream: keep what came
+            if exc.partial is None:
+                exc.partial = self._partial()
+            raise
+        except AiTransportError as exc:  # from the body seam: cut, reset, timeout
+            raise StreamInterruptedError(
+                f"stream interrupted after {frames.count} frames: {exc.message}",
+                code=exc.code,
+                partial=self._partial(),
+                provider=engine.spec.id,
+                request_id=self.request_id,
+            ) from None
+        if not frames.done and not any(c.finish for c in asm.cands.values()):
+            raise StreamInterruptedError(
+                f"stream ended after {frames.count} frames without its end marker",
+                partial=self._partial(),
+                provider=engine.spec.id,
+                request_id=self.request_id,
+            )
+        for event in asm.finish():
+            yield event
+
+    def _final_asm(self) -> Assembler:
+        if self._asm is None:
+            raise RuntimeError("the stream is not open")
+        return self._asm
 
     def _partial(self) -> ChatResponse:
-        return self._asm.response(request_id=self.request_id)
+        return self._final_asm().response(request_id=self.request_id)
+
+    def _final(self) -> ChatResponse:
+        response = self._final_asm().response(request_id=self.request_id)
+        if self._ctx.served_by is not None:
+            mark_served(response, self._ctx.served_by)
+        return response
 
     async def final_response(self) -> ChatResponse:
         """The accumulated response; consumes the rest of the stream if needed."""
@@ -499,4 +524,4 @@ class AsyncChatStream:
                 pass
         if not self._done:
             raise RuntimeError("the stream was not fully consumed")
-        return self._asm.response(request_id=self.request_id)
+        return self._final()

@@ -72,6 +72,9 @@ class ChatResponse:
     candidates: list[Candidate] = attrs.field(factory=list, repr=False)
     # Thinking blocks (with provider signatures) that must be replayed in multi-turn use.
     thinking_blocks: list[ContentBlock] = attrs.field(factory=list, repr=False)
+    # ``provider/model`` of the target that answered (differs from the asked one after a
+    # fallback); set by the pipeline.
+    served_by: str | None = attrs.field(default=None, eq=False)
 
     @property
     def has_tool_calls(self) -> bool:
