@@ -15,6 +15,7 @@ UNASYNC_FILES = [
     ("src/ailib/embeddings/_async.py", "src/ailib/embeddings/_sync.py"),
     ("src/ailib/runtime/_async_body.py", "src/ailib/runtime/_sync_body.py"),
     ("src/ailib/runtime/_async_pipeline.py", "src/ailib/runtime/_sync_pipeline.py"),
+    ("src/ailib/runtime/_async_stream.py", "src/ailib/runtime/_sync_stream.py"),
     ("src/ailib/resilience/_async_retry.py", "src/ailib/resilience/_sync_retry.py"),
 ]
 
@@ -26,8 +27,10 @@ NAMES = [
     ("AsyncNext", "Next"),
     ("AsyncRetryLayer", "RetryLayer"),
     ("afinish", "finish"),
+    ("anext_within", "next_within"),
     ("asettle", "settle"),
     ("_async_pipeline", "_sync_pipeline"),
+    ("_async_stream", "_sync_stream"),
     ("_async_retry", "_sync_retry"),
     ("AsyncChatStream", "ChatStream"),
     ("AsyncChatBuilder", "ChatBuilder"),

@@ -7,9 +7,9 @@ Example::
 """
 
 from ailib.runtime._async_client import AsyncAiClient, AsyncChatBuilder
-from ailib.runtime._async_engine import AsyncChatStream
+from ailib.runtime._async_stream import AsyncChatStream
 from ailib.runtime._sync_client import AiClient, ChatBuilder
-from ailib.runtime._sync_engine import ChatStream
+from ailib.runtime._sync_stream import ChatStream
 
 __all__ = [
     "AiClient",

@@ -28,7 +28,7 @@ import asyncio
 import importlib
 import time
 import zlib
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import httpx
@@ -386,3 +386,106 @@ def run_within(guard: BodyGuard, work: Callable[P, T], *args: P.args, **kwargs: 
     finally:
         ATTEMPT_ENDS_AT.reset(token)
     raise guard.deadline_error()  # a socket wait cut at the deadline: say which timeout
+
+
+# ---- the idle timeout and the total deadline of a stream --------------------------------
+
+#: event kinds that carry content: only these reset a stream's idle timeout
+_TEXT_FIELDS = {
+    "content_delta": "content",
+    "refusal_delta": "refusal",
+    "thinking_delta": "thinking",
+    "tool_call_delta": "arguments_delta",
+    "audio_delta": None,
+    "tool_call_started": None,
+    "tool_call_ended": None,
+}
+
+
+def is_content(event: Any) -> bool:
+    """Whether ``event`` carries content (pings, usage and empty deltas do not)."""
+    kind = getattr(event, "kind", None)
+    if kind not in _TEXT_FIELDS:
+        return False
+    field = _TEXT_FIELDS[kind]
+    return field is None or bool(getattr(event, field, ""))
+
+
+class StreamClock:
+    """When the next chunk of a stream must arrive: idle timeout and total deadline.
+
+    ``idle`` seconds without content (pings and empty deltas don't count) or ``total``
+    seconds since the stream opened raise E3003 (the stream wraps it with its partial).
+
+    Example::
+
+        clock = StreamClock(idle=30, total=600)
+        clock.content()            # after each event with content
+        clock.ends_at()            # monotonic time the next read must finish by
+    """
+
+    __slots__ = ("_idle_ends", "_total_ends", "idle", "total")
+
+    def __init__(self, idle: float | None, total: float | None) -> None:
+        now = time.monotonic()
+        self.idle = idle
+        self.total = total
+        self._idle_ends = None if idle is None else now + idle
+        self._total_ends = None if total is None else now + total
+
+    def content(self) -> None:
+        if self.idle is not None:
+            self._idle_ends = time.monotonic() + self.idle
+
+    def ends_at(self) -> float:
+        ends = [t for t in (self._idle_ends, self._total_ends) if t is not None]
+        return min(ends)
+
+    def expired(self, provider: str) -> TransportError:
+        """The error for a read that did not finish in time."""
+        now = time.monotonic()
+        if self._total_ends is not None and now >= self._total_ends - 0.001:
+            what = f"the stream's total deadline of {self.total:g}s passed"
+        else:
+            what = f"no content for {self.idle:g}s (idle timeout)"
+        return TransportError(what, code="E3003", provider=provider)
+
+
+async def anext_within(
+    chunks: AsyncIterator[bytes], clock: StreamClock, provider: str
+) -> bytes | None:
+    """The next chunk (None at the end) before ``clock`` runs out, else E3003 (async)."""
+    remaining = clock.ends_at() - time.monotonic()
+    try:
+        if remaining <= 0:
+            raise asyncio.TimeoutError
+        if _timeout is None:  # Python 3.10
+            return await asyncio.wait_for(anext(chunks, None), remaining)
+        async with _timeout(remaining):
+            return await anext(chunks, None)
+    except asyncio.TimeoutError:
+        pass
+    raise clock.expired(provider)
+
+
+def next_within(chunks: Iterator[bytes], clock: StreamClock, provider: str) -> bytes | None:
+    """The next chunk (None at the end) before ``clock`` runs out, else E3003 (sync).
+
+    Socket waits of a client ailib created end by the clock (:data:`ATTEMPT_ENDS_AT`);
+    a user-supplied client is bounded by its own read timeout, then checked here.
+    """
+    ends_at = clock.ends_at()
+    if time.monotonic() >= ends_at:
+        raise clock.expired(provider)
+    token = ATTEMPT_ENDS_AT.set(ends_at)
+    try:
+        chunk = next(chunks, None)
+    except TransportError as exc:
+        if exc.code != "E3003" or time.monotonic() < ends_at:
+            raise
+    else:
+        if chunk is None or time.monotonic() <= ends_at:
+            return chunk
+    finally:
+        ATTEMPT_ENDS_AT.reset(token)
+    raise clock.expired(provider)

@@ -13,7 +13,6 @@ Example::
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -21,10 +20,9 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from ailib.dialects import ChatRequest
-from ailib.errors import AiLibError, RemoteError, StreamInterruptedError
+from ailib.errors import AiLibError, RemoteError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
-from ailib.pipeline.frames import FrameReader
 from ailib.resilience._sync_retry import RetryLayer
 from ailib.resilience.retry_policy import RetryPolicy
 from ailib.runtime._body import (
@@ -34,13 +32,15 @@ from ailib.runtime._body import (
     total_deadline,
     wire_errors,
 )
-from ailib.runtime._sync_body import iter_body, read_body
-from ailib.runtime._sync_pipeline import STOPPED, Pipeline, finish, settle
+from ailib.runtime._sync_body import read_body
+from ailib.runtime._sync_pipeline import Pipeline
+from ailib.runtime._sync_stream import ChatStream  # re-exported: providers use it
 from ailib.runtime.classify import classify, stream_error
-from ailib.runtime.context import CallContext, Target, mark_served
+from ailib.runtime.context import CallContext, Target
 from ailib.runtime.create_args import (
     check_engine_args,
     check_http_client,
+    check_seconds,
     host_and_port,
     resolve_base_url,
 )
@@ -66,15 +66,14 @@ from ailib.runtime.request import (
     resolve_api_key,
 )
 from ailib.runtime.spec import ProviderSpec
-from ailib.runtime.stream_format import SNIFF, stream_decoder, stream_kind
 from ailib.transport import HttpClient, error_classes, request_signer
-from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11
 
-    from ailib.runtime.stream_format import Decoder
+
+__all__ = ["ChatStream", "SyncEngine"]
 
 DEFAULT_TIMEOUT = 60.0
 POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100)  # own clients
@@ -107,6 +106,8 @@ class SyncEngine:
         spec: ProviderSpec | None = None,
         limits: Limits | None = None,
         allow_insecure_http: bool = False,
+        stream_idle_timeout: float | None = None,
+        stream_timeout: float | None = None,
     ) -> None:
         check_engine_args(  # each option refused here, typed
             timeout=timeout,
@@ -117,6 +118,8 @@ class SyncEngine:
             limits=limits,
         )
         check_http_client(http_client, asynchronous=False)
+        self.stream_idle_timeout = check_seconds("stream_idle_timeout", stream_idle_timeout)
+        self.stream_timeout = check_seconds("stream_timeout", stream_timeout)
         if spec is not None:
             self.spec = spec
         self.limits = limits or DEFAULT_LIMITS
@@ -335,194 +338,3 @@ class SyncEngine:
             text=text,
             secrets=[s.reveal() for s in self._secrets],
         )
-
-
-class ChatStream:
-    """Streamed events of one chat request, accumulated into ``final_response()``.
-
-    Opening it runs the call's pipeline (retries and fallbacks happen there, before any
-    event); the pipeline's outcome hooks run when the stream ends, fails or is closed.
-
-    Example::
-
-        with client.chat().user("Hi").stream() as stream:
-            for event in stream:
-                if event.is_content_delta:
-                    print(event.as_content_delta.content, end="")
-        final = stream.final_response()
-    """
-
-    def __init__(self, pipeline: Pipeline, ctx: CallContext) -> None:
-        self._pipeline = pipeline
-        self._ctx = ctx
-        self._engine: SyncEngine = ctx.target.engine
-        self._response: httpx.Response | None = None
-        self._asm: Assembler | None = None
-        self._started = False
-        self._done = False
-        self.request_id: str | None = None
-
-    @property
-    def context(self) -> CallContext:
-        """The call's context: target, attempts, ``served_by``, hops."""
-        return self._ctx
-
-    @property
-    def served_by(self) -> str | None:
-        """``provider/model`` of the target that serves this stream (once opened)."""
-        return self._ctx.served_by
-
-    def __enter__(self) -> Self:
-        self._open()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Close the HTTP response now; a stream not read to its end is closed early."""
-        if self._response is not None:
-            self._response.close()
-        ctx = self._ctx
-        if not ctx.finished and self._response is not None:
-            ctx.closed_early = True
-            finish(ctx)
-
-    def _open(self) -> httpx.Response:
-        if self._response is None:
-            ctx = self._ctx
-            self._response = self._pipeline.open(ctx)
-            engine = self._engine = ctx.target.engine  # a fallback may serve it
-            self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error, ctx.model)
-            self.request_id = engine._request_id(self._response.headers)
-        return self._response
-
-    def __iter__(self) -> Iterator[StreamEvent]:
-        if self._started:
-            raise RuntimeError("a stream can be iterated only once")
-        self._started = True
-        return self._events()
-
-    def _decoder(self, response: Any) -> tuple[Decoder, bytes, Iterator[bytes]]:
-        """The decoder the manifest's format and the Content-Type agree on, and the body."""
-        engine = self._engine
-        guard = BodyGuard(engine.limits, provider=engine.spec.id, stream=True)
-        chunks = iter_body(response, guard, engine._wire)
-        fmt = engine.spec.manifest.streaming.get("decoder", {}).get("format", "sse")
-        ctype = response.headers.get("content-type", "")
-        kind = stream_kind(ctype, fmt)
-        head = b""
-        try:
-            if kind is None or kind == SNIFF:  # the start of the body decides or is shown
-                for chunk in chunks:
-                    head += chunk
-                    if len(head) >= engine.limits.excerpt_bytes or (kind and head.strip()):
-                        break
-            decoder = stream_decoder(kind, fmt, head=head, content_type=ctype, limits=engine.limits)
-        except BaseException:
-            response.close()
-            raise
-        return decoder, head, chunks
-
-    def _events(self) -> Iterator[StreamEvent]:
-        response = self._open()
-        ctx = self._ctx
-        failure: BaseException | None = None
-        try:
-            events = self._decoded(response)
-            if ctx.event_hooks:  # plugins watching each event
-                events = self._observed(events)
-            for event in events:
-                ctx.first_event_sent = True
-                yield event
-            self._done = True
-        except STOPPED:  # the caller stopped reading (break, close, task cancelled)
-            raise
-        except BaseException as exc:
-            failure = exc
-            raise
-        finally:
-            response.close()
-            if not ctx.finished:
-                if failure is not None:
-                    ctx.error = failure
-                elif self._done:
-                    ctx.response = self._final()
-                else:
-                    ctx.closed_early = True
-                finish(ctx)
-
-    def _observed(self, events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
-        ctx = self._ctx
-        for event in events:
-            for hook in ctx.event_hooks:
-                settle(hook(ctx, event))
-            yield event
-
-    def _decoded(self, response: Any) -> Iterator[StreamEvent]:
-        engine = self._engine
-        asm = self._final_asm()
-        frames = FrameReader(engine.spec.manifest.streaming.get("decoder", {}), engine.limits)
-        map_stream = engine.spec.map_stream
-        feed = asm.feed
-        try:
-            decoder, head, chunks = self._decoder(response)  # may read the first bytes
-            for frame in frames.frames(decoder.feed(head), decoder.bytes_seen):
-                for event in feed(map_stream(frame)):
-                    yield event  # the first bytes, read to choose the decoder
-            for chunk in chunks:
-                for frame in frames.frames(decoder.feed(chunk), decoder.bytes_seen):
-                    for event in feed(map_stream(frame)):
-                        yield event
-            for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
-                for event in feed(map_stream(frame)):
-                    yield event
-        except RemoteError as exc:  # an error event inside the stream: keep what came
-            if exc.partial is None:
-                exc.partial = self._partial()
-            raise
-        except AiTransportError as exc:  # from the body seam: cut, reset, timeout
-            raise StreamInterruptedError(
-                f"stream interrupted after {frames.count} frames: {exc.message}",
-                code=exc.code,
-                partial=self._partial(),
-                provider=engine.spec.id,
-                request_id=self.request_id,
-            ) from None
-        if not frames.done and not any(c.finish for c in asm.cands.values()):
-            raise StreamInterruptedError(
-                f"stream ended after {frames.count} frames without its end marker",
-                partial=self._partial(),
-                provider=engine.spec.id,
-                request_id=self.request_id,
-            )
-        for event in asm.finish():
-            yield event
-
-    def _final_asm(self) -> Assembler:
-        if self._asm is None:
-            raise RuntimeError("the stream is not open")
-        return self._asm
-
-    def _partial(self) -> ChatResponse:
-        return self._final_asm().response(request_id=self.request_id)
-
-    def _final(self) -> ChatResponse:
-        response = self._final_asm().response(request_id=self.request_id)
-        if self._ctx.served_by is not None:
-            mark_served(response, self._ctx.served_by)
-        return response
-
-    def final_response(self) -> ChatResponse:
-        """The accumulated response; consumes the rest of the stream if needed."""
-        if not self._started:
-            for _ in self:
-                pass
-        if not self._done:
-            raise RuntimeError("the stream was not fully consumed")
-        return self._final()

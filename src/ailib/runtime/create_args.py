@@ -341,3 +341,14 @@ def check_http_client(client: Any, *, asynchronous: bool) -> None:
             f"http_client is {given} client ({type(client).__name__}); this {kind} client "
             f"needs an {needed} (or a compatible one)"
         )
+
+
+def check_seconds(name: str, value: Any) -> float | None:
+    """A positive number of seconds, or None; anything else is a ConfigurationError."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise ConfigurationError(f"{name} must be a number of seconds > 0, got {value!r:.80}")
+    if value != value or value == float("inf"):
+        raise ConfigurationError(f"{name} must be a finite number of seconds, got {value!r}")
+    return float(value)
