@@ -30,6 +30,7 @@ from ailib.testing import MockServer, Scenario
 
 CALL_TARGET = 1.2  # ailib per call <= 1.2x raw httpx
 CHUNK_TARGET = 1.5  # ailib per chunk <= 1.5x raw httpx
+READY_TARGET = 1.05  # production_ready() <= 1.05x the plain ailib client
 
 Call = Callable[[], Any]
 #: a stream run returns (ns to open, ns to iterate all events, events seen)
@@ -83,9 +84,18 @@ def call_contenders(
         resp = http.post(url, json=body, headers=headers)
         return json.loads(resp.content)["choices"][0]["message"]["content"]
 
+    ready = stack.enter_context(
+        AiClient.builder()
+        .model(f"openai/{OPENAI_MODEL}")
+        .api_key(API_KEY)
+        .base_url(server.base_url("openai"))
+        .production_ready()  # retry, breaker, in-flight cap: no I/O on the plain path
+        .build()
+    )
     group = [
         ("raw httpx", raw_openai),
         ("ailib", lambda: ai.chat().user(PROMPT).execute().content),
+        ("ailib production_ready()", lambda: ready.chat().user(PROMPT).execute().content),
     ]
     if have("openai"):
         import openai
@@ -172,6 +182,11 @@ def _measure_calls(
             row.extra = {"p90_us": percentile(samples[name], 90), "n": len(samples[name])}
             if name == "ailib":
                 row.target, row.passed = judge(value / base, CALL_TARGET)
+            if name == "ailib production_ready()":  # <= 5% over the plain client
+                plain = median(samples["ailib"])
+                target, row.passed = judge(value / plain, READY_TARGET)
+                row.target = f"{target} plain ailib (is {value / plain:.3f}x)"
+                row.extra["vs_plain_ailib"] = value / plain
             rows.append(row)
     return rows
 

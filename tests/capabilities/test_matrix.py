@@ -6,7 +6,8 @@ dialect puts it (the image, the tools, ``response_format``, the reasoning fields
 ``ON_THE_WIRE``), so an encoder that drops one cannot pass on the mock's canned answer.
 A structured_output cell sends a second request with a JSON schema, whose schema (and
 name/strict where the wire has them) must arrive where the dialect puts it
-(``SCHEMA_ON_THE_WIRE``).
+(``SCHEMA_ON_THE_WIRE``). An audio_in cell sends a WAV clip that must arrive whole; an
+audio_out cell asks for a spoken answer and gets decoded audio back.
 An undeclared capability must be refused with a CapabilityError before any request is
 sent. Sync and async twins.
 """
@@ -20,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from ailib import AiClient, AsyncAiClient, Message, ToolDefinition
+from ailib import AiClient, AsyncAiClient, ContentBlock, Message, ToolDefinition
 from ailib.errors import CapabilityError
 from ailib.providers._registry import PROVIDERS
 from ailib.runtime.registry import compiled_spec
@@ -34,6 +35,8 @@ CHAT_CAPABILITIES = [
     "vision",
     "reasoning",
     "structured_output",
+    "audio_in",
+    "audio_out",
 ]
 # wire dialect -> the mock server dialect that speaks it
 MOCK_DIALECT = {
@@ -53,6 +56,13 @@ TOOL = ToolDefinition.from_function(
 PNG = b"\x89PNG\r\n\x1a\n"
 PNG_B64 = base64.b64encode(PNG).decode("ascii")
 PNG_URL = f"data:image/png;base64,{PNG_B64}"
+# a 10 ms WAV clip (16 kHz, 16-bit mono silence)
+WAV = (
+    b"RIFF\x64\x01\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x80\x3e\x00\x00"
+    b"\x00\x7d\x00\x00\x02\x00\x10\x00data\x40\x01\x00\x00" + b"\x00" * 320
+)
+WAV_B64 = base64.b64encode(WAV).decode("ascii")
+SPOKEN = {"voice": "alloy", "format": "pcm16"}  # raw 24 kHz PCM: every audio_out wire has it
 REASONING_BUDGET = 1024  # what .reasoning("low") asks for on budget-based wires
 
 _TOOL_NAMES = {
@@ -95,6 +105,14 @@ ON_THE_WIRE: dict[str, dict[str, tuple[str, Any]]] = {
             "additionalModelRequestFields.thinking.budget_tokens",
             REASONING_BUDGET,
         ),
+    },
+    "audio_in": {
+        "openai_chat": ("messages.-1.content.*.input_audio.data", WAV_B64),
+        "gemini_generate": ("contents.-1.parts.*.inlineData.data", WAV_B64),
+    },
+    "audio_out": {
+        "openai_chat": ("modalities", ["text", "audio"]),
+        "gemini_generate": ("generationConfig.responseModalities", ["AUDIO"]),
     },
     "tools": {dialect: (path, "lookup") for dialect, path in _TOOL_NAMES.items()},
     "parallel_tools": {dialect: (path, "lookup") for dialect, path in _TOOL_NAMES.items()},
@@ -191,6 +209,21 @@ def _request(capability: str) -> tuple[Callable[[Any], Any], Scenario, Callable[
             ),
             Scenario(text="a picture"),
             lambda r: _assert(r.content == "a picture"),
+        )
+    if capability == "audio_in":
+        clip = Message.user([ContentBlock.text("what is said?"), ContentBlock.audio(WAV)])
+        return (
+            lambda b: b.messages([clip]),
+            Scenario(text="nothing, softly"),
+            lambda r: _assert(r.content == "nothing, softly"),
+        )
+    if capability == "audio_out":
+        return (
+            lambda b: (
+                b.user("say hi").param("modalities", ["text", "audio"]).param("audio", SPOKEN)
+            ),
+            Scenario(text="hi there"),
+            lambda r: _assert(r.audio is not None and r.audio.format == "pcm16" and r.audio.data),
         )
     if capability == "reasoning":
         return (

@@ -410,11 +410,11 @@ def test_image_bytes_sync(mock_server: MockServer) -> None:
 
 
 async def test_image_bytes_async(mock_server: MockServer) -> None:
-    msg = Message.user_with_image("What is it?", image_base64=PNG, media_type="image/jpeg")
+    msg = Message.user_with_image("What is it?", image_base64=PNG)  # PNG: from the bytes
     async with _async(mock_server) as provider:
         await provider.chat(model=CLAUDE, messages=[msg])
     content = mock_server.requests[-1].json()["messages"][0]["content"]
-    assert content[1] == {"image": {"format": "jpeg", "source": {"bytes": "iVBORw0KGgptb2Nr"}}}
+    assert content[1] == {"image": {"format": "png", "source": {"bytes": "iVBORw0KGgptb2Nr"}}}
 
 
 # ---- errors ---------------------------------------------------------------------------------

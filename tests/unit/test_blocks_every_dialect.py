@@ -227,7 +227,8 @@ def test_document_refusal_names_the_dialect_and_the_block(dialect: str) -> None:
 
 
 def test_document_filenames() -> None:
-    assert document_filename(ContentBlock.document(b"x")) == "document.pdf"
+    assert document_filename(ContentBlock.document(PDF)) == "document.pdf"
+    assert document_filename(ContentBlock.document(b"x")) == "document.txt"  # text, no type
     docx = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     assert document_filename(ContentBlock.document(b"x", docx)) == "document.docx"
     assert document_filename(ContentBlock.document(b"x", title="a.txt")) == "a.txt"

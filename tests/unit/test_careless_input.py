@@ -146,7 +146,7 @@ def test_message_from_dict_converts_every_part() -> None:
 UNCONVERTIBLE = [
     ({"role": "usr", "content": "x"}, "messages[1]['role']"),
     ({"role": "user", "content": 5}, "messages[1]['content']"),
-    ({"role": "user", "content": [{"type": "input_audio"}]}, "messages[1]['content'][0]['type']"),
+    ({"role": "user", "content": [{"type": "input_audio"}]}, "[0]['input_audio']"),
     ({"role": "user", "content": [{"type": "image_url"}]}, "'image_url'"),
     ({"role": "tool", "content": "x"}, "messages[1]['tool_call_id']"),
     ({"role": "user", "content": "x", "audio": {"id": "a"}}, "messages[1]['audio']"),

@@ -413,7 +413,9 @@ def test_should_retry_rejects_non_retryable_codes(engine: Any) -> None:
 
 def test_should_retry_stream_errors_and_transport_errors(engine: Any) -> None:
     assert engine.retry_policy.should_retry(stream_error(OPENAI, {"type": "server_error"})) is True
-    assert engine.retry_policy.should_retry(stream_error(OPENAI, {"type": "invalid_api_key"})) is False
+    assert (
+        engine.retry_policy.should_retry(stream_error(OPENAI, {"type": "invalid_api_key"})) is False
+    )
     assert engine.retry_policy.should_retry(TransportError("timed out")) is True
     assert engine.retry_policy.should_retry(TransportError("bad", code="E1001")) is False
     assert engine.retry_policy.should_retry(AiLibError("generic")) is False

@@ -83,7 +83,7 @@ def test_undeclared_parameter_is_e1001_with_a_hint() -> None:
     assert err.provider == "openai"
     assert "does not declare parameter 'temprature'" in err.message
     assert "did you mean 'temperature'?" in err.message
-    assert "declared: frequency_penalty, logprobs" in err.message
+    assert "declared: audio, frequency_penalty, logprobs" in err.message
     assert "drop_unsupported=True" in err.message
 
 

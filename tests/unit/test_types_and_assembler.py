@@ -195,11 +195,12 @@ def test_user_with_image() -> None:
         ContentBlock.text("what?"),
         ContentBlock("image", url="https://x/y.jpg"),
     ]
-    by_bytes = Message.user_with_image("what?", image_base64=b"\x00\x01")
+    png = b"\x89PNG\r\n\x1a\n\x00\x00"
+    by_bytes = Message.user_with_image("what?", image_base64=png)
     image = by_bytes.content[1]
     assert isinstance(image, ContentBlock)
-    assert image.data == base64.b64encode(b"\x00\x01").decode()
-    assert image.media_type == "image/jpeg"
+    assert image.data == base64.b64encode(png).decode()
+    assert image.media_type == "image/png"  # from the bytes, not a default
     with pytest.raises(InvalidRequestError, match="needs image_url or image_base64"):
         Message.user_with_image("what?")
 
@@ -223,8 +224,10 @@ def test_image_url_with_a_plain_url() -> None:
     assert ContentBlock.image_url("data:text/plain,hi").url == "data:text/plain,hi"
 
 
-def test_image_base64_default_media_type() -> None:
-    assert ContentBlock.image_base64("QUJD").data_url == "data:image/png;base64,QUJD"
+def test_image_base64_media_type_comes_from_the_bytes() -> None:
+    assert ContentBlock.image_base64("R0lGODlh").data_url == "data:image/gif;base64,R0lGODlh"
+    with pytest.raises(InvalidRequestError, match="cannot tell"):
+        ContentBlock.image_base64("QUJD")  # b"ABC": no image signature, no type given
 
 
 # ---- ChatResponse.to_message ------------------------------------------------------------

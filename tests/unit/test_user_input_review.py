@@ -242,8 +242,8 @@ def test_wrong_constructor_input_is_a_typed_error(make: Any) -> None:
 
 
 def test_bytes_like_image_data_is_encoded() -> None:
-    for data in (bytearray(b"\x00\x01"), memoryview(b"\x00\x01")):
-        assert ContentBlock.image_base64(data).data == "AAE="
+    for data in (bytearray(b"GIF89a"), memoryview(b"GIF89a")):
+        assert ContentBlock.image_base64(data).data == "R0lGODlh"
 
 
 # ---- tool calls and definitions ---------------------------------------------------------
@@ -393,7 +393,7 @@ async def test_no_messages_is_an_invalid_request_async(wire: Wire) -> None:
             await client.chat().execute()
 
 
-def test_openai_file_part_becomes_a_document_and_audio_is_refused() -> None:
+def test_openai_file_part_becomes_a_document_and_audio_a_block() -> None:
     part = {
         "type": "file",
         "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERg=="},
@@ -402,6 +402,10 @@ def test_openai_file_part_becomes_a_document_and_audio_is_refused() -> None:
     assert msg.content == [ContentBlock("document", "a.pdf", None, "JVBERg==", "application/pdf")]
     with pytest.raises(InvalidRequestError, match="file_id"):
         Message.from_dict({"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]})
-    audio = {"type": "input_audio", "input_audio": {"data": "AAA", "format": "wav"}}
-    with pytest.raises(InvalidRequestError, match="audio input is not supported"):
+    audio = {"type": "input_audio", "input_audio": {"data": "AAA=", "format": "wav"}}
+    assert Message.from_dict({"role": "user", "content": [audio]}).content == [
+        ContentBlock("audio", data="AAA=", media_type="audio/wav")
+    ]
+    audio["input_audio"] = {"data": "AAA=", "format": "m4v"}  # not an audio format
+    with pytest.raises(InvalidRequestError, match="unknown audio format"):
         Message.from_dict({"role": "user", "content": [audio]})

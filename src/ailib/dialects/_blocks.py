@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+import time
+
 from ailib.errors import ProtocolError
 from ailib.types.messages import ContentBlock, Message
 
@@ -56,6 +58,8 @@ def refused(wire: str, block: ContentBlock, *, hint: str = "") -> ProtocolError:
         what = f"the document reference {block.url!r}"
     elif block.type == "document":
         what = f"a {block.media_type or 'document'} document"
+    elif block.type == "audio" and not block.is_audio_ref:
+        what = f"audio ({block.media_type or 'unknown format'})"
     message = f"{wire} cannot carry {what}"
     return ProtocolError(f"{message}: {hint}" if hint else message)
 
@@ -63,11 +67,34 @@ def refused(wire: str, block: ContentBlock, *, hint: str = "") -> ProtocolError:
 def text_only(wire: str, msg: Message) -> str:
     """The message's text, for a wire that takes only text for this kind of message.
 
-    Reasoning replay blocks are left out by design; any other non-text block (an image
-    in a system prompt, a document in a tool result) raises instead of being dropped.
+    Reasoning replay blocks are left out by design; a model's earlier audio answer
+    counts as its transcript; any other non-text block (an image in a system prompt, a
+    document in a tool result) raises instead of being dropped.
     """
     if not isinstance(msg.content, str):
         for block in msg.content:
-            if block.type != "text" and block.type not in REPLAY_BLOCKS:
+            if block.type != "text" and block.type not in REPLAY_BLOCKS and not block.is_audio_ref:
                 raise refused(f"{wire} ({msg.role.value} messages take text only)", block)
     return msg.text
+
+
+def live_audio_ref(msg: Message, now: float | None = None) -> ContentBlock | None:
+    """The message's last audio answer whose id the provider still holds, if any.
+
+    An answer past its ``expires_at`` cannot be referenced any more: it travels as its
+    transcript instead (see ``Message.text``).
+    """
+    if isinstance(msg.content, str):
+        return None
+    moment = time.time() if now is None else now
+    for block in reversed(msg.content):
+        if block.is_audio_ref and (block.expires_at is None or block.expires_at > moment):
+            return block
+    return None
+
+
+def text_blocks(msg: Message) -> str:
+    """Only the text blocks of a message (no transcripts)."""
+    if isinstance(msg.content, str):
+        return msg.content
+    return "".join(b.text_value or "" for b in msg.content if b.type == "text")

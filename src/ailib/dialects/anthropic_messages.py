@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, wants_reasoning
-from ailib.dialects._blocks import REPLAY_BLOCKS, text_only
+from ailib.dialects._blocks import REPLAY_BLOCKS, refused, text_only
 from ailib.errors import ParameterError, ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 
@@ -35,7 +35,9 @@ def _block(block: ContentBlock) -> dict[str, Any] | None:
         return {"type": "redacted_thinking", "data": block.data}
     if block.type == "document":
         return _document(block)
-    raise ProtocolError(f"Anthropic messages cannot carry a {block.type!r} content block")
+    if block.is_audio_ref:  # another provider's spoken answer: its transcript
+        return {"type": "text", "text": block.text_value} if block.text_value else None
+    raise refused("Anthropic messages", block)
 
 
 def _document(block: ContentBlock) -> dict[str, Any]:

@@ -79,6 +79,8 @@ def _block(block: ContentBlock) -> dict[str, Any] | None:
         return {"reasoningContent": {"redactedContent": block.data or ""}}
     if block.type == "document":
         return _document(block)
+    if block.is_audio_ref:  # another provider's spoken answer: its transcript
+        return {"text": block.text_value} if block.text_value else None
     raise _error(f"Bedrock Converse cannot carry a {block.type!r} content block")
 
 

@@ -41,6 +41,8 @@ def _part(block: ContentBlock) -> dict[str, Any] | None:
         return {"type": "image_url", "image_url": image}
     if block.type in REPLAY_BLOCKS:
         return None  # thinking goes back on assistant turns only
+    if block.is_audio_ref:  # another provider's spoken answer: its transcript
+        return {"type": "text", "text": block.text_value or ""}
     hint = ""
     if block.type == "document":
         hint = "Cohere chat takes text and images only; send the document's text as text"

@@ -7,8 +7,11 @@ from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, reasoning_off, wants_reasoning
 from ailib.dialects._blocks import text_only
-from ailib.errors import ProtocolError
+from ailib.errors import ParameterError, ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
+
+#: Audio media types under the names Gemini's documentation lists (others as they are).
+GEMINI_AUDIO_TYPES = {"audio/mpeg": "audio/mp3"}
 
 
 def _part(block: ContentBlock) -> dict[str, Any] | None:
@@ -27,6 +30,12 @@ def _part(block: ContentBlock) -> dict[str, Any] | None:
         raise ProtocolError(f"Gemini cannot fetch the document reference {block.url!r}")
     if block.type in ("thinking", "redacted_thinking"):
         return None  # Gemini replays thoughts through signatures, not text
+    if block.is_audio_ref:  # a model's earlier spoken answer: its transcript
+        return {"text": block.text_value} if block.text_value else None
+    if block.type == "audio" and block.data is not None:
+        media_type = block.media_type or "audio/wav"
+        mime = GEMINI_AUDIO_TYPES.get(media_type, media_type)
+        return {"inlineData": {"mimeType": mime, "data": block.data}}
     raise ProtocolError(f"Gemini cannot carry a {block.type!r} content block")
 
 
@@ -122,6 +131,28 @@ def encode(req: ChatRequest) -> dict[str, Any]:
         gen["thinkingConfig"] = thinking
     elif params.get("reasoning") is not False and reasoning_off(params.get("reasoning")):
         gen["thinkingConfig"] = {"thinkingBudget": 0}  # the effort "none": thinking off
+    _audio_output(params, gen)
     if gen:
         body["generationConfig"] = gen
     return body
+
+
+def _audio_output(params: dict[str, Any], gen: dict[str, Any]) -> None:
+    """``modalities`` / ``audio`` (OpenAI's names) as ``responseModalities`` and a voice.
+
+    Gemini speech models answer with audio only, so a list holding "audio" asks for
+    ``["AUDIO"]``; ``audio.voice`` names a prebuilt voice (``Kore``, ``Puck``...).
+    """
+    modalities = params.get("modalities")
+    if isinstance(modalities, list):
+        names = [str(m).upper() for m in modalities]
+        gen["responseModalities"] = ["AUDIO"] if "AUDIO" in names else names
+    audio = params.get("audio")
+    if audio is None:
+        return
+    if not isinstance(audio, dict):
+        raise ParameterError("audio must be a dict such as {'voice': 'Kore'}", code="E1001")
+    voice = audio.get("voice")
+    if voice is not None:
+        prebuilt = {"prebuiltVoiceConfig": {"voiceName": str(voice)}}
+        gen["speechConfig"] = {"voiceConfig": prebuilt}

@@ -37,8 +37,8 @@ def _images(msg: Message) -> list[str]:
         return []
     images = []
     for block in msg.content:
-        if block.type in ("text", *REPLAY_BLOCKS):
-            continue  # text joins the content; thinking goes back on assistant turns
+        if block.type in ("text", *REPLAY_BLOCKS) or block.is_audio_ref:
+            continue  # text and transcripts join the content; thinking goes back too
         if block.type != "image":
             hint = "Ollama's chat API takes text and inline images only"
             raise refused("Ollama chat", block, hint=hint)

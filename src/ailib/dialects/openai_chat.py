@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from ailib.dialects import ChatRequest, reasoning_config, reasoning_off, wants_reasoning
-from ailib.dialects._blocks import document_filename, text_only
-from ailib.errors import ProtocolError
+from ailib.dialects._blocks import document_filename, live_audio_ref, text_blocks, text_only
+from ailib.errors import ParameterError, ProtocolError
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall
 
@@ -27,6 +27,11 @@ def _part(block: ContentBlock) -> dict[str, Any]:
         return {"type": "file", "file": {"filename": name, "file_data": block.data_url}}
     if block.type == "text":
         return {"type": "text", "text": block.text_value or ""}
+    if block.is_audio_ref:  # a model's earlier spoken answer, outside an assistant turn
+        return {"type": "text", "text": block.text_value or ""}
+    if block.type == "audio" and block.data is not None:
+        audio = {"data": block.data, "format": block.audio_format or "wav"}
+        return {"type": "input_audio", "input_audio": audio}
     raise ProtocolError(f"OpenAI chat messages cannot carry a {block.type!r} content block")
 
 
@@ -42,15 +47,18 @@ def encode_message(msg: Message, options: dict[str, Any] | None = None) -> dict[
     if isinstance(msg.content, str):
         out["content"] = msg.content
     else:
-        # thinking blocks are other providers' replay data: not sent on this wire
-        parts = [_part(b) for b in msg.content if not b.type.endswith("thinking")]
         if msg.role is MessageRole.ASSISTANT:
-            out["content"] = text_only("OpenAI chat", msg) or None
-        elif msg.role in (MessageRole.SYSTEM, MessageRole.TOOL):
-            text_only("OpenAI chat", msg)  # their content parts are text parts only
-            out["content"] = parts
+            text = text_only("OpenAI chat", msg)
+            ref = live_audio_ref(msg)
+            if ref is not None:  # the spoken answer goes back by id (its text is implied)
+                out["audio"] = {"id": ref.id}
+                text = text_blocks(msg)
+            out["content"] = text or None
         else:
-            out["content"] = parts
+            if msg.role in (MessageRole.SYSTEM, MessageRole.TOOL):
+                text_only("OpenAI chat", msg)  # their content parts are text parts only
+            # thinking blocks are other providers' replay data: not sent on this wire
+            out["content"] = [_part(b) for b in msg.content if not b.type.endswith("thinking")]
     if msg.role is MessageRole.TOOL:
         out["tool_call_id"] = msg.tool_call_id
     if msg.tool_calls:
@@ -103,11 +111,25 @@ def encode(req: ChatRequest) -> dict[str, Any]:
         body["tool_choice"] = _tool_choice(params["tool_choice"])
     if "response_format" in params:
         body["response_format"] = params["response_format"]
+    _check_audio_output(params)
     if wants_reasoning(params) or _effort_none(params.get("reasoning")):  # "none": as asked
         effort = reasoning_config(params["reasoning"]).get("effort")
         if effort:
             body["reasoning_effort"] = effort
     return body
+
+
+def _check_audio_output(params: dict[str, Any]) -> None:
+    """``modalities`` with "audio" needs ``audio`` (voice and format), as the API does."""
+    modalities = params.get("modalities")
+    if isinstance(modalities, list) and "audio" in modalities:
+        audio = params.get("audio")
+        if not isinstance(audio, dict) or not audio.get("voice") or not audio.get("format"):
+            raise ParameterError(
+                "modalities asks for audio: also pass "
+                ".param('audio', {'voice': 'alloy', 'format': 'wav'})",
+                code="E1001",
+            )
 
 
 def _effort_none(value: Any) -> bool:

@@ -42,6 +42,8 @@ def _input_part(block: ContentBlock) -> dict[str, Any] | None:
         return _input_file(block)
     if block.type in REPLAY_BLOCKS:
         return None  # reasoning replays as reasoning items of assistant turns
+    if block.is_audio_ref:  # a spoken answer from Chat Completions: its transcript
+        return {"type": "input_text", "text": block.text_value or ""}
     raise refused("OpenAI Responses input", block)
 
 

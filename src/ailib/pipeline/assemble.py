@@ -13,14 +13,18 @@ Example::
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Callable
 from typing import Any
 
-from ailib.errors import AiLibError
+from ailib.errors import AiLibError, ProtocolError
 from ailib.protocol.interpret import Emitted
+from ailib.types.audio import AudioOutput, output_format, sample_rate_of
 from ailib.types.events import (
+    AudioDelta,
     ContentDelta,
     RefusalDelta,
     StreamEnd,
@@ -69,9 +73,32 @@ class _ToolState:
         return ToolCall.from_raw(self.id, self.name, text, index=self.index, extra=self.extra)
 
 
+class _AudioState:
+    """A spoken answer being received: decoded chunks, transcript, id and format hints."""
+
+    __slots__ = ("chunks", "expires_at", "fallback", "id", "mime", "rate", "transcript")
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+        self.transcript: list[str] = []
+        self.id: str | None = None
+        self.expires_at: int | None = None
+        self.mime: str | None = None
+        self.fallback: str | None = None
+        self.rate: int | None = None
+
+    def output(self) -> AudioOutput:
+        data = b"".join(self.chunks)
+        fmt = output_format(data, self.mime, self.fallback)
+        rate = (self.rate or sample_rate_of(self.mime)) if fmt == "pcm16" else None
+        transcript = "".join(self.transcript)
+        return AudioOutput(data, fmt, transcript, self.id, self.expires_at, rate)
+
+
 class _CandState:
     __slots__ = (
         "alias",
+        "audio",
         "content",
         "finish",
         "raw_finish",
@@ -83,6 +110,7 @@ class _CandState:
 
     def __init__(self) -> None:
         self.content: list[str] = []
+        self.audio: _AudioState | None = None
         self.reasoning: list[str] = []
         self.refusal: list[str] = []
         self.thinking: list[list[Any]] = []  # [text, signature, redacted_data]
@@ -139,6 +167,8 @@ class Assembler:
                     out.append(RefusalDelta(text, cand))
             elif kind == "thinking":
                 self._thinking(cand, f, out)
+            elif kind == "audio":
+                self._audio(cand, f, out)
             elif kind == "thinking_signature":
                 blocks = self._cand(cand).thinking
                 if blocks and f.get("signature") and isinstance(f["signature"], str):
@@ -166,6 +196,37 @@ class Assembler:
             elif kind == "unknown":
                 out.append(UnknownEvent(str(f.get("type", "frame")), f.get("data")))
         return out
+
+    def _audio(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
+        """A piece of a spoken answer (OpenAI ``audio``, Gemini ``inlineData`` audio).
+
+        ``data`` is base64 (each chunk decodes on its own), ``transcript`` a text piece;
+        ``mime_type`` names the format where the wire does (Gemini), ``raw_format`` and
+        ``sample_rate`` what signature-less bytes are (OpenAI ``pcm16``). Inline data of
+        another kind (a generated image) is not audio and is left alone.
+        """
+        mime = f.get("mime_type")
+        if mime is not None and not (isinstance(mime, str) and mime.lower().startswith("audio/")):
+            return
+        state = self._cand(cand)
+        audio = state.audio = state.audio or _AudioState()
+        if mime is not None:
+            audio.mime = mime
+        audio.id = _str_or(f.get("id"), audio.id)
+        audio.fallback = _str_or(f.get("raw_format"), audio.fallback)
+        if type(f.get("expires_at")) is int:
+            audio.expires_at = f["expires_at"]
+        if type(f.get("sample_rate")) is int:
+            audio.rate = f["sample_rate"]
+        chunk = _audio_bytes(f.get("data"))
+        if chunk:
+            audio.chunks.append(chunk)
+        text = f.get("transcript")
+        text = text if isinstance(text, str) else ""
+        if text:
+            audio.transcript.append(text)
+        if chunk or text:
+            out.append(AudioDelta(chunk, text, audio.id, cand))
 
     def _thinking(self, cand: int, f: dict[str, Any], out: list[StreamEvent]) -> None:
         text = _text(f.get("text", f.get("thinking")))
@@ -323,7 +384,27 @@ class Assembler:
             raw_finish_reason=state.raw_finish,
             candidates=candidates,
             thinking_blocks=blocks,
+            audio=state.audio.output() if state.audio is not None else None,
         )
+
+
+def _str_or(value: Any, default: str | None) -> str | None:
+    return value if isinstance(value, str) and value else default
+
+
+def _audio_bytes(value: Any) -> bytes:
+    """Decoded base64 audio; text that is not base64 is a typed error, not silent noise."""
+    if not isinstance(value, str) or not value:
+        return b""
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        try:  # base64 wrapped over lines is still base64
+            return base64.b64decode("".join(value.split()), validate=True)
+        except (binascii.Error, ValueError):
+            raise ProtocolError(
+                f"the response's audio data is not valid base64: {value[:40]!r}"
+            ) from None
 
 
 def _text(value: Any) -> Any:

@@ -46,6 +46,7 @@ EMIT_ALIASES = {
     "Metadata": "meta",
 }
 EMIT_KINDS = {
+    "audio",
     "content",
     "refusal",
     "thinking",

@@ -139,6 +139,18 @@ class Manifest:
         return m
 
     @property
+    def prices_as_of(self) -> str | None:
+        """The date the model prices were read from the provider (``metadata.prices_as_of``)."""
+        value = (self.data.get("metadata") or {}).get("prices_as_of")
+        return str(value) if value else None
+
+    @property
+    def services(self) -> dict[str, Any]:
+        """Endpoints besides chat (AI-Protocol ``services``): ``count_tokens``, ``list_models``."""
+        s: dict[str, Any] = self.data.get("services", {}) or {}
+        return s
+
+    @property
     def capabilities(self) -> set[str]:
         caps = self.data.get("capabilities", {})
         if isinstance(caps, list):

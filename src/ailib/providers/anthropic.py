@@ -255,7 +255,37 @@ MANIFEST: dict[str, Any] = {
             "pause_turn": "pause",
         },
     },
+    "multimodal": {
+        "input": {
+            "vision": {
+                "supported": True,
+                "formats": ["jpeg", "png", "gif", "webp"],
+                "max_file_size": "5MB",
+                "max_resolution": "8000x8000",
+                "encoding_methods": ["base64_inline", "url"],
+            },
+            "audio": {"supported": False},
+        },
+        "output": {"text": True, "audio": {"supported": False}},
+    },
+    "services": {
+        "count_tokens": {
+            "path": "/messages/count_tokens",
+            "method": "POST",
+            "request": "anthropic",
+            "response": {"input_tokens": "$.input_tokens"},
+        },
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "display_name": "@.display_name", "created": "@.created_at"},
+            "query": {"limit": 1000},
+            "pagination": {"next": "$.last_id", "when": "$.has_more", "param": "after_id"},
+        },
+    },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "claude-sonnet-4-5": {
                 "context_window": 200000,
@@ -268,7 +298,21 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "reasoning",
                 ],
-                "pricing": {"input_per_1m": 3, "output_per_1m": 15, "cached_input_per_1m": 0.3},
+                "pricing": {
+                    "input_per_1m": 3,
+                    "output_per_1m": 15,
+                    "cached_input_per_1m": 0.3,
+                    "cache_write_per_1m": 3.75,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 200000,
+                            "input_per_1m": 6,
+                            "output_per_1m": 22.5,
+                            "cached_input_per_1m": 0.6,
+                            "cache_write_per_1m": 7.5,
+                        }
+                    ],
+                },
             },
             "claude-opus-4-1": {
                 "context_window": 200000,
@@ -281,7 +325,12 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "reasoning",
                 ],
-                "pricing": {"input_per_1m": 15, "output_per_1m": 75, "cached_input_per_1m": 1.5},
+                "pricing": {
+                    "input_per_1m": 15,
+                    "output_per_1m": 75,
+                    "cached_input_per_1m": 1.5,
+                    "cache_write_per_1m": 18.75,
+                },
             },
             "claude-haiku-4-5": {
                 "context_window": 200000,
@@ -294,15 +343,25 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "reasoning",
                 ],
-                "pricing": {"input_per_1m": 1, "output_per_1m": 5, "cached_input_per_1m": 0.1},
+                "pricing": {
+                    "input_per_1m": 1,
+                    "output_per_1m": 5,
+                    "cached_input_per_1m": 0.1,
+                    "cache_write_per_1m": 1.25,
+                },
             },
             "claude-3-5-sonnet": {
                 "context_window": 200000,
                 "max_output_tokens": 8192,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools", "vision"],
-                "pricing": {"input_per_1m": 3, "output_per_1m": 15},
+                "pricing": {
+                    "input_per_1m": 3,
+                    "output_per_1m": 15,
+                    "cached_input_per_1m": 0.3,
+                    "cache_write_per_1m": 3.75,
+                },
             },
-        }
+        },
     },
 }
 

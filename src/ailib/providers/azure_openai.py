@@ -65,6 +65,8 @@ MANIFEST: dict[str, Any] = {
         "response_format": {"type": "object", "encoder": "response_format"},
         "reasoning": {"type": "reasoning", "encoder": "reasoning"},
         "tool_choice": {"type": "tool_choice", "encoder": "tool_choice"},
+        "modalities": {"type": "array"},
+        "audio": {"type": "object"},
     },
     "streaming": {
         "decoder": {"format": "sse", "done_signal": "[DONE]"},
@@ -90,6 +92,18 @@ MANIFEST: dict[str, Any] = {
                 "match": "$.choices[0].delta.content",
                 "emit": "content",
                 "fields": {"text": "$.choices[0].delta.content"},
+            },
+            {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
             },
             {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
@@ -143,6 +157,18 @@ MANIFEST: dict[str, Any] = {
                 "match": "$.choices[0].message.refusal",
                 "emit": "refusal",
                 "fields": {"text": "$.choices[0].message.refusal"},
+            },
+            {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
             },
             {
                 "for_each": "$.choices[0].message.tool_calls[*]",
@@ -229,6 +255,30 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "multimodal": {
+        "input": {
+            "vision": {
+                "supported": True,
+                "formats": ["png", "jpeg", "gif", "webp"],
+                "max_file_size": "20MB",
+                "encoding_methods": ["base64_inline", "url"],
+            },
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3"],
+                "encoding_methods": ["base64_inline"],
+            },
+        },
+        "output": {
+            "text": True,
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3", "flac", "opus", "pcm", "aac"],
+                "voice_selection": True,
+                "sample_rates": [24000],
+            },
+        },
+    },
     "embeddings": {
         "path": "/openai/deployments/{model}/embeddings?api-version=2024-10-21",
         "format": "openai",
@@ -252,6 +302,7 @@ MANIFEST: dict[str, Any] = {
     "name": "Azure OpenAI",
     "class_name": "AzureOpenAI",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://learn.microsoft.com/azure/ai-foundry/openai/reference",
         "api_version": "2024-10-21",
@@ -267,6 +318,7 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
+                "pricing": {"input_per_1m": 2.5, "output_per_1m": 10, "cached_input_per_1m": 1.25},
             },
             "gpt-4o-mini": {
                 "context_window": 128000,
@@ -279,6 +331,11 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
+                "pricing": {
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "cached_input_per_1m": 0.075,
+                },
             },
             "gpt-4.1": {
                 "context_window": 1047576,
@@ -291,6 +348,7 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
+                "pricing": {"input_per_1m": 2, "output_per_1m": 8, "cached_input_per_1m": 0.5},
             },
             "o3-mini": {
                 "context_window": 200000,
@@ -303,8 +361,13 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
+                "pricing": {"input_per_1m": 1.1, "output_per_1m": 4.4, "cached_input_per_1m": 0.55},
             },
-            "text-embedding-3-small": {"context_window": 8191, "capabilities": ["embeddings"]},
+            "text-embedding-3-small": {
+                "context_window": 8191,
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.02, "output_per_1m": 0},
+            },
         },
     },
 }
@@ -400,6 +463,12 @@ def _encode_params(p: dict[str, Any]) -> dict[str, Any]:
     v = p.get("metadata")
     if v is not None:
         body["metadata"] = v
+    v = p.get("modalities")
+    if v is not None:
+        body["modalities"] = v
+    v = p.get("audio")
+    if v is not None:
+        body["audio"] = v
     return body
 
 
@@ -499,6 +568,8 @@ class AzureOpenAI(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -525,6 +596,8 @@ class AzureOpenAI(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatStream: ...
     def chat(
@@ -550,6 +623,8 @@ class AzureOpenAI(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with Azure OpenAI; ``stream=True`` returns a stream of events."""
@@ -570,6 +645,8 @@ class AzureOpenAI(SyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,
@@ -619,6 +696,8 @@ class AsyncAzureOpenAI(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -645,6 +724,8 @@ class AsyncAzureOpenAI(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> AsyncChatStream: ...
     async def chat(
@@ -670,6 +751,8 @@ class AsyncAzureOpenAI(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with Azure OpenAI; ``stream=True`` returns a stream of events."""
@@ -690,6 +773,8 @@ class AsyncAzureOpenAI(AsyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,

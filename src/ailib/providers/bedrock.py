@@ -277,7 +277,20 @@ MANIFEST: dict[str, Any] = {
             "malformed_tool_use": "error",
         },
     },
+    "multimodal": {
+        "input": {
+            "vision": {
+                "supported": True,
+                "max_file_size": "3.75MB",
+                "max_resolution": "8000x8000",
+                "encoding_methods": ["base64_inline"],
+            },
+            "audio": {"supported": False},
+        },
+        "output": {"text": True, "audio": {"supported": False}},
+    },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "us.anthropic.claude-sonnet-4-5-20250929-v1:0": {
                 "context_window": 200000,
@@ -290,7 +303,12 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "reasoning",
                 ],
-                "pricing": {"input_per_1m": 3, "output_per_1m": 15, "cached_input_per_1m": 0.3},
+                "pricing": {
+                    "input_per_1m": 3.3,
+                    "output_per_1m": 16.5,
+                    "cached_input_per_1m": 0.33,
+                    "cache_write_per_1m": 4.125,
+                },
             },
             "us.anthropic.claude-haiku-4-5-20251001-v1:0": {
                 "context_window": 200000,
@@ -303,25 +321,38 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "reasoning",
                 ],
-                "pricing": {"input_per_1m": 1, "output_per_1m": 5, "cached_input_per_1m": 0.1},
+                "pricing": {
+                    "input_per_1m": 1.1,
+                    "output_per_1m": 5.5,
+                    "cached_input_per_1m": 0.11,
+                    "cache_write_per_1m": 1.375,
+                },
             },
             "us.amazon.nova-pro-v1:0": {
                 "context_window": 300000,
                 "max_output_tokens": 10000,
                 "capabilities": ["text", "streaming", "tools", "vision"],
-                "pricing": {"input_per_1m": 0.8, "output_per_1m": 3.2},
+                "pricing": {"input_per_1m": 0.8, "output_per_1m": 3.2, "cached_input_per_1m": 0.2},
             },
             "us.amazon.nova-lite-v1:0": {
                 "context_window": 300000,
                 "max_output_tokens": 10000,
                 "capabilities": ["text", "streaming", "tools", "vision"],
-                "pricing": {"input_per_1m": 0.06, "output_per_1m": 0.24},
+                "pricing": {
+                    "input_per_1m": 0.06,
+                    "output_per_1m": 0.24,
+                    "cached_input_per_1m": 0.015,
+                },
             },
             "us.amazon.nova-micro-v1:0": {
                 "context_window": 128000,
                 "max_output_tokens": 10000,
                 "capabilities": ["text", "streaming", "tools"],
-                "pricing": {"input_per_1m": 0.035, "output_per_1m": 0.14},
+                "pricing": {
+                    "input_per_1m": 0.035,
+                    "output_per_1m": 0.14,
+                    "cached_input_per_1m": 0.00875,
+                },
             },
             "us.meta.llama3-3-70b-instruct-v1:0": {
                 "context_window": 128000,
@@ -329,7 +360,7 @@ MANIFEST: dict[str, Any] = {
                 "capabilities": ["text", "streaming", "tools"],
                 "pricing": {"input_per_1m": 0.72, "output_per_1m": 0.72},
             },
-        }
+        },
     },
 }
 

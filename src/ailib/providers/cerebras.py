@@ -133,6 +133,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -254,6 +266,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -346,10 +370,19 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "id": "cerebras",
     "name": "Cerebras",
     "class_name": "Cerebras",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://inference-docs.cerebras.ai/api-reference/chat-completions",
         "models": {
@@ -364,6 +397,7 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
+                "pricing": {"input_per_1m": 0.35, "output_per_1m": 0.75},
             },
             "gemma-4-31b": {
                 "context_window": 131072,
@@ -376,6 +410,7 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
                 "status": "preview",
+                "pricing": {"input_per_1m": 0.99, "output_per_1m": 1.49},
             },
             "llama-3.3-70b": {
                 "context_window": 131072,
@@ -387,6 +422,7 @@ MANIFEST: dict[str, Any] = {
                     "parallel_tools",
                     "structured_output",
                 ],
+                "pricing": {"input_per_1m": 0.85, "output_per_1m": 1.2},
             },
             "zai-glm-4.7": {
                 "context_window": 131072,

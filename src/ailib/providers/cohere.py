@@ -272,6 +272,7 @@ MANIFEST: dict[str, Any] = {
         },
     },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "command-a-03-2025": {
                 "context_window": 256000,
@@ -350,7 +351,7 @@ MANIFEST: dict[str, Any] = {
                 "capabilities": ["embeddings"],
                 "pricing": {"input_per_1m": 0.1, "output_per_1m": 0},
             },
-        }
+        },
     },
     "embeddings": {
         "path": "/embed",

@@ -133,6 +133,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -254,6 +266,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -340,11 +364,20 @@ MANIFEST: dict[str, Any] = {
             "insufficient_system_resource": "error",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "id": "deepseek",
     "dialect_options": {"replay_reasoning": "reasoning_content"},
     "name": "DeepSeek",
     "class_name": "DeepSeek",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": ["openai", "anthropic"],
         "docs": "https://api-docs.deepseek.com/api/create-chat-completion",
         "models": {
@@ -360,9 +393,9 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
                 "pricing": {
-                    "input_per_1m": 0.435,
-                    "output_per_1m": 0.87,
-                    "cached_input_per_1m": 0.003625,
+                    "input_per_1m": 0.66,
+                    "output_per_1m": 1.98,
+                    "cached_input_per_1m": 0.022,
                 },
             },
             "deepseek-v4-flash": {
@@ -377,9 +410,9 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
                 "pricing": {
-                    "input_per_1m": 0.14,
-                    "output_per_1m": 0.28,
-                    "cached_input_per_1m": 0.0028,
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "cached_input_per_1m": 0.003,
                 },
             },
             "deepseek-chat": {
@@ -393,9 +426,9 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
                 "pricing": {
-                    "input_per_1m": 0.14,
-                    "output_per_1m": 0.28,
-                    "cached_input_per_1m": 0.0028,
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "cached_input_per_1m": 0.003,
                 },
                 "status": "deprecated",
             },
@@ -404,9 +437,9 @@ MANIFEST: dict[str, Any] = {
                 "max_output_tokens": 384000,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools", "reasoning"],
                 "pricing": {
-                    "input_per_1m": 0.14,
-                    "output_per_1m": 0.28,
-                    "cached_input_per_1m": 0.0028,
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "cached_input_per_1m": 0.003,
                 },
                 "status": "deprecated",
             },

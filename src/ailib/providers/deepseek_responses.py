@@ -363,6 +363,7 @@ MANIFEST: dict[str, Any] = {
     "name": "DeepSeek Responses",
     "class_name": "DeepSeekResponses",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "docs": "https://api-docs.deepseek.com",
         "models": {
             "deepseek-v4-pro": {
@@ -377,9 +378,9 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
                 "pricing": {
-                    "input_per_1m": 0.435,
-                    "output_per_1m": 0.87,
-                    "cached_input_per_1m": 0.003625,
+                    "input_per_1m": 0.66,
+                    "output_per_1m": 1.98,
+                    "cached_input_per_1m": 0.022,
                 },
             },
             "deepseek-v4-flash": {
@@ -394,9 +395,9 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
                 "pricing": {
-                    "input_per_1m": 0.14,
-                    "output_per_1m": 0.28,
-                    "cached_input_per_1m": 0.0028,
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "cached_input_per_1m": 0.003,
                 },
             },
         },

@@ -134,6 +134,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -255,6 +267,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -338,6 +362,14 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -361,6 +393,7 @@ MANIFEST: dict[str, Any] = {
     "name": "Doubao (Volcengine Ark)",
     "class_name": "Doubao",
     "metadata": {
+        "prices_as_of": "2026-07-24",
         "api_compatibility": "openai",
         "docs": "https://www.volcengine.com/docs/82379/1494384",
         "models": {
@@ -368,13 +401,13 @@ MANIFEST: dict[str, Any] = {
                 "context_window": 32768,
                 "max_output_tokens": 4096,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
-                "pricing": {"input_per_1m": 0.8, "output_per_1m": 2},
+                "pricing": {"input_per_1m": 0.8, "output_per_1m": 2, "currency": "CNY"},
             },
             "doubao-pro-128k": {
                 "context_window": 131072,
                 "max_output_tokens": 4096,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
-                "pricing": {"input_per_1m": 5, "output_per_1m": 9},
+                "pricing": {"input_per_1m": 5, "output_per_1m": 9, "currency": "CNY"},
             },
             "doubao-lite-32k": {
                 "context_window": 32768,

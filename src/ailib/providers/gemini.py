@@ -49,7 +49,15 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning", "structured_output", "embeddings"],
+        "optional": [
+            "vision",
+            "audio_in",
+            "audio_out",
+            "parallel_tools",
+            "reasoning",
+            "structured_output",
+            "embeddings",
+        ],
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2], "wire": "generationConfig.temperature"},
@@ -69,6 +77,8 @@ MANIFEST: dict[str, Any] = {
         "response_format": {"type": "object", "encoder": "response_format"},
         "reasoning": {"type": "reasoning", "encoder": "reasoning"},
         "tool_choice": {"type": "tool_choice", "encoder": "tool_choice"},
+        "modalities": {"type": "array", "encoder": "modalities"},
+        "audio": {"type": "object", "encoder": "audio"},
     },
     "streaming": {
         "decoder": {"format": "sse"},
@@ -95,6 +105,12 @@ MANIFEST: dict[str, Any] = {
                 "match": "@.text && @.thought != true",
                 "emit": "content",
                 "fields": {"text": "@.text"},
+            },
+            {
+                "for_each": "$.candidates[0].content.parts[*]",
+                "match": "@.inlineData",
+                "emit": "audio",
+                "fields": {"data": "@.inlineData.data", "mime_type": "@.inlineData.mimeType"},
             },
             {
                 "for_each": "$.candidates[0].content.parts[*]",
@@ -150,6 +166,12 @@ MANIFEST: dict[str, Any] = {
                 "match": "@.text && @.thought != true",
                 "emit": "content",
                 "fields": {"text": "@.text"},
+            },
+            {
+                "for_each": "$.candidates[0].content.parts[*]",
+                "match": "@.inlineData",
+                "emit": "audio",
+                "fields": {"data": "@.inlineData.data", "mime_type": "@.inlineData.mimeType"},
             },
             {
                 "for_each": "$.candidates[0].content.parts[*]",
@@ -234,7 +256,53 @@ MANIFEST: dict[str, Any] = {
             "OTHER": "other",
         },
     },
+    "multimodal": {
+        "input": {
+            "vision": {
+                "supported": True,
+                "max_file_size": "20MB",
+                "encoding_methods": ["base64_inline", "file_uri"],
+            },
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3", "aiff", "aac", "ogg", "flac"],
+                "encoding_methods": ["base64_inline", "file_uri"],
+            },
+        },
+        "output": {
+            "text": True,
+            "audio": {
+                "supported": True,
+                "formats": ["pcm"],
+                "voice_selection": True,
+                "sample_rates": [24000],
+            },
+        },
+    },
+    "services": {
+        "count_tokens": {
+            "path": "/models/{model}:countTokens",
+            "method": "POST",
+            "request": "gemini",
+            "response": {"input_tokens": "$.totalTokens"},
+        },
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "models",
+            "id_prefix": "models/",
+            "fields": {
+                "id": "@.name",
+                "display_name": "@.displayName",
+                "context_window": "@.inputTokenLimit",
+                "max_output_tokens": "@.outputTokenLimit",
+            },
+            "query": {"pageSize": 1000},
+            "pagination": {"next": "$.nextPageToken", "param": "pageToken"},
+        },
+    },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "gemini-2.5-pro": {
                 "context_window": 1048576,
@@ -245,10 +313,23 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 1.25, "output_per_1m": 10},
+                "pricing": {
+                    "input_per_1m": 1.25,
+                    "output_per_1m": 10,
+                    "cached_input_per_1m": 0.125,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 200000,
+                            "input_per_1m": 2.5,
+                            "output_per_1m": 15,
+                            "cached_input_per_1m": 0.25,
+                        }
+                    ],
+                },
             },
             "gemini-2.5-flash": {
                 "context_window": 1048576,
@@ -259,10 +340,11 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 2.5},
+                "pricing": {"input_per_1m": 0.3, "output_per_1m": 2.5, "cached_input_per_1m": 0.03},
             },
             "gemini-2.0-flash": {
                 "context_window": 1048576,
@@ -273,16 +355,33 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.1, "output_per_1m": 0.4},
+                "pricing": {
+                    "input_per_1m": 0.1,
+                    "output_per_1m": 0.4,
+                    "cached_input_per_1m": 0.025,
+                },
+            },
+            "gemini-2.5-flash-preview-tts": {
+                "context_window": 8192,
+                "max_output_tokens": 16384,
+                "capabilities": ["text", "streaming", "audio_out"],
+                "pricing": {"input_per_1m": 0.5, "output_per_1m": 10},
+            },
+            "gemini-2.5-pro-preview-tts": {
+                "context_window": 8192,
+                "max_output_tokens": 16384,
+                "capabilities": ["text", "streaming", "audio_out"],
+                "pricing": {"input_per_1m": 1, "output_per_1m": 20},
             },
             "gemini-embedding-001": {
                 "context_window": 2048,
                 "capabilities": ["embeddings"],
                 "pricing": {"input_per_1m": 0.15, "output_per_1m": 0},
             },
-        }
+        },
     },
     "embeddings": {
         "path": "/models/{model}:batchEmbedContents",
@@ -387,58 +486,75 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
             if v14 is not None:
                 d["text"] = v14
             out.append(("content", cand, d))
-    # rule 4: tool_call when @.functionCall
+    # rule 4: audio when @.inlineData
     for e16 in v9 if type(v9) is list else ():
         if e16 is None:
             continue
         e16_d = e16 if type(e16) is dict else _E
-        v17 = e16_d.get("functionCall")
+        v17 = e16_d.get("inlineData")
         if v17 is not None and v17 != _EMPTY_LIST:
             hit = True
             d = {}
             v17_d = v17 if type(v17) is dict else _E
-            v18 = v17_d.get("id")
+            v18 = v17_d.get("data")
             if v18 is not None:
-                d["id"] = v18
-            v19 = v17_d.get("name")
+                d["data"] = v18
+            v19 = v17_d.get("mimeType")
             if v19 is not None:
-                d["name"] = v19
-            v20 = v17_d.get("args")
-            if v20 is not None:
-                d["arguments"] = v20
-            v21 = e16_d.get("thoughtSignature")
-            if v21 is not None:
-                d["thought_signature"] = v21
+                d["mime_type"] = v19
+            out.append(("audio", cand, d))
+    # rule 5: tool_call when @.functionCall
+    for e20 in v9 if type(v9) is list else ():
+        if e20 is None:
+            continue
+        e20_d = e20 if type(e20) is dict else _E
+        v21 = e20_d.get("functionCall")
+        if v21 is not None and v21 != _EMPTY_LIST:
+            hit = True
+            d = {}
+            v21_d = v21 if type(v21) is dict else _E
+            v22 = v21_d.get("id")
+            if v22 is not None:
+                d["id"] = v22
+            v23 = v21_d.get("name")
+            if v23 is not None:
+                d["name"] = v23
+            v24 = v21_d.get("args")
+            if v24 is not None:
+                d["arguments"] = v24
+            v25 = e20_d.get("thoughtSignature")
+            if v25 is not None:
+                d["thought_signature"] = v25
             out.append(("tool_call", cand, d))
-    # rule 5: finish when $.candidates[0].finishReason
-    v22 = v7_d.get("finishReason")
-    if v22 is not None and v22 != _EMPTY_LIST:
+    # rule 6: finish when $.candidates[0].finishReason
+    v26 = v7_d.get("finishReason")
+    if v26 is not None and v26 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v22 is not None:
-            d["reason"] = v22
-        out.append(("finish", cand, d))
-    # rule 6: usage when $.usageMetadata
-    v23 = f_d.get("usageMetadata")
-    if v23 is not None and v23 != _EMPTY_LIST:
-        hit = True
-        d = {}
-        v23_d = v23 if type(v23) is dict else _E
-        v24 = v23_d.get("promptTokenCount")
-        if v24 is not None:
-            d["input_tokens"] = v24
-        v25 = v23_d.get("candidatesTokenCount")
-        if v25 is not None:
-            d["output_tokens"] = v25
-        v26 = v23_d.get("totalTokenCount")
         if v26 is not None:
-            d["total_tokens"] = v26
-        v27 = v23_d.get("cachedContentTokenCount")
-        if v27 is not None:
-            d["cached_tokens"] = v27
-        v28 = v23_d.get("thoughtsTokenCount")
+            d["reason"] = v26
+        out.append(("finish", cand, d))
+    # rule 7: usage when $.usageMetadata
+    v27 = f_d.get("usageMetadata")
+    if v27 is not None and v27 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v27_d = v27 if type(v27) is dict else _E
+        v28 = v27_d.get("promptTokenCount")
         if v28 is not None:
-            d["reasoning_tokens"] = v28
+            d["input_tokens"] = v28
+        v29 = v27_d.get("candidatesTokenCount")
+        if v29 is not None:
+            d["output_tokens"] = v29
+        v30 = v27_d.get("totalTokenCount")
+        if v30 is not None:
+            d["total_tokens"] = v30
+        v31 = v27_d.get("cachedContentTokenCount")
+        if v31 is not None:
+            d["cached_tokens"] = v31
+        v32 = v27_d.get("thoughtsTokenCount")
+        if v32 is not None:
+            d["reasoning_tokens"] = v32
         d["output_excludes_reasoning"] = True
         out.append(("usage", cand, d))
     if not hit:
@@ -608,6 +724,8 @@ class Gemini(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -631,6 +749,8 @@ class Gemini(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatStream: ...
     def chat(
@@ -653,6 +773,8 @@ class Gemini(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with Google Gemini; ``stream=True`` returns a stream of events."""
@@ -670,6 +792,8 @@ class Gemini(SyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,
@@ -716,6 +840,8 @@ class AsyncGemini(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -739,6 +865,8 @@ class AsyncGemini(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> AsyncChatStream: ...
     async def chat(
@@ -761,6 +889,8 @@ class AsyncGemini(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with Google Gemini; ``stream=True`` returns a stream of events."""
@@ -778,6 +908,8 @@ class AsyncGemini(AsyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,

@@ -46,7 +46,15 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning", "structured_output", "embeddings"],
+        "optional": [
+            "vision",
+            "audio_in",
+            "audio_out",
+            "parallel_tools",
+            "reasoning",
+            "structured_output",
+            "embeddings",
+        ],
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2], "wire": "generationConfig.temperature"},
@@ -66,6 +74,8 @@ MANIFEST: dict[str, Any] = {
         "response_format": {"type": "object", "encoder": "response_format"},
         "reasoning": {"type": "reasoning", "encoder": "reasoning"},
         "tool_choice": {"type": "tool_choice", "encoder": "tool_choice"},
+        "modalities": {"type": "array", "encoder": "modalities"},
+        "audio": {"type": "object", "encoder": "audio"},
     },
     "streaming": {
         "decoder": {"format": "sse"},
@@ -92,6 +102,12 @@ MANIFEST: dict[str, Any] = {
                 "match": "@.text && @.thought != true",
                 "emit": "content",
                 "fields": {"text": "@.text"},
+            },
+            {
+                "for_each": "$.candidates[0].content.parts[*]",
+                "match": "@.inlineData",
+                "emit": "audio",
+                "fields": {"data": "@.inlineData.data", "mime_type": "@.inlineData.mimeType"},
             },
             {
                 "for_each": "$.candidates[0].content.parts[*]",
@@ -147,6 +163,12 @@ MANIFEST: dict[str, Any] = {
                 "match": "@.text && @.thought != true",
                 "emit": "content",
                 "fields": {"text": "@.text"},
+            },
+            {
+                "for_each": "$.candidates[0].content.parts[*]",
+                "match": "@.inlineData",
+                "emit": "audio",
+                "fields": {"data": "@.inlineData.data", "mime_type": "@.inlineData.mimeType"},
             },
             {
                 "for_each": "$.candidates[0].content.parts[*]",
@@ -231,6 +253,51 @@ MANIFEST: dict[str, Any] = {
             "OTHER": "other",
         },
     },
+    "multimodal": {
+        "input": {
+            "vision": {
+                "supported": True,
+                "max_file_size": "20MB",
+                "encoding_methods": ["base64_inline", "file_uri"],
+            },
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3", "aiff", "aac", "ogg", "flac"],
+                "encoding_methods": ["base64_inline", "file_uri"],
+            },
+        },
+        "output": {
+            "text": True,
+            "audio": {
+                "supported": True,
+                "formats": ["pcm"],
+                "voice_selection": True,
+                "sample_rates": [24000],
+            },
+        },
+    },
+    "services": {
+        "count_tokens": {
+            "path": "/models/{model}:countTokens",
+            "method": "POST",
+            "request": "gemini",
+            "response": {"input_tokens": "$.totalTokens"},
+        },
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "models",
+            "id_prefix": "models/",
+            "fields": {
+                "id": "@.name",
+                "display_name": "@.displayName",
+                "context_window": "@.inputTokenLimit",
+                "max_output_tokens": "@.outputTokenLimit",
+            },
+            "query": {"pageSize": 1000},
+            "pagination": {"next": "$.nextPageToken", "param": "pageToken"},
+        },
+    },
     "embeddings": {
         "path": "/models/{model}:batchEmbedContents",
         "format": "gemini_batch",
@@ -256,6 +323,7 @@ MANIFEST: dict[str, Any] = {
     "name": "Google Gemini",
     "class_name": "Google",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "gemini-3-pro": {
                 "context_window": 1000000,
@@ -266,6 +334,7 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
@@ -280,6 +349,7 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
@@ -294,10 +364,23 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 1.25, "output_per_1m": 10},
+                "pricing": {
+                    "input_per_1m": 1.25,
+                    "output_per_1m": 10,
+                    "cached_input_per_1m": 0.125,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 200000,
+                            "input_per_1m": 2.5,
+                            "output_per_1m": 15,
+                            "cached_input_per_1m": 0.25,
+                        }
+                    ],
+                },
             },
             "gemini-2.5-flash": {
                 "context_window": 1048576,
@@ -308,10 +391,11 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 2.5},
+                "pricing": {"input_per_1m": 0.3, "output_per_1m": 2.5, "cached_input_per_1m": 0.03},
             },
             "gemini-2.5-flash-lite": {
                 "context_window": 1048576,
@@ -322,12 +406,23 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
+                "pricing": {"input_per_1m": 0.1, "output_per_1m": 0.4, "cached_input_per_1m": 0.01},
             },
-            "gemini-embedding-001": {"capabilities": ["embeddings"]},
-        }
+            "gemini-2.5-flash-preview-tts": {
+                "context_window": 8192,
+                "max_output_tokens": 16384,
+                "capabilities": ["text", "streaming", "audio_out"],
+                "pricing": {"input_per_1m": 0.5, "output_per_1m": 10},
+            },
+            "gemini-embedding-001": {
+                "capabilities": ["embeddings"],
+                "pricing": {"input_per_1m": 0.15, "output_per_1m": 0},
+            },
+        },
     },
 }
 
@@ -514,6 +609,8 @@ class Google(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -537,6 +634,8 @@ class Google(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatStream: ...
     def chat(
@@ -559,6 +658,8 @@ class Google(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with Google Gemini; ``stream=True`` returns a stream of events."""
@@ -576,6 +677,8 @@ class Google(SyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,
@@ -622,6 +725,8 @@ class AsyncGoogle(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -645,6 +750,8 @@ class AsyncGoogle(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> AsyncChatStream: ...
     async def chat(
@@ -667,6 +774,8 @@ class AsyncGoogle(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with Google Gemini; ``stream=True`` returns a stream of events."""
@@ -684,6 +793,8 @@ class AsyncGoogle(AsyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,

@@ -136,6 +136,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -257,6 +269,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -352,10 +376,19 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "id": "groq",
     "name": "Groq",
     "class_name": "Groq",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://console.groq.com/docs/api-reference",
         "models": {
@@ -363,6 +396,7 @@ MANIFEST: dict[str, Any] = {
                 "context_window": 128000,
                 "max_output_tokens": 8192,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
+                "pricing": {"input_per_1m": 0.05, "output_per_1m": 0.08},
             },
             "llama-3.3-70b-versatile": {
                 "context_window": 131072,
@@ -394,7 +428,11 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.15, "output_per_1m": 0.6},
+                "pricing": {
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "cached_input_per_1m": 0.075,
+                },
             },
             "qwen/qwen3-32b": {
                 "context_window": 131072,

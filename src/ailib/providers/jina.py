@@ -116,6 +116,7 @@ MANIFEST: dict[str, Any] = {
     "rate_limit_headers": {"retry_after": "retry-after"},
     "request_id_headers": ["x-request-id", "request-id"],
     "metadata": {
+        "prices_as_of": "2026-07-24",
         "models": {
             "jina-embeddings-v3": {
                 "context_window": 8192,
@@ -123,7 +124,7 @@ MANIFEST: dict[str, Any] = {
                 "pricing": {"input_per_1m": 0.05, "output_per_1m": 0},
             },
             "jina-embeddings-v4": {"context_window": 32768, "capabilities": ["embeddings"]},
-        }
+        },
     },
 }
 

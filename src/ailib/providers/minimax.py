@@ -130,6 +130,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -251,6 +263,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -334,10 +358,19 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "id": "minimax",
     "name": "MiniMax",
     "class_name": "MiniMax",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://platform.minimax.io/docs/api-reference/text-openai-api",
         "models": {
@@ -345,12 +378,30 @@ MANIFEST: dict[str, Any] = {
                 "context_window": 1000000,
                 "max_output_tokens": 131072,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools", "vision"],
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 1.2,
+                    "cached_input_per_1m": 0.06,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 512000,
+                            "input_per_1m": 0.6,
+                            "output_per_1m": 2.4,
+                            "cached_input_per_1m": 0.12,
+                        }
+                    ],
+                },
             },
             "MiniMax-M2.7": {
                 "context_window": 204800,
                 "max_output_tokens": 131072,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 1.2},
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 1.2,
+                    "cached_input_per_1m": 0.06,
+                    "cache_write_per_1m": 0.375,
+                },
             },
             "MiniMax-M2.5": {
                 "context_window": 204800,
@@ -361,12 +412,23 @@ MANIFEST: dict[str, Any] = {
                 "context_window": 204800,
                 "max_output_tokens": 131072,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 1.2},
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 1.2,
+                    "cached_input_per_1m": 0.03,
+                    "cache_write_per_1m": 0.375,
+                },
             },
             "MiniMax-M2": {
                 "context_window": 204800,
                 "max_output_tokens": 131072,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 1.2,
+                    "cached_input_per_1m": 0.03,
+                    "cache_write_per_1m": 0.375,
+                },
             },
         },
     },

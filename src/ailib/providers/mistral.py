@@ -135,6 +135,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -256,6 +268,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -353,6 +377,14 @@ MANIFEST: dict[str, Any] = {
             "error": "error",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -375,6 +407,7 @@ MANIFEST: dict[str, Any] = {
     "name": "Mistral AI",
     "class_name": "Mistral",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://docs.mistral.ai/api/#tag/chat",
         "models": {
@@ -401,7 +434,7 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 1.5, "output_per_1m": 7.5},
+                "pricing": {"input_per_1m": 1.5, "output_per_1m": 7.5, "cached_input_per_1m": 0.15},
             },
             "mistral-small-latest": {
                 "context_window": 128000,

@@ -44,6 +44,8 @@ MANIFEST: dict[str, Any] = {
             "tools",
             "parallel_tools",
             "vision",
+            "audio_in",
+            "audio_out",
             "reasoning",
             "structured_output",
             "embeddings",
@@ -65,6 +67,8 @@ MANIFEST: dict[str, Any] = {
         "response_format": {"type": "object", "encoder": "response_format"},
         "reasoning": {"type": "reasoning", "encoder": "reasoning"},
         "tool_choice": {"type": "tool_choice", "encoder": "tool_choice"},
+        "modalities": {"type": "array"},
+        "audio": {"type": "object"},
     },
     "streaming": {
         "decoder": {"format": "sse", "done_signal": "[DONE]"},
@@ -135,6 +139,18 @@ MANIFEST: dict[str, Any] = {
                 "match": "@.type == 'text'",
                 "emit": "content",
                 "fields": {"text": "@.text"},
+            },
+            {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
             },
             {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
@@ -258,6 +274,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -348,6 +376,14 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -370,7 +406,26 @@ MANIFEST: dict[str, Any] = {
     "id": "mock",
     "name": "Local mock provider",
     "class_name": "Mock",
+    "multimodal": {
+        "input": {
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3"],
+                "encoding_methods": ["base64_inline"],
+            }
+        },
+        "output": {
+            "text": True,
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "pcm"],
+                "voice_selection": True,
+                "sample_rates": [24000],
+            },
+        },
+    },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "echo": {
                 "context_window": 32768,
@@ -381,6 +436,8 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
+                    "audio_out",
                     "reasoning",
                     "structured_output",
                 ],
@@ -397,7 +454,7 @@ MANIFEST: dict[str, Any] = {
                 "capabilities": ["embeddings"],
                 "pricing": {"input_per_1m": 0, "output_per_1m": 0},
             },
-        }
+        },
     },
 }
 
@@ -489,6 +546,12 @@ def _encode_params(p: dict[str, Any]) -> dict[str, Any]:
     v = p.get("parallel_tool_calls")
     if v is not None:
         body["parallel_tool_calls"] = v
+    v = p.get("modalities")
+    if v is not None:
+        body["modalities"] = v
+    v = p.get("audio")
+    if v is not None:
+        body["audio"] = v
     return body
 
 
@@ -582,6 +645,8 @@ class Mock(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -607,6 +672,8 @@ class Mock(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatStream: ...
     def chat(
@@ -631,6 +698,8 @@ class Mock(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with Local mock provider; ``stream=True`` returns a stream of events."""
@@ -650,6 +719,8 @@ class Mock(SyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,
@@ -698,6 +769,8 @@ class AsyncMock(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -723,6 +796,8 @@ class AsyncMock(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> AsyncChatStream: ...
     async def chat(
@@ -747,6 +822,8 @@ class AsyncMock(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with Local mock provider; ``stream=True`` returns a stream of events."""
@@ -766,6 +843,8 @@ class AsyncMock(AsyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,

@@ -132,6 +132,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -253,6 +265,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -343,10 +367,19 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "id": "moonshot",
     "name": "Moonshot AI (Kimi)",
     "class_name": "Moonshot",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://platform.moonshot.ai/docs/api/chat",
         "regional": {"international_base": "https://api.moonshot.ai/v1"},
@@ -362,7 +395,7 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.95, "output_per_1m": 3.8},
+                "pricing": {"input_per_1m": 0.95, "output_per_1m": 4, "cached_input_per_1m": 0.16},
             },
             "kimi-k2.7-code": {
                 "context_window": 262144,
@@ -375,7 +408,7 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.95, "output_per_1m": 4},
+                "pricing": {"input_per_1m": 0.95, "output_per_1m": 4, "cached_input_per_1m": 0.19},
             },
             "kimi-k2-5": {
                 "context_window": 256000,
@@ -394,13 +427,13 @@ MANIFEST: dict[str, Any] = {
                 "context_window": 256000,
                 "max_output_tokens": 33000,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
-                "pricing": {"input_per_1m": 0.6, "output_per_1m": 2.5},
+                "pricing": {"input_per_1m": 0.6, "output_per_1m": 2.5, "cached_input_per_1m": 0.15},
             },
             "kimi-k2-thinking-turbo": {
                 "context_window": 262144,
                 "max_output_tokens": 262144,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools"],
-                "pricing": {"input_per_1m": 1.15, "output_per_1m": 8},
+                "pricing": {"input_per_1m": 1.15, "output_per_1m": 8, "cached_input_per_1m": 0.15},
                 "status": "deprecated",
             },
         },

@@ -191,6 +191,7 @@ MANIFEST: dict[str, Any] = {
         "mapping": {"stop": "stop", "length": "length", "load": "stop", "unload": "stop"},
     },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "llama3.1": {
                 "context_window": 131072,
@@ -244,7 +245,7 @@ MANIFEST: dict[str, Any] = {
                 "pricing": {"input_per_1m": 0, "output_per_1m": 0},
             },
             "nomic-embed-text": {"context_window": 8192, "capabilities": ["embeddings"]},
-        }
+        },
     },
     "embeddings": {
         "path": "/api/embed",

@@ -48,7 +48,15 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning", "structured_output", "embeddings"],
+        "optional": [
+            "vision",
+            "audio_in",
+            "audio_out",
+            "parallel_tools",
+            "reasoning",
+            "structured_output",
+            "embeddings",
+        ],
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
@@ -68,6 +76,8 @@ MANIFEST: dict[str, Any] = {
         "response_format": {"type": "object", "encoder": "response_format"},
         "reasoning": {"type": "reasoning", "encoder": "reasoning"},
         "tool_choice": {"type": "tool_choice", "encoder": "tool_choice"},
+        "modalities": {"type": "array"},
+        "audio": {"type": "object"},
     },
     "streaming": {
         "decoder": {"format": "sse", "done_signal": "[DONE]"},
@@ -93,6 +103,18 @@ MANIFEST: dict[str, Any] = {
                 "match": "$.choices[0].delta.content",
                 "emit": "content",
                 "fields": {"text": "$.choices[0].delta.content"},
+            },
+            {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
             },
             {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
@@ -146,6 +168,18 @@ MANIFEST: dict[str, Any] = {
                 "match": "$.choices[0].message.refusal",
                 "emit": "refusal",
                 "fields": {"text": "$.choices[0].message.refusal"},
+            },
+            {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
             },
             {
                 "for_each": "$.choices[0].message.tool_calls[*]",
@@ -227,7 +261,16 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "gpt-4o": {
                 "context_window": 128000,
@@ -283,7 +326,7 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 1.1, "output_per_1m": 4.4},
+                "pricing": {"input_per_1m": 1.1, "output_per_1m": 4.4, "cached_input_per_1m": 0.55},
             },
             "o3": {
                 "context_window": 200000,
@@ -297,7 +340,46 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 2, "output_per_1m": 8},
+                "pricing": {"input_per_1m": 2, "output_per_1m": 8, "cached_input_per_1m": 0.5},
+            },
+            "gpt-4o-audio-preview": {
+                "context_window": 128000,
+                "max_output_tokens": 16384,
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "audio_in",
+                    "audio_out",
+                ],
+                "pricing": {"input_per_1m": 2.5, "output_per_1m": 10},
+            },
+            "gpt-4o-mini-audio-preview": {
+                "context_window": 128000,
+                "max_output_tokens": 16384,
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "audio_in",
+                    "audio_out",
+                ],
+                "pricing": {"input_per_1m": 0.15, "output_per_1m": 0.6},
+            },
+            "gpt-audio": {
+                "context_window": 128000,
+                "max_output_tokens": 16384,
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "audio_in",
+                    "audio_out",
+                ],
+                "pricing": {"input_per_1m": 2.5, "output_per_1m": 10},
             },
             "text-embedding-3-small": {
                 "context_window": 8191,
@@ -309,7 +391,31 @@ MANIFEST: dict[str, Any] = {
                 "capabilities": ["embeddings"],
                 "pricing": {"input_per_1m": 0.13, "output_per_1m": 0},
             },
-        }
+        },
+    },
+    "multimodal": {
+        "input": {
+            "vision": {
+                "supported": True,
+                "formats": ["png", "jpeg", "gif", "webp"],
+                "max_file_size": "20MB",
+                "encoding_methods": ["base64_inline", "url"],
+            },
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3"],
+                "encoding_methods": ["base64_inline"],
+            },
+        },
+        "output": {
+            "text": True,
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3", "flac", "opus", "pcm", "aac"],
+                "voice_selection": True,
+                "sample_rates": [24000],
+            },
+        },
     },
     "embeddings": {
         "path": "/embeddings",
@@ -404,76 +510,97 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         if v11 is not None:
             d["text"] = v11
         out.append(("content", cand, d))
-    # rule 4: tool_call when always
-    v12 = v9_d.get("tool_calls")
-    for e13 in v12 if type(v12) is list else ():
-        if e13 is None:
+    # rule 4: audio when $.choices[0].delta.audio
+    v12 = v9_d.get("audio")
+    if v12 is not None and v12 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v12_d = v12 if type(v12) is dict else _E
+        v13 = v12_d.get("id")
+        if v13 is not None:
+            d["id"] = v13
+        v14 = v12_d.get("data")
+        if v14 is not None:
+            d["data"] = v14
+        v15 = v12_d.get("transcript")
+        if v15 is not None:
+            d["transcript"] = v15
+        v16 = v12_d.get("expires_at")
+        if v16 is not None:
+            d["expires_at"] = v16
+        d["raw_format"] = "pcm16"
+        d["sample_rate"] = 24000
+        out.append(("audio", cand, d))
+    # rule 5: tool_call when always
+    v17 = v9_d.get("tool_calls")
+    for e18 in v17 if type(v17) is list else ():
+        if e18 is None:
             continue
         if True:
             hit = True
             d = {}
-            e13_d = e13 if type(e13) is dict else _E
-            v14 = e13_d.get("index")
-            if v14 is not None:
-                d["index"] = v14
-            v15 = e13_d.get("id")
-            if v15 is not None:
-                d["id"] = v15
-            v16 = e13_d.get("function")
-            v16_d = v16 if type(v16) is dict else _E
-            v17 = v16_d.get("name")
-            if v17 is not None:
-                d["name"] = v17
-            v18 = v16_d.get("arguments")
-            if v18 is not None:
-                d["arguments"] = v18
+            e18_d = e18 if type(e18) is dict else _E
+            v19 = e18_d.get("index")
+            if v19 is not None:
+                d["index"] = v19
+            v20 = e18_d.get("id")
+            if v20 is not None:
+                d["id"] = v20
+            v21 = e18_d.get("function")
+            v21_d = v21 if type(v21) is dict else _E
+            v22 = v21_d.get("name")
+            if v22 is not None:
+                d["name"] = v22
+            v23 = v21_d.get("arguments")
+            if v23 is not None:
+                d["arguments"] = v23
             out.append(("tool_call", cand, d))
-    # rule 5: finish when $.choices[0].finish_reason
-    v19 = v8_d.get("finish_reason")
-    if v19 is not None and v19 != _EMPTY_LIST:
+    # rule 6: finish when $.choices[0].finish_reason
+    v24 = v8_d.get("finish_reason")
+    if v24 is not None and v24 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v19 is not None:
-            d["reason"] = v19
+        if v24 is not None:
+            d["reason"] = v24
         out.append(("finish", cand, d))
-    # rule 6: usage when $.usage
-    v20 = f_d.get("usage")
-    if v20 is not None and v20 != _EMPTY_LIST:
+    # rule 7: usage when $.usage
+    v25 = f_d.get("usage")
+    if v25 is not None and v25 != _EMPTY_LIST:
         hit = True
         d = {}
-        v20_d = v20 if type(v20) is dict else _E
-        v21 = v20_d.get("prompt_tokens")
-        if v21 is not None:
-            d["input_tokens"] = v21
-        v22 = v20_d.get("completion_tokens")
-        if v22 is not None:
-            d["output_tokens"] = v22
-        v23 = v20_d.get("total_tokens")
-        if v23 is not None:
-            d["total_tokens"] = v23
-        v24 = v20_d.get("prompt_tokens_details")
-        v24_d = v24 if type(v24) is dict else _E
-        v25 = v24_d.get("cached_tokens")
-        if v25 is not None:
-            d["cached_tokens"] = v25
-        v26 = v20_d.get("completion_tokens_details")
-        v26_d = v26 if type(v26) is dict else _E
-        v27 = v26_d.get("reasoning_tokens")
+        v25_d = v25 if type(v25) is dict else _E
+        v26 = v25_d.get("prompt_tokens")
+        if v26 is not None:
+            d["input_tokens"] = v26
+        v27 = v25_d.get("completion_tokens")
         if v27 is not None:
-            d["reasoning_tokens"] = v27
+            d["output_tokens"] = v27
+        v28 = v25_d.get("total_tokens")
+        if v28 is not None:
+            d["total_tokens"] = v28
+        v29 = v25_d.get("prompt_tokens_details")
+        v29_d = v29 if type(v29) is dict else _E
+        v30 = v29_d.get("cached_tokens")
+        if v30 is not None:
+            d["cached_tokens"] = v30
+        v31 = v25_d.get("completion_tokens_details")
+        v31_d = v31 if type(v31) is dict else _E
+        v32 = v31_d.get("reasoning_tokens")
+        if v32 is not None:
+            d["reasoning_tokens"] = v32
         out.append(("usage", cand, d))
-    # rule 7: refusal when $.choices[0].delta.refusal
-    v28 = v9_d.get("refusal")
-    if v28 is not None and v28 != _EMPTY_LIST:
+    # rule 8: refusal when $.choices[0].delta.refusal
+    v33 = v9_d.get("refusal")
+    if v33 is not None and v33 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v28 is not None:
-            d["text"] = v28
+        if v33 is not None:
+            d["text"] = v33
         out.append(("refusal", cand, d))
-    # rule 8: ignore when $.choices[0].delta.role || $.obfuscation
-    v29 = v9_d.get("role")
-    v30 = f_d.get("obfuscation")
-    if (v29 is not None and v29 != _EMPTY_LIST) or (v30 is not None and v30 != _EMPTY_LIST):
+    # rule 9: ignore when $.choices[0].delta.role || $.obfuscation
+    v34 = v9_d.get("role")
+    v35 = f_d.get("obfuscation")
+    if (v34 is not None and v34 != _EMPTY_LIST) or (v35 is not None and v35 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -525,60 +652,81 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         if v8 is not None:
             d["text"] = v8
         out.append(("refusal", cand, d))
-    # rule 4: tool_call when always
-    v9 = v5_d.get("tool_calls")
-    for e10 in v9 if type(v9) is list else ():
-        if e10 is None:
+    # rule 4: audio when $.choices[0].message.audio
+    v9 = v5_d.get("audio")
+    if v9 is not None and v9 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v9_d = v9 if type(v9) is dict else _E
+        v10 = v9_d.get("id")
+        if v10 is not None:
+            d["id"] = v10
+        v11 = v9_d.get("data")
+        if v11 is not None:
+            d["data"] = v11
+        v12 = v9_d.get("transcript")
+        if v12 is not None:
+            d["transcript"] = v12
+        v13 = v9_d.get("expires_at")
+        if v13 is not None:
+            d["expires_at"] = v13
+        d["raw_format"] = "pcm16"
+        d["sample_rate"] = 24000
+        out.append(("audio", cand, d))
+    # rule 5: tool_call when always
+    v14 = v5_d.get("tool_calls")
+    for e15 in v14 if type(v14) is list else ():
+        if e15 is None:
             continue
         if True:
             hit = True
             d = {}
-            e10_d = e10 if type(e10) is dict else _E
-            v11 = e10_d.get("id")
-            if v11 is not None:
-                d["id"] = v11
-            v12 = e10_d.get("function")
-            v12_d = v12 if type(v12) is dict else _E
-            v13 = v12_d.get("name")
-            if v13 is not None:
-                d["name"] = v13
-            v14 = v12_d.get("arguments")
-            if v14 is not None:
-                d["arguments"] = v14
+            e15_d = e15 if type(e15) is dict else _E
+            v16 = e15_d.get("id")
+            if v16 is not None:
+                d["id"] = v16
+            v17 = e15_d.get("function")
+            v17_d = v17 if type(v17) is dict else _E
+            v18 = v17_d.get("name")
+            if v18 is not None:
+                d["name"] = v18
+            v19 = v17_d.get("arguments")
+            if v19 is not None:
+                d["arguments"] = v19
             out.append(("tool_call", cand, d))
-    # rule 5: finish when $.choices[0].finish_reason
-    v15 = v4_d.get("finish_reason")
-    if v15 is not None and v15 != _EMPTY_LIST:
+    # rule 6: finish when $.choices[0].finish_reason
+    v20 = v4_d.get("finish_reason")
+    if v20 is not None and v20 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v15 is not None:
-            d["reason"] = v15
+        if v20 is not None:
+            d["reason"] = v20
         out.append(("finish", cand, d))
-    # rule 6: usage when $.usage
-    v16 = f_d.get("usage")
-    if v16 is not None and v16 != _EMPTY_LIST:
+    # rule 7: usage when $.usage
+    v21 = f_d.get("usage")
+    if v21 is not None and v21 != _EMPTY_LIST:
         hit = True
         d = {}
-        v16_d = v16 if type(v16) is dict else _E
-        v17 = v16_d.get("prompt_tokens")
-        if v17 is not None:
-            d["input_tokens"] = v17
-        v18 = v16_d.get("completion_tokens")
-        if v18 is not None:
-            d["output_tokens"] = v18
-        v19 = v16_d.get("total_tokens")
-        if v19 is not None:
-            d["total_tokens"] = v19
-        v20 = v16_d.get("prompt_tokens_details")
-        v20_d = v20 if type(v20) is dict else _E
-        v21 = v20_d.get("cached_tokens")
-        if v21 is not None:
-            d["cached_tokens"] = v21
-        v22 = v16_d.get("completion_tokens_details")
-        v22_d = v22 if type(v22) is dict else _E
-        v23 = v22_d.get("reasoning_tokens")
+        v21_d = v21 if type(v21) is dict else _E
+        v22 = v21_d.get("prompt_tokens")
+        if v22 is not None:
+            d["input_tokens"] = v22
+        v23 = v21_d.get("completion_tokens")
         if v23 is not None:
-            d["reasoning_tokens"] = v23
+            d["output_tokens"] = v23
+        v24 = v21_d.get("total_tokens")
+        if v24 is not None:
+            d["total_tokens"] = v24
+        v25 = v21_d.get("prompt_tokens_details")
+        v25_d = v25 if type(v25) is dict else _E
+        v26 = v25_d.get("cached_tokens")
+        if v26 is not None:
+            d["cached_tokens"] = v26
+        v27 = v21_d.get("completion_tokens_details")
+        v27_d = v27 if type(v27) is dict else _E
+        v28 = v27_d.get("reasoning_tokens")
+        if v28 is not None:
+            d["reasoning_tokens"] = v28
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -654,6 +802,12 @@ def _encode_params(p: dict[str, Any]) -> dict[str, Any]:
     v = p.get("service_tier")
     if v is not None:
         body["service_tier"] = v
+    v = p.get("modalities")
+    if v is not None:
+        body["modalities"] = v
+    v = p.get("audio")
+    if v is not None:
+        body["audio"] = v
     return body
 
 
@@ -749,6 +903,8 @@ class OpenAI(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -776,6 +932,8 @@ class OpenAI(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatStream: ...
     def chat(
@@ -802,6 +960,8 @@ class OpenAI(SyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | ChatStream:
         """Chat with OpenAI; ``stream=True`` returns a stream of events."""
@@ -823,6 +983,8 @@ class OpenAI(SyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,
@@ -873,6 +1035,8 @@ class AsyncOpenAI(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse: ...
     @overload
@@ -900,6 +1064,8 @@ class AsyncOpenAI(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> AsyncChatStream: ...
     async def chat(
@@ -926,6 +1092,8 @@ class AsyncOpenAI(AsyncEngine):
         response_format: dict[str, Any] | None = None,
         reasoning: str | int | dict[str, Any] | None = None,
         tool_choice: str | dict[str, Any] | None = None,
+        modalities: list[Any] | None = None,
+        audio: dict[str, Any] | None = None,
         extra_body: dict[str, Any] | None = None,
     ) -> ChatResponse | AsyncChatStream:
         """Chat with OpenAI; ``stream=True`` returns a stream of events."""
@@ -947,6 +1115,8 @@ class AsyncOpenAI(AsyncEngine):
             "response_format": response_format,
             "reasoning": reasoning,
             "tool_choice": tool_choice,
+            "modalities": modalities,
+            "audio": audio,
         }
         request = ChatRequest(
             model=model,

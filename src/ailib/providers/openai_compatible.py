@@ -143,6 +143,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -264,6 +276,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -353,6 +377,14 @@ MANIFEST: dict[str, Any] = {
             "function_call": "tool_calls",
             "content_filter": "content_filter",
         },
+    },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
     },
     "embeddings": {
         "path": "/embeddings",
@@ -550,126 +582,147 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
             if v31 is not None:
                 d["text"] = v31
             out.append(("content", cand, d))
-    # rule 11: tool_call when always
-    v32 = v9_d.get("tool_calls")
-    for e33 in v32 if type(v32) is list else ():
-        if e33 is None:
+    # rule 11: audio when $.choices[0].delta.audio
+    v32 = v9_d.get("audio")
+    if v32 is not None and v32 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v32_d = v32 if type(v32) is dict else _E
+        v33 = v32_d.get("id")
+        if v33 is not None:
+            d["id"] = v33
+        v34 = v32_d.get("data")
+        if v34 is not None:
+            d["data"] = v34
+        v35 = v32_d.get("transcript")
+        if v35 is not None:
+            d["transcript"] = v35
+        v36 = v32_d.get("expires_at")
+        if v36 is not None:
+            d["expires_at"] = v36
+        d["raw_format"] = "pcm16"
+        d["sample_rate"] = 24000
+        out.append(("audio", cand, d))
+    # rule 12: tool_call when always
+    v37 = v9_d.get("tool_calls")
+    for e38 in v37 if type(v37) is list else ():
+        if e38 is None:
             continue
         if True:
             hit = True
             d = {}
-            e33_d = e33 if type(e33) is dict else _E
-            v34 = e33_d.get("index")
-            if v34 is not None:
-                d["index"] = v34
-            v35 = e33_d.get("id")
-            if v35 is not None:
-                d["id"] = v35
-            v36 = e33_d.get("function")
-            v36_d = v36 if type(v36) is dict else _E
-            v37 = v36_d.get("name")
-            if v37 is not None:
-                d["name"] = v37
-            v38 = v36_d.get("arguments")
-            if v38 is not None:
-                d["arguments"] = v38
+            e38_d = e38 if type(e38) is dict else _E
+            v39 = e38_d.get("index")
+            if v39 is not None:
+                d["index"] = v39
+            v40 = e38_d.get("id")
+            if v40 is not None:
+                d["id"] = v40
+            v41 = e38_d.get("function")
+            v41_d = v41 if type(v41) is dict else _E
+            v42 = v41_d.get("name")
+            if v42 is not None:
+                d["name"] = v42
+            v43 = v41_d.get("arguments")
+            if v43 is not None:
+                d["arguments"] = v43
             out.append(("tool_call", cand, d))
-    # rule 12: finish when $.choices[0].finish_reason
-    v39 = v8_d.get("finish_reason")
-    if v39 is not None and v39 != _EMPTY_LIST:
+    # rule 13: finish when $.choices[0].finish_reason
+    v44 = v8_d.get("finish_reason")
+    if v44 is not None and v44 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v39 is not None:
-            d["reason"] = v39
-        out.append(("finish", cand, d))
-    # rule 13: usage when $.usage && !$.usage.num_cached_tokens
-    v40 = f_d.get("usage")
-    v40_d = v40 if type(v40) is dict else _E
-    v41 = v40_d.get("num_cached_tokens")
-    if (v40 is not None and v40 != _EMPTY_LIST) and (not (v41 is not None and v41 != _EMPTY_LIST)):
-        hit = True
-        d = {}
-        v42 = v40_d.get("prompt_tokens")
-        if v42 is not None:
-            d["input_tokens"] = v42
-        v43 = v40_d.get("completion_tokens")
-        if v43 is not None:
-            d["output_tokens"] = v43
-        v44 = v40_d.get("total_tokens")
         if v44 is not None:
-            d["total_tokens"] = v44
-        v45 = v40_d.get("prompt_tokens_details")
-        v45_d = v45 if type(v45) is dict else _E
-        v46 = v45_d.get("cached_tokens")
-        if v46 is not None:
-            d["cached_tokens"] = v46
-        v47 = v40_d.get("completion_tokens_details")
-        v47_d = v47 if type(v47) is dict else _E
-        v48 = v47_d.get("reasoning_tokens")
-        if v48 is not None:
-            d["reasoning_tokens"] = v48
-        out.append(("usage", cand, d))
-    # rule 14: usage when $.usage.num_cached_tokens
-    if v41 is not None and v41 != _EMPTY_LIST:
+            d["reason"] = v44
+        out.append(("finish", cand, d))
+    # rule 14: usage when $.usage && !$.usage.num_cached_tokens
+    v45 = f_d.get("usage")
+    v45_d = v45 if type(v45) is dict else _E
+    v46 = v45_d.get("num_cached_tokens")
+    if (v45 is not None and v45 != _EMPTY_LIST) and (not (v46 is not None and v46 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v49 = v40_d.get("prompt_tokens")
+        v47 = v45_d.get("prompt_tokens")
+        if v47 is not None:
+            d["input_tokens"] = v47
+        v48 = v45_d.get("completion_tokens")
+        if v48 is not None:
+            d["output_tokens"] = v48
+        v49 = v45_d.get("total_tokens")
         if v49 is not None:
-            d["input_tokens"] = v49
-        v50 = v40_d.get("completion_tokens")
-        if v50 is not None:
-            d["output_tokens"] = v50
-        v51 = v40_d.get("total_tokens")
+            d["total_tokens"] = v49
+        v50 = v45_d.get("prompt_tokens_details")
+        v50_d = v50 if type(v50) is dict else _E
+        v51 = v50_d.get("cached_tokens")
         if v51 is not None:
-            d["total_tokens"] = v51
-        if v41 is not None:
-            d["cached_tokens"] = v41
-        v52 = v40_d.get("completion_tokens_details")
+            d["cached_tokens"] = v51
+        v52 = v45_d.get("completion_tokens_details")
         v52_d = v52 if type(v52) is dict else _E
         v53 = v52_d.get("reasoning_tokens")
         if v53 is not None:
             d["reasoning_tokens"] = v53
         out.append(("usage", cand, d))
-    # rule 15: usage when $.x_groq.usage && !$.usage
-    v54 = f_d.get("x_groq")
-    v54_d = v54 if type(v54) is dict else _E
-    v55 = v54_d.get("usage")
-    if (v55 is not None and v55 != _EMPTY_LIST) and (not (v40 is not None and v40 != _EMPTY_LIST)):
+    # rule 15: usage when $.usage.num_cached_tokens
+    if v46 is not None and v46 != _EMPTY_LIST:
         hit = True
         d = {}
-        v55_d = v55 if type(v55) is dict else _E
-        v56 = v55_d.get("prompt_tokens")
+        v54 = v45_d.get("prompt_tokens")
+        if v54 is not None:
+            d["input_tokens"] = v54
+        v55 = v45_d.get("completion_tokens")
+        if v55 is not None:
+            d["output_tokens"] = v55
+        v56 = v45_d.get("total_tokens")
         if v56 is not None:
-            d["input_tokens"] = v56
-        v57 = v55_d.get("completion_tokens")
-        if v57 is not None:
-            d["output_tokens"] = v57
-        v58 = v55_d.get("total_tokens")
+            d["total_tokens"] = v56
+        if v46 is not None:
+            d["cached_tokens"] = v46
+        v57 = v45_d.get("completion_tokens_details")
+        v57_d = v57 if type(v57) is dict else _E
+        v58 = v57_d.get("reasoning_tokens")
         if v58 is not None:
-            d["total_tokens"] = v58
-        v59 = v55_d.get("prompt_tokens_details")
-        v59_d = v59 if type(v59) is dict else _E
-        v60 = v59_d.get("cached_tokens")
-        if v60 is not None:
-            d["cached_tokens"] = v60
-        v61 = v55_d.get("completion_tokens_details")
-        v61_d = v61 if type(v61) is dict else _E
-        v62 = v61_d.get("reasoning_tokens")
-        if v62 is not None:
-            d["reasoning_tokens"] = v62
+            d["reasoning_tokens"] = v58
         out.append(("usage", cand, d))
-    # rule 16: refusal when $.choices[0].delta.refusal
-    v63 = v9_d.get("refusal")
-    if v63 is not None and v63 != _EMPTY_LIST:
+    # rule 16: usage when $.x_groq.usage && !$.usage
+    v59 = f_d.get("x_groq")
+    v59_d = v59 if type(v59) is dict else _E
+    v60 = v59_d.get("usage")
+    if (v60 is not None and v60 != _EMPTY_LIST) and (not (v45 is not None and v45 != _EMPTY_LIST)):
         hit = True
         d = {}
+        v60_d = v60 if type(v60) is dict else _E
+        v61 = v60_d.get("prompt_tokens")
+        if v61 is not None:
+            d["input_tokens"] = v61
+        v62 = v60_d.get("completion_tokens")
+        if v62 is not None:
+            d["output_tokens"] = v62
+        v63 = v60_d.get("total_tokens")
         if v63 is not None:
-            d["text"] = v63
+            d["total_tokens"] = v63
+        v64 = v60_d.get("prompt_tokens_details")
+        v64_d = v64 if type(v64) is dict else _E
+        v65 = v64_d.get("cached_tokens")
+        if v65 is not None:
+            d["cached_tokens"] = v65
+        v66 = v60_d.get("completion_tokens_details")
+        v66_d = v66 if type(v66) is dict else _E
+        v67 = v66_d.get("reasoning_tokens")
+        if v67 is not None:
+            d["reasoning_tokens"] = v67
+        out.append(("usage", cand, d))
+    # rule 17: refusal when $.choices[0].delta.refusal
+    v68 = v9_d.get("refusal")
+    if v68 is not None and v68 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v68 is not None:
+            d["text"] = v68
         out.append(("refusal", cand, d))
-    # rule 17: ignore when $.choices[0].delta.role || $.obfuscation
-    v64 = v9_d.get("role")
-    v65 = f_d.get("obfuscation")
-    if (v64 is not None and v64 != _EMPTY_LIST) or (v65 is not None and v65 != _EMPTY_LIST):
+    # rule 18: ignore when $.choices[0].delta.role || $.obfuscation
+    v69 = v9_d.get("role")
+    v70 = f_d.get("obfuscation")
+    if (v69 is not None and v69 != _EMPTY_LIST) or (v70 is not None and v70 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -820,82 +873,103 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         if v28 is not None:
             d["text"] = v28
         out.append(("refusal", cand, d))
-    # rule 11: tool_call when always
-    v29 = v5_d.get("tool_calls")
-    for e30 in v29 if type(v29) is list else ():
-        if e30 is None:
+    # rule 11: audio when $.choices[0].message.audio
+    v29 = v5_d.get("audio")
+    if v29 is not None and v29 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v29_d = v29 if type(v29) is dict else _E
+        v30 = v29_d.get("id")
+        if v30 is not None:
+            d["id"] = v30
+        v31 = v29_d.get("data")
+        if v31 is not None:
+            d["data"] = v31
+        v32 = v29_d.get("transcript")
+        if v32 is not None:
+            d["transcript"] = v32
+        v33 = v29_d.get("expires_at")
+        if v33 is not None:
+            d["expires_at"] = v33
+        d["raw_format"] = "pcm16"
+        d["sample_rate"] = 24000
+        out.append(("audio", cand, d))
+    # rule 12: tool_call when always
+    v34 = v5_d.get("tool_calls")
+    for e35 in v34 if type(v34) is list else ():
+        if e35 is None:
             continue
         if True:
             hit = True
             d = {}
-            e30_d = e30 if type(e30) is dict else _E
-            v31 = e30_d.get("id")
-            if v31 is not None:
-                d["id"] = v31
-            v32 = e30_d.get("function")
-            v32_d = v32 if type(v32) is dict else _E
-            v33 = v32_d.get("name")
-            if v33 is not None:
-                d["name"] = v33
-            v34 = v32_d.get("arguments")
-            if v34 is not None:
-                d["arguments"] = v34
+            e35_d = e35 if type(e35) is dict else _E
+            v36 = e35_d.get("id")
+            if v36 is not None:
+                d["id"] = v36
+            v37 = e35_d.get("function")
+            v37_d = v37 if type(v37) is dict else _E
+            v38 = v37_d.get("name")
+            if v38 is not None:
+                d["name"] = v38
+            v39 = v37_d.get("arguments")
+            if v39 is not None:
+                d["arguments"] = v39
             out.append(("tool_call", cand, d))
-    # rule 12: finish when $.choices[0].finish_reason
-    v35 = v4_d.get("finish_reason")
-    if v35 is not None and v35 != _EMPTY_LIST:
+    # rule 13: finish when $.choices[0].finish_reason
+    v40 = v4_d.get("finish_reason")
+    if v40 is not None and v40 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v35 is not None:
-            d["reason"] = v35
-        out.append(("finish", cand, d))
-    # rule 13: usage when $.usage && !$.usage.num_cached_tokens
-    v36 = f_d.get("usage")
-    v36_d = v36 if type(v36) is dict else _E
-    v37 = v36_d.get("num_cached_tokens")
-    if (v36 is not None and v36 != _EMPTY_LIST) and (not (v37 is not None and v37 != _EMPTY_LIST)):
-        hit = True
-        d = {}
-        v38 = v36_d.get("prompt_tokens")
-        if v38 is not None:
-            d["input_tokens"] = v38
-        v39 = v36_d.get("completion_tokens")
-        if v39 is not None:
-            d["output_tokens"] = v39
-        v40 = v36_d.get("total_tokens")
         if v40 is not None:
-            d["total_tokens"] = v40
-        v41 = v36_d.get("prompt_tokens_details")
-        v41_d = v41 if type(v41) is dict else _E
-        v42 = v41_d.get("cached_tokens")
-        if v42 is not None:
-            d["cached_tokens"] = v42
-        v43 = v36_d.get("completion_tokens_details")
-        v43_d = v43 if type(v43) is dict else _E
-        v44 = v43_d.get("reasoning_tokens")
-        if v44 is not None:
-            d["reasoning_tokens"] = v44
-        out.append(("usage", cand, d))
-    # rule 14: usage when $.usage.num_cached_tokens
-    if v37 is not None and v37 != _EMPTY_LIST:
+            d["reason"] = v40
+        out.append(("finish", cand, d))
+    # rule 14: usage when $.usage && !$.usage.num_cached_tokens
+    v41 = f_d.get("usage")
+    v41_d = v41 if type(v41) is dict else _E
+    v42 = v41_d.get("num_cached_tokens")
+    if (v41 is not None and v41 != _EMPTY_LIST) and (not (v42 is not None and v42 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v45 = v36_d.get("prompt_tokens")
+        v43 = v41_d.get("prompt_tokens")
+        if v43 is not None:
+            d["input_tokens"] = v43
+        v44 = v41_d.get("completion_tokens")
+        if v44 is not None:
+            d["output_tokens"] = v44
+        v45 = v41_d.get("total_tokens")
         if v45 is not None:
-            d["input_tokens"] = v45
-        v46 = v36_d.get("completion_tokens")
-        if v46 is not None:
-            d["output_tokens"] = v46
-        v47 = v36_d.get("total_tokens")
+            d["total_tokens"] = v45
+        v46 = v41_d.get("prompt_tokens_details")
+        v46_d = v46 if type(v46) is dict else _E
+        v47 = v46_d.get("cached_tokens")
         if v47 is not None:
-            d["total_tokens"] = v47
-        if v37 is not None:
-            d["cached_tokens"] = v37
-        v48 = v36_d.get("completion_tokens_details")
+            d["cached_tokens"] = v47
+        v48 = v41_d.get("completion_tokens_details")
         v48_d = v48 if type(v48) is dict else _E
         v49 = v48_d.get("reasoning_tokens")
         if v49 is not None:
             d["reasoning_tokens"] = v49
+        out.append(("usage", cand, d))
+    # rule 15: usage when $.usage.num_cached_tokens
+    if v42 is not None and v42 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v50 = v41_d.get("prompt_tokens")
+        if v50 is not None:
+            d["input_tokens"] = v50
+        v51 = v41_d.get("completion_tokens")
+        if v51 is not None:
+            d["output_tokens"] = v51
+        v52 = v41_d.get("total_tokens")
+        if v52 is not None:
+            d["total_tokens"] = v52
+        if v42 is not None:
+            d["cached_tokens"] = v42
+        v53 = v41_d.get("completion_tokens_details")
+        v53_d = v53 if type(v53) is dict else _E
+        v54 = v53_d.get("reasoning_tokens")
+        if v54 is not None:
+            d["reasoning_tokens"] = v54
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))

@@ -368,6 +368,7 @@ MANIFEST: dict[str, Any] = {
         },
     },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "docs": "https://platform.openai.com/docs/api-reference/responses",
         "models": {
             "gpt-5": {

@@ -46,7 +46,7 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning", "structured_output"],
+        "optional": ["vision", "audio_in", "parallel_tools", "reasoning", "structured_output"],
     },
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
@@ -143,6 +143,18 @@ MANIFEST: dict[str, Any] = {
                 "match": "@.type == 'text'",
                 "emit": "content",
                 "fields": {"text": "@.text"},
+            },
+            {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
             },
             {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
@@ -266,6 +278,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -359,6 +383,14 @@ MANIFEST: dict[str, Any] = {
             "error": "error",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -381,7 +413,17 @@ MANIFEST: dict[str, Any] = {
     "id": "openrouter",
     "name": "OpenRouter",
     "class_name": "OpenRouter",
+    "multimodal": {
+        "input": {
+            "audio": {
+                "supported": True,
+                "formats": ["wav", "mp3"],
+                "encoding_methods": ["base64_inline"],
+            }
+        }
+    },
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://openrouter.ai/docs/api-reference/chat-completion",
         "routing": "model ids are '<vendor>/<model>[:variant]', e.g. "
@@ -399,7 +441,7 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 2.5, "output_per_1m": 10},
+                "pricing": {"input_per_1m": 2.5, "output_per_1m": 10, "cached_input_per_1m": 1.25},
             },
             "openai/gpt-4o-mini": {
                 "context_window": 128000,
@@ -412,7 +454,11 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.15, "output_per_1m": 0.6},
+                "pricing": {
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "cached_input_per_1m": 0.075,
+                },
             },
             "anthropic/claude-sonnet-4.5": {
                 "context_window": 1000000,
@@ -426,7 +472,21 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 3, "output_per_1m": 15},
+                "pricing": {
+                    "input_per_1m": 3,
+                    "output_per_1m": 15,
+                    "cached_input_per_1m": 0.3,
+                    "cache_write_per_1m": 3.75,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 200000,
+                            "input_per_1m": 6,
+                            "output_per_1m": 22.5,
+                            "cached_input_per_1m": 0.6,
+                            "cache_write_per_1m": 7.5,
+                        }
+                    ],
+                },
             },
             "google/gemini-2.5-flash": {
                 "context_window": 1048576,
@@ -437,10 +497,16 @@ MANIFEST: dict[str, Any] = {
                     "tools",
                     "parallel_tools",
                     "vision",
+                    "audio_in",
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 2.5},
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 2.5,
+                    "cached_input_per_1m": 0.03,
+                    "cache_write_per_1m": 0.0833333333333333,
+                },
             },
             "meta-llama/llama-3.3-70b-instruct": {
                 "context_window": 131072,

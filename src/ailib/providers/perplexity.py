@@ -136,6 +136,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -257,6 +269,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -340,10 +364,19 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "id": "perplexity",
     "name": "Perplexity",
     "class_name": "Perplexity",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://docs.perplexity.ai/api-reference/chat-completions-post",
         "models": {
@@ -351,16 +384,19 @@ MANIFEST: dict[str, Any] = {
                 "context_window": 127072,
                 "max_output_tokens": 8000,
                 "capabilities": ["text", "streaming", "structured_output"],
+                "pricing": {"input_per_1m": 1, "output_per_1m": 1},
             },
             "sonar-pro": {
                 "context_window": 200000,
                 "max_output_tokens": 8000,
                 "capabilities": ["text", "streaming", "structured_output"],
+                "pricing": {"input_per_1m": 3, "output_per_1m": 15},
             },
             "sonar-reasoning-pro": {
                 "context_window": 127072,
                 "max_output_tokens": 8000,
                 "capabilities": ["text", "streaming", "reasoning", "structured_output"],
+                "pricing": {"input_per_1m": 2, "output_per_1m": 8},
             },
             "sonar-deep-research": {
                 "context_window": 128000,

@@ -139,6 +139,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -260,6 +272,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -355,6 +379,14 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -378,6 +410,7 @@ MANIFEST: dict[str, Any] = {
     "name": "Qwen (DashScope)",
     "class_name": "Qwen",
     "metadata": {
+        "prices_as_of": "2026-07-24",
         "api_compatibility": "openai",
         "docs": "https://help.aliyun.com/zh/model-studio/compatibility-of-openai-with-dashscope",
         "regional": {

@@ -140,6 +140,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -261,6 +273,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -352,6 +376,14 @@ MANIFEST: dict[str, Any] = {
             "eos": "stop",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -375,6 +407,7 @@ MANIFEST: dict[str, Any] = {
     "name": "Together AI",
     "class_name": "Together",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://docs.together.ai/reference/chat-completions-1",
         "models": {
@@ -417,7 +450,8 @@ MANIFEST: dict[str, Any] = {
                     "parallel_tools",
                     "vision",
                     "structured_output",
-                ]
+                ],
+                "pricing": {"input_per_1m": 0.27, "output_per_1m": 0.85},
             },
             "Qwen/Qwen2.5-72B-Instruct-Turbo": {
                 "context_window": 32768,

@@ -111,6 +111,7 @@ MANIFEST: dict[str, Any] = {
     "rate_limit_headers": {"retry_after": "retry-after"},
     "request_id_headers": ["x-request-id", "request-id"],
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "models": {
             "voyage-3.5": {
                 "context_window": 32000,
@@ -132,7 +133,7 @@ MANIFEST: dict[str, Any] = {
                 "capabilities": ["embeddings"],
                 "pricing": {"input_per_1m": 0.18, "output_per_1m": 0},
             },
-        }
+        },
     },
 }
 

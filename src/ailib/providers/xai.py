@@ -137,6 +137,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -258,6 +270,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -348,6 +372,14 @@ MANIFEST: dict[str, Any] = {
             "content_filter": "content_filter",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -371,6 +403,7 @@ MANIFEST: dict[str, Any] = {
     "name": "xAI",
     "class_name": "XAI",
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://docs.x.ai/docs/api-reference#chat-completions",
         "models": {
@@ -386,6 +419,19 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
+                "pricing": {
+                    "input_per_1m": 2,
+                    "output_per_1m": 6,
+                    "cached_input_per_1m": 0.3,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 199999,
+                            "input_per_1m": 4,
+                            "output_per_1m": 12,
+                            "cached_input_per_1m": 0.6,
+                        }
+                    ],
+                },
             },
             "grok-4.3": {
                 "context_window": 1000000,
@@ -399,6 +445,19 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
+                "pricing": {
+                    "input_per_1m": 1.25,
+                    "output_per_1m": 2.5,
+                    "cached_input_per_1m": 0.2,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 199999,
+                            "input_per_1m": 2.5,
+                            "output_per_1m": 5,
+                            "cached_input_per_1m": 0.4,
+                        }
+                    ],
+                },
             },
             "grok-4.20-0309-reasoning": {
                 "context_window": 1000000,
@@ -412,7 +471,19 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 1.25, "output_per_1m": 2.5, "cached_input_per_1m": 0.2},
+                "pricing": {
+                    "input_per_1m": 1.25,
+                    "output_per_1m": 2.5,
+                    "cached_input_per_1m": 0.2,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 199999,
+                            "input_per_1m": 2.5,
+                            "output_per_1m": 5,
+                            "cached_input_per_1m": 0.4,
+                        }
+                    ],
+                },
             },
             "grok-4.20-0309-non-reasoning": {
                 "context_window": 1000000,
@@ -425,7 +496,19 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 1.25, "output_per_1m": 2.5, "cached_input_per_1m": 0.2},
+                "pricing": {
+                    "input_per_1m": 1.25,
+                    "output_per_1m": 2.5,
+                    "cached_input_per_1m": 0.2,
+                    "tiers": [
+                        {
+                            "above_input_tokens": 199999,
+                            "input_per_1m": 2.5,
+                            "output_per_1m": 5,
+                            "cached_input_per_1m": 0.4,
+                        }
+                    ],
+                },
             },
             "grok-3-mini": {
                 "context_window": 131072,
@@ -438,6 +521,11 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "reasoning",
                 ],
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 0.5,
+                    "cached_input_per_1m": 0.075,
+                },
             },
         },
     },

@@ -133,6 +133,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "@.text"},
             },
             {
+                "match": "$.choices[0].delta.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].delta.audio.id",
+                    "data": "$.choices[0].delta.audio.data",
+                    "transcript": "$.choices[0].delta.audio.transcript",
+                    "expires_at": "$.choices[0].delta.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].delta.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -254,6 +266,18 @@ MANIFEST: dict[str, Any] = {
                 "fields": {"text": "$.choices[0].message.refusal"},
             },
             {
+                "match": "$.choices[0].message.audio",
+                "emit": "audio",
+                "fields": {
+                    "id": "$.choices[0].message.audio.id",
+                    "data": "$.choices[0].message.audio.data",
+                    "transcript": "$.choices[0].message.audio.transcript",
+                    "expires_at": "$.choices[0].message.audio.expires_at",
+                    "raw_format": "pcm16",
+                    "sample_rate": 24000,
+                },
+            },
+            {
                 "for_each": "$.choices[0].message.tool_calls[*]",
                 "emit": "tool_call",
                 "fields": {
@@ -361,6 +385,14 @@ MANIFEST: dict[str, Any] = {
             "model_context_window_exceeded": "length",
         },
     },
+    "services": {
+        "list_models": {
+            "path": "/models",
+            "method": "GET",
+            "response_binding": "data",
+            "fields": {"id": "@.id", "created": "@.created", "owned_by": "@.owned_by"},
+        }
+    },
     "embeddings": {
         "path": "/embeddings",
         "format": "openai",
@@ -385,6 +417,7 @@ MANIFEST: dict[str, Any] = {
     "class_name": "Zhipu",
     "aliases": ["zai", "glm"],
     "metadata": {
+        "prices_as_of": "2026-12-07",
         "api_compatibility": "openai",
         "docs": "https://docs.z.ai/api-reference/llm/chat-completion",
         "regional": {
@@ -403,6 +436,7 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
+                "pricing": {"input_per_1m": 1.4, "output_per_1m": 4.4, "cached_input_per_1m": 0.26},
             },
             "glm-5v-turbo": {
                 "context_window": 200000,
@@ -428,18 +462,19 @@ MANIFEST: dict[str, Any] = {
                     "structured_output",
                 ],
                 "status": "deprecated",
+                "pricing": {"input_per_1m": 1.4, "output_per_1m": 4.4, "cached_input_per_1m": 0.26},
             },
             "glm-5": {
                 "context_window": 200000,
                 "max_output_tokens": 128000,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools", "reasoning"],
-                "pricing": {"input_per_1m": 1, "output_per_1m": 3.2},
+                "pricing": {"input_per_1m": 1, "output_per_1m": 3.2, "cached_input_per_1m": 0.2},
             },
             "glm-4.7": {
                 "context_window": 204800,
                 "max_output_tokens": 131072,
                 "capabilities": ["text", "streaming", "tools", "parallel_tools", "reasoning"],
-                "pricing": {"input_per_1m": 0.6, "output_per_1m": 2.2},
+                "pricing": {"input_per_1m": 0.6, "output_per_1m": 2.2, "cached_input_per_1m": 0.11},
             },
             "glm-4.6v": {
                 "context_window": 128000,
@@ -452,7 +487,7 @@ MANIFEST: dict[str, Any] = {
                     "vision",
                     "reasoning",
                 ],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 0.9},
+                "pricing": {"input_per_1m": 0.3, "output_per_1m": 0.9, "cached_input_per_1m": 0.05},
             },
         },
     },

@@ -41,6 +41,11 @@ _EXPORTS = {
     "RedisStore": "ailib.resilience.state",
     "store_from_url": "ailib.resilience.state",
     "FallbackTarget": "ailib.resilience.fallback",
+    "CancelReason": "ailib.resilience.cancel",
+    "CancelToken": "ailib.resilience.cancel",
+    "CancelHandle": "ailib.resilience.cancel",
+    "CancellableStream": "ailib.resilience.cancel",
+    "create_cancel_pair": "ailib.resilience.cancel",
 }
 
 __all__ = sorted(_EXPORTS)

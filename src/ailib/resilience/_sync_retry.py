@@ -72,6 +72,8 @@ class RetryLayer:
 
         def wait(state: RetryCallState) -> float:
             nonlocal out_of_time
+            if state.attempt_number >= policy.max_retries:  # stop() ends it next: no wait
+                return 0.0
             exc = state.outcome.exception() if state.outcome is not None else None
             # tenacity counts from the first retry; attempt 1 was sent before it took over
             seconds = self._bounded_wait(ctx, policy, policy.delay(exc, state.attempt_number + 1))

@@ -65,6 +65,7 @@ from ailib.runtime.request import (
     resolve_api_key,
 )
 from ailib.runtime.spec import ProviderSpec
+from ailib.tokens.pricing import attach_cost
 from ailib.transport import AsyncHttpClient, error_classes, request_signer
 from ailib.types.response import ChatResponse
 
@@ -218,13 +219,31 @@ class AsyncEngine:
         result: tuple[Any, httpx.Headers] = await self.pipeline.run(ctx)
         return result
 
-    def prepare_post(self, path: str, payload: dict[str, Any], model: str) -> Prepared:
+    async def get_json(
+        self, path: str, *, query: dict[str, Any] | None = None, model: str = ""
+    ) -> tuple[Any, httpx.Headers]:
+        """GET JSON from ``path`` (a models listing) with auth, retries and typed errors::
+
+        body, headers = await provider.get_json("/models", query={"pageSize": 100})
+        """
+        ctx = CallContext("get", Target(self, model), path=path)
+        prepared = self.prepare_post(path, None, model)
+        if query:
+            sep = "&" if "?" in prepared.url else "?"
+            prepared = Prepared(prepared.url + sep + urlencode(query), b"", {}, False)
+        ctx.set_prepared(prepared)
+        result: tuple[Any, httpx.Headers] = await self.pipeline.run(ctx)
+        return result
+
+    def prepare_post(self, path: str, payload: dict[str, Any] | None, model: str) -> Prepared:
         """The URL and body of a JSON POST to ``path`` (``{model}`` filled in)."""
         if self._missing_key:
             raise missing_key_error(self.spec)
         url = self.base_url + path.replace("{model}", quote(model, safe=""))
         if self._auth_query:
             url += ("&" if "?" in url else "?") + urlencode(self._auth_query)
+        if payload is None:  # a GET
+            return Prepared(url, b"", {}, False)
         data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
         return Prepared(url, data, payload, False)
 
@@ -232,14 +251,17 @@ class AsyncEngine:
         """One attempt of ``ctx`` against this provider: the innermost step of a pipeline.
 
         Returns a ``ChatResponse`` ("chat"), the opened response ("stream": headers
-        arrived, status checked) or ``(body, headers)`` ("post"). No retries here.
+        arrived, status checked) or ``(body, headers)`` ("post", "get"). No retries here.
         """
         ctx.attempt += 1
-        if ctx.operation == "stream":
-            return await self._send_once(ctx.prepared())
-        response, raw = await self._attempt(ctx.prepared())
+        if ctx.operation == "stream":  # the headers within the attempt's deadline
+            guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)
+            return await arun_within(guard, self._send_once, ctx.prepared(), guard)
+        method = "GET" if ctx.operation == "get" else "POST"
+        response, raw = await self._attempt(ctx.prepared(), method)
+        ctx.metadata["response_headers"] = response.headers  # rate-limit headers, for layers
         body = body_json(raw, self.limits)  # ResponseDecodeError: not JSON, or too deep
-        if ctx.operation == "post":
+        if ctx.operation in ("post", "get"):
             return body, response.headers
         return self.parse_response(body, response.headers, model=ctx.target.model)
 
@@ -251,7 +273,8 @@ class AsyncEngine:
         asm.finish()
         if not recognised(asm):  # {}, null, [1, 2], an error object: never an empty response
             raise self._unrecognised(body, headers)
-        return asm.response(request_id=self._request_id(headers), raw=body)
+        response = asm.response(request_id=self._request_id(headers), raw=body)
+        return attach_cost(response, self.spec, model)
 
     def _unrecognised(self, body: Any, headers: httpx.Headers, *missing: str) -> AiLibError:
         """The typed error for a 200 body without a response (see runtime/decode_body.py)."""
@@ -276,26 +299,33 @@ class AsyncEngine:
 
     # ---- one attempt ---------------------------------------------------------------------
 
-    async def _attempt(self, prepared: Prepared) -> tuple[httpx.Response, bytes]:
+    async def _attempt(
+        self, prepared: Prepared, method: str = "POST"
+    ) -> tuple[httpx.Response, bytes]:
         """Send and read the whole body within the attempt's deadline."""
         guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)
-        return await arun_within(guard, self._send_and_read, prepared, guard)
+        return await arun_within(guard, self._send_and_read, prepared, guard, method)
 
-    async def _send_and_read(self, prepared: Prepared, guard: BodyGuard) -> tuple[Any, bytes]:
-        response = await self._send_once(prepared, guard)
+    async def _send_and_read(
+        self, prepared: Prepared, guard: BodyGuard, method: str
+    ) -> tuple[Any, bytes]:
+        response = await self._send_once(prepared, guard, method)
         return response, await aread_body(response, guard, self._wire)
 
-    async def _send_once(self, prepared: Prepared, guard: BodyGuard | None = None) -> Any:
+    async def _send_once(
+        self, prepared: Prepared, guard: BodyGuard | None = None, method: str = "POST"
+    ) -> Any:
         headers = self._headers
         if self._signer is not None:  # e.g. AWS SigV4: signs method, URL, body and headers
             headers = MaskedDict(
-                {**headers, **self._signer("POST", prepared.url, prepared.body, headers)}
+                {**headers, **self._signer(method, prepared.url, prepared.body, headers)}
             )
         timeout: dict[str, Any] = {}
         if guard is not None and self._attempt_timeout is not None:  # no read beyond the deadline
             timeout["timeout"] = self._attempt_timeout
+        content = prepared.body if method == "POST" else None
         request = self._client.build_request(
-            "POST", prepared.url, content=prepared.body, headers=headers, **timeout
+            method, prepared.url, content=content, headers=headers, **timeout
         )
         response = await self._hop_once(request)
         hops = 0

@@ -104,7 +104,10 @@ class AsyncPipeline:
         try:
             result = await self._call(ctx, 0)
         except BaseException as exc:
-            ctx.error = exc
+            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
+                ctx.closed_early = True
+            else:
+                ctx.error = exc
             await afinish(ctx)
             raise
         ctx.result = result
@@ -124,7 +127,10 @@ class AsyncPipeline:
         try:
             opened = await self._call(ctx, 0)
         except BaseException as exc:
-            ctx.error = exc
+            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
+                ctx.closed_early = True
+            else:
+                ctx.error = exc
             await afinish(ctx)
             raise
         ctx.served_by = ctx.target.label
@@ -141,7 +147,9 @@ async def afinish(ctx: CallContext) -> None:
             await asettle(hook(ctx))
         except Exception as exc:  # one hook failing must not skip the others
             failure = failure or exc
-    if failure is not None and ctx.error is None:
+    if failure is not None:  # a hook's own error fails the call, never silently
+        if ctx.error is not None and failure is not ctx.error and failure.__cause__ is None:
+            failure.__cause__ = ctx.error
         raise failure
 
 

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from ailib.errors import RemoteError, StreamInterruptedError
+from ailib.errors import RemoteError, StreamDecodeError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
 from ailib.pipeline.frames import FrameReader
@@ -21,6 +21,7 @@ from ailib.runtime._async_pipeline import STOPPED, AsyncPipeline, afinish, asett
 from ailib.runtime._body import BodyGuard, StreamClock, anext_within, is_content
 from ailib.runtime.context import CallContext, mark_served
 from ailib.runtime.stream_format import SNIFF, stream_decoder, stream_kind
+from ailib.tokens.pricing import attach_cost
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
 
@@ -144,7 +145,9 @@ class AsyncChatStream:
         finally:
             await response.aclose()
             if not ctx.finished:
-                if failure is not None:
+                if ctx.closed_early:  # a cancel cut the read: an early close, not a failure
+                    pass
+                elif failure is not None:
                     ctx.error = failure
                 elif self._done:
                     ctx.response = self._final()
@@ -184,8 +187,8 @@ class AsyncChatStream:
             for frame in frames.frames(decoder.flush(), decoder.bytes_seen):
                 for event in feed(map_stream(frame)):
                     yield event
-        except RemoteError as exc:  # an error event inside the stream: keep what came
-            if exc.partial is None:
+        except (RemoteError, StreamDecodeError) as exc:  # an error event, bad bytes: keep
+            if exc.partial is None:  # what came before them
                 exc.partial = self._partial()
             raise
         except AiTransportError as exc:  # from the body seam: cut, reset, timeout
@@ -227,6 +230,7 @@ class AsyncChatStream:
 
     def _final(self) -> ChatResponse:
         response = self._final_asm().response(request_id=self.request_id)
+        response = attach_cost(response, self._engine.spec, self._ctx.model)
         if self._ctx.served_by is not None:
             mark_served(response, self._ctx.served_by)
         return response

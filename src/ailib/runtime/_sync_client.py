@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from ailib.errors import AiLibError
 from ailib.runtime.builder import ChatBuilderBase
+from ailib.runtime.client_builder import ClientBuilderBase
 from ailib.runtime.create_args import check_base_url, check_model_arg, manifest_path_list
 from ailib.runtime.registry import has_overrides, interpreted_spec, provider_class, split_model
 
@@ -22,28 +23,60 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
 
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
+    from ailib.resilience.signals import ResilienceStats, SignalsSnapshot
     from ailib.runtime._sync_engine import ChatStream, SyncEngine
+    from ailib.runtime._sync_pipeline import Pipeline
+    from ailib.runtime.context import CallContext
     from ailib.runtime.limits import Limits
+    from ailib.tokens.services import ModelInfo, TokenCount
     from ailib.transport import HttpClient
+    from ailib.types.messages import Message
     from ailib.types.response import ChatResponse
+    from ailib.types.tools import ToolDefinition
 
 
 class ChatBuilder(ChatBuilderBase):
     """Fluent request builder; finish with ``.execute()`` or ``.stream()``."""
 
-    def __init__(self, engine: SyncEngine | Callable[[], SyncEngine], model: str) -> None:
+    def __init__(self, client: AiClient | SyncEngine, model: str) -> None:
         super().__init__(model)
-        self._engine = engine
-
-    def _target(self) -> SyncEngine:
-        # a callable picks the engine when the request starts (hot-reloaded manifests)
-        return self._engine() if callable(self._engine) else self._engine
+        self._client = client
 
     def execute(self) -> ChatResponse:
-        return self._target().execute(self.build(stream=False))
+        """Send the request through the client's pipeline; the unified response."""
+        return self._client.execute(self.build(stream=False))
 
     def stream(self) -> ChatStream:
-        return self._target().stream(self.build(stream=True))
+        """The streamed events; open with ``with`` or iterate (the call starts then)."""
+        return self._client.stream(self.build(stream=True))
+
+
+class ClientBuilder(ClientBuilderBase):
+    """Builds an :class:`AiClient` with resilience, fallbacks and plugins.
+
+    Example::
+
+        client = (AiClient.builder()
+                        .model("openai/gpt-4o")
+                        .production_ready()
+                        .with_fallbacks(["anthropic/claude-sonnet-4-5"])
+                        .build())
+    """
+
+    def build(self) -> AiClient:
+        from ailib.runtime.assemble_client import fallback_options
+
+        model = self._checked_model()
+        client = AiClient.create(model, **self._options)
+        try:
+            for target in self._fallbacks:
+                options = fallback_options(self._options, target)
+                client._fallback_clients.append(AiClient.create(target.model, **options))
+            client._install(self)
+        except BaseException:
+            client.close()
+            raise
+        return client
 
 
 class AiClient:
@@ -71,6 +104,30 @@ class AiClient:
 
         self._options = masked_options(engine_options or {})
         self._refused: object = None  # a reloaded spec no engine could be built from
+        from ailib.resilience.signals import ResilienceStats
+        from ailib.runtime.assemble_client import sync_pipeline
+
+        self.stats: ResilienceStats = ResilienceStats()
+        self._fallback_clients: list[AiClient] = []
+        self._layers: dict[str, Any] = {}
+        self._store: Any = None  # the state store the layers share (breaker, limiter...)
+        self._pipeline: Pipeline = sync_pipeline(self, None)
+        self._eager = True  # refuse a request the target cannot carry at .execute()/.stream()
+
+    @classmethod
+    def builder(cls) -> ClientBuilder:
+        """A builder for a client with resilience, fallbacks and plugins::
+
+        client = AiClient.builder().model("openai/gpt-4o").production_ready().build()
+        """
+        return ClientBuilder()
+
+    def _install(self, settings: ClientBuilderBase) -> None:
+        """Build the pipeline the builder's settings describe (called by ``build()``)."""
+        from ailib.runtime.assemble_client import sync_pipeline
+
+        self._pipeline = sync_pipeline(self, settings)
+        self._eager = not self._fallback_clients
 
     @classmethod
     def create(
@@ -91,6 +148,8 @@ class AiClient:
         loader: ProtocolLoader | None = None,
         limits: Limits | None = None,
         allow_insecure_http: bool = False,
+        stream_idle_timeout: float | None = None,
+        stream_timeout: float | None = None,
     ) -> AiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -108,11 +167,19 @@ class AiClient:
         ``timeout`` (seconds) also bounds each non-streamed attempt as a whole: connect,
         headers and body (an ``httpx.Timeout``: its largest value; E3003 when exceeded).
         ``limits`` bounds response bodies, lines and inflation (``Limits``).
+        ``stream_idle_timeout`` / ``stream_timeout``: a stream fails (E3003, with its
+        partial) after that long without content / in all.
+        Environment: ``AI_HTTP_TIMEOUT_SECS`` is the default ``timeout``; a set
+        ``AI_LIB_RPS`` / ``AI_LIB_MAX_INFLIGHT`` adds a rate limiter / an in-flight cap.
         """
         provider_id, model_id = split_model(check_model_arg(model))
         paths = manifest_path_list(manifest_paths)  # one str is one path, not characters
         if base_url is not None:
             check_base_url(base_url, provider=provider_id)  # before any file or connection
+        if timeout is None and os.environ.get("AI_HTTP_TIMEOUT_SECS", "").strip():
+            from ailib.resilience.config import env_timeout
+
+            timeout = env_timeout()
         kwargs: dict[str, Any] = {
             "api_key": api_key,
             "base_url": base_url,
@@ -124,6 +191,8 @@ class AiClient:
             "default_headers": default_headers,
             "limits": limits,
             "allow_insecure_http": allow_insecure_http,
+            "stream_idle_timeout": stream_idle_timeout,
+            "stream_timeout": stream_timeout,
         }
         from ailib.protocol.hot import ProtocolLoader
         from ailib.runtime._sync_engine import SyncEngine
@@ -179,11 +248,82 @@ class AiClient:
         return self._root.spec.id
 
     def chat(self) -> ChatBuilder:
-        if self.loader is None:
-            return ChatBuilder(self._engine, self.model)
-        return ChatBuilder(self._current, self.model)
+        return ChatBuilder(self, self.model)
+
+    # ---- calls, through the pipeline ---------------------------------------------------
+
+    def _context(self, operation: str, req: Any) -> CallContext:
+        from ailib.runtime.context import CallContext, Target
+
+        engine = self._engine if self.loader is None else self._current()
+        ctx = CallContext(operation, Target(engine, self.model), request=req)
+        if self._eager:
+            ctx.prepared()  # refused here, before any layer runs (no fallback to go to)
+        return ctx
+
+    def execute(self, req: Any) -> ChatResponse:
+        """Run a built ``ChatRequest`` through the pipeline (``chat()...execute()`` calls this)."""
+        response: ChatResponse = self._pipeline.run(self._context("chat", req))
+        return response
+
+    def stream(self, req: Any) -> ChatStream:
+        """A stream of a built ``ChatRequest`` (``chat()...stream()`` calls this)."""
+        from ailib.runtime._sync_stream import ChatStream
+
+        return ChatStream(self._pipeline, self._context("stream", req))
+
+    def count_tokens(
+        self,
+        messages: Sequence[Message | dict[str, Any]],
+        *,
+        tools: Sequence[ToolDefinition | dict[str, Any]] | None = None,
+    ) -> TokenCount:
+        """Input tokens of a request: the provider's own count_tokens endpoint where its
+        manifest declares one (Anthropic, Gemini), else counted locally (tiktoken/estimate)."""
+        from ailib.tokens import _sync_endpoints as endpoints
+
+        return endpoints.count_tokens(self._current(), self.model, messages, tools=tools)
+
+    def list_models(self) -> list[ModelInfo]:
+        """The provider's models (manifest ``services.list_models``); CapabilityError if none."""
+        from ailib.tokens import _sync_endpoints as endpoints
+
+        return endpoints.list_models(self._current())
+
+    # ---- what the pipeline holds and knows ---------------------------------------------
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The chain of layers every call passes through; ``print(client.pipeline)``."""
+        return self._pipeline
+
+    @property
+    def circuit_state(self) -> str | None:
+        """The breaker state of this client's target (``"closed"``, ``"open"``,
+        ``"half_open"``; as last seen by this process), or None without a breaker."""
+        breaker = self._layers.get("breaker")
+        if breaker is None:
+            return None
+        from ailib.runtime.context import Target
+
+        return str(breaker.cached_state(Target(self._engine, self.model).key))
+
+    @property
+    def current_inflight(self) -> int:
+        """Calls of this client in flight now (streams count until they end)."""
+        signals = self._layers.get("signals")
+        return int(signals.in_flight) if signals is not None else 0
+
+    def get_resilience_stats(self) -> SignalsSnapshot:
+        """One snapshot of attempts, retries, waits, breaker, in-flight and fallback hops."""
+        return self.stats.snapshot()
 
     def close(self) -> None:
+        for fallback in self._fallback_clients:
+            fallback.close()
+        if self._store is not None:
+            store, self._store = self._store, None
+            store.close()
         self._root.close()  # owns the connection pool every engine shares
         if self.loader is not None and self._owns_loader:
             self.loader.close()  # stops the file watcher it started

@@ -102,7 +102,10 @@ class Pipeline:
         try:
             result = self._call(ctx, 0)
         except BaseException as exc:
-            ctx.error = exc
+            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
+                ctx.closed_early = True
+            else:
+                ctx.error = exc
             finish(ctx)
             raise
         ctx.result = result
@@ -122,7 +125,10 @@ class Pipeline:
         try:
             opened = self._call(ctx, 0)
         except BaseException as exc:
-            ctx.error = exc
+            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
+                ctx.closed_early = True
+            else:
+                ctx.error = exc
             finish(ctx)
             raise
         ctx.served_by = ctx.target.label
@@ -139,7 +145,9 @@ def finish(ctx: CallContext) -> None:
             settle(hook(ctx))
         except Exception as exc:  # one hook failing must not skip the others
             failure = failure or exc
-    if failure is not None and ctx.error is None:
+    if failure is not None:  # a hook's own error fails the call, never silently
+        if ctx.error is not None and failure is not ctx.error and failure.__cause__ is None:
+            failure.__cause__ = ctx.error
         raise failure
 
 

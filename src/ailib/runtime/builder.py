@@ -92,6 +92,11 @@ class ChatBuilderBase:
         a token budget or a dict; anything else raises ParameterError here."""
         return self.param("reasoning", value)
 
+    def audio_output(self: _B, voice: str, format: str | None = None) -> _B:
+        """Ask for a spoken answer too: modalities ["text", "audio"] and audio {voice, format}."""
+        self.param("modalities", ["text", "audio"])
+        return self.param("audio", {"voice": voice, **({"format": format} if format else {})})
+
     def param(self: _B, name: str, value: Any) -> _B:
         """Set any parameter the provider's manifest declares (checked before sending).
 

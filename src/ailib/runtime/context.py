@@ -197,5 +197,6 @@ class CallContext:
 
 
 def mark_served(response: Any, label: str) -> None:
-    """Record on a (frozen) ChatResponse which target served it."""
-    object.__setattr__(response, "served_by", label)
+    """Record on a (frozen) ChatResponse which target served it (other results: no-op)."""
+    if hasattr(response, "served_by"):
+        object.__setattr__(response, "served_by", label)

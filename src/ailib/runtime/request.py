@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit
 import attrs
 
 from ailib.dialects import ChatRequest, get_dialect, reasoning_config, wants_reasoning
+from ailib.dialects._media import fit_media, media_needs
 from ailib.errors import (
     AiLibError,
     CapabilityError,
@@ -172,6 +173,7 @@ def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
         if m.role is MessageRole.USER
     ):
         needs.append("vision")
+    needs.extend(media_needs(req))  # audio_in / audio_out
     if wants_reasoning(req.params):
         needs.append("reasoning")
     if "response_format" in req.params:
@@ -213,6 +215,7 @@ def prepare(
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
         params["max_tokens"] = max(params["max_tokens"], budget + params["max_tokens"])
     req = attrs.evolve(req, params=params, options=manifest.data.get("dialect_options", {}))
+    req = fit_media(manifest, req)  # declared image limits and audio formats (extras convert)
     body = get_dialect(manifest.dialect)(req)
     wire = spec.encode_params(params)
     if wire:

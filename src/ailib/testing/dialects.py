@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from ailib.testing import audio
 from ailib.testing.scenario import (
     FRAGMENT,
     Call,
@@ -162,6 +163,10 @@ class OpenAIDialect(Dialect):
             ]  # fmt: skip
         message["refusal"] = None
         message["annotations"] = []
+        spoken = audio.wanted_format("openai", p.call.body)
+        if spoken is not None:  # a spoken answer: the text is its transcript
+            message["content"] = None
+            message["audio"] = audio.openai_audio(p.call.seq, p.created, p.text, spoken)
         body = self._head(p, "chat.completion")
         body["choices"] = [
             {"index": 0, "message": message, "logprobs": None,
@@ -190,7 +195,12 @@ class OpenAIDialect(Dialect):
             out.append(event({"role": "assistant", "content": None, "reasoning_content": ""}))
             tpl = _template(event({"content": None, "reasoning_content": _SLOT}))
             out.extend(map(tpl, p.reasoning_pieces))
-        if p.has_text_block():
+        spoken = audio.wanted_format("openai", p.call.body)
+        if spoken is not None:
+            out.append(event({"role": "assistant", "refusal": None}))
+            deltas = audio.openai_stream_deltas(p.call.seq, p.created, p.pieces, p.text, spoken)
+            out.extend(event(delta) for delta in deltas)
+        elif p.has_text_block():
             if not out:
                 out.append(event({"role": "assistant", "content": "", "refusal": None}))
             delta: dict[str, Any] = {"content": _SLOT}
@@ -415,6 +425,8 @@ class GeminiDialect(Dialect):
     def _parts(self, p: Plan) -> tuple[list[Any], list[Any]]:
         thought = [{"text": p.reasoning, "thought": True}] if p.reasoning is not None else []
         text = [{"text": p.text}] if p.has_text_block() else []
+        if audio.wanted_format("gemini", p.call.body) is not None:  # speech: audio only
+            text = audio.gemini_parts(p.text)
         calls = [{"functionCall": {"name": t.name, "args": t.args}} for t in p.tools]
         return thought + text, calls
 
@@ -436,6 +448,11 @@ class GeminiDialect(Dialect):
         items: list[tuple[str, bool]] = [(piece, True) for piece in p.reasoning_pieces]
         items += [(piece, False) for piece in p.pieces]
         _, calls = self._parts(p)
+        if audio.wanted_format("gemini", p.call.body) is not None:  # speech, chunk by chunk
+            parts = audio.gemini_parts(p.text)
+            spoken = [self._response(p, [part], final=False) for part in parts[:-1]]
+            spoken.append(self._response(p, parts[-1:], final=True))
+            return self._frames(p, [dumps(item) for item in spoken])
         error = p.scenario.stream_error
         last: list[tuple[str, bool]] = []
         if error is None and not calls:  # the last text piece carries finishReason
@@ -450,6 +467,10 @@ class GeminiDialect(Dialect):
             out.append(dumps(_merge_error(error, self.error_object(p.call, 503, None))))
         elif calls:
             out.append(dumps(self._response(p, calls, final=True)))
+        return self._frames(p, out)
+
+    @staticmethod
+    def _frames(p: Plan, out: list[str]) -> list[str]:
         if p.call.sse:
             return ["data: " + item + "\r\n\r\n" for item in out]
         framed = [("[" if i == 0 else ",\r\n") + item + "\n" for i, item in enumerate(out)]
@@ -524,6 +545,9 @@ def render(call: Call, scenario: Scenario, next_tool_id: Callable[[], int]) -> R
     if scenario.status >= 400 or scenario.error_body is not None:
         return error_reply(call, scenario.status, None, scenario)
     dialect = DIALECTS[call.dialect]
+    problem = audio.format_problem(call.dialect, call.body)
+    if problem is not None:
+        return error_reply(call, 400, problem)
     plan = make_plan(call, scenario, dialect.tool_prefix, next_tool_id, dialect.user_text(call))
     headers = _finish(dialect.headers(call), scenario)
     if call.stream:

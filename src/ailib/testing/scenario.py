@@ -15,6 +15,8 @@ from typing import Any
 
 import attrs
 
+from ailib.testing.audio import describe_part
+
 __all__ = ["RawArguments", "RecordedRequest", "Scenario"]
 
 _WORD = re.compile(r"\s*\S+")
@@ -61,6 +63,7 @@ class Scenario:
         server.push(Scenario(status=429, retry_after=0.1))        # real 429 body/headers
         server.push(Scenario(text="a b c d", cut_after=3))        # stream cut mid-way
         server.push(Scenario(text="slow", chunk_delay=0.05, repeat=2))
+        server.push(Scenario(text="a b c", cut_after=1, hang=True))  # then silence
 
     Fields:
 
@@ -90,6 +93,9 @@ class Scenario:
       (missing keys are filled with the dialect's overload error; a dict with an
       ``"error"`` key is sent verbatim as the event payload).
     * ``delay`` -- seconds to wait before responding.
+    * ``hang`` -- a provider that hangs: never answer, hold the connection until the
+      client hangs up. With ``cut_after`` the head and that many events (or body bytes)
+      are sent first, then nothing more.
     * ``repeat`` -- how many requests this queued scenario answers.
     """
 
@@ -111,6 +117,7 @@ class Scenario:
     cut_after: int | None = None
     stream_error: dict[str, Any] | None = None
     delay: float = 0.0
+    hang: bool = False
     repeat: int = attrs.field(default=1, validator=attrs.validators.ge(1))
 
     @chunks.validator
@@ -181,10 +188,13 @@ def _text_of(content: Any) -> str:
         texts = []
         for item in content:
             if isinstance(item, dict):
+                heard = describe_part(item)  # audio parts: "[heard wav audio, 0.50 s]"
                 if isinstance(item.get("text"), str):
                     texts.append(item["text"])
                 elif item.get("type") == "tool_result":
                     texts.append(_text_of(item.get("content")))
+                elif heard is not None:
+                    texts.append(f" {heard}" if texts else heard)
         return "".join(texts)
     return ""
 

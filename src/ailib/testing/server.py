@@ -16,6 +16,7 @@ import re
 import socket
 import threading
 from collections import deque
+from collections.abc import Callable
 from http import HTTPStatus
 from types import TracebackType
 from typing import Any
@@ -80,13 +81,15 @@ class MockServer:
         self.requests: list[RecordedRequest] = []
         self._lock = threading.Lock()
         self._queue: deque[list[Any]] = deque()  # [scenario, remaining answers]
-        self._default: Scenario | None = None
+        self._default: Scenario | Callable[[dict[str, Any]], Scenario] | None = None
         self._seq = itertools.count(1)
         self._tool_ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+        #: streamed responses (with ``chunk_delay``) the client closed before their end
+        self.aborted_streams = 0
 
     # ------------------------------------------------------------------ control
 
@@ -110,8 +113,12 @@ class MockServer:
             for item in (scenario, *more):
                 self._queue.append([item, item.repeat])
 
-    def set_default(self, scenario: Scenario | None) -> None:
-        """Answer used when the queue is empty (``None``: echo)."""
+    def set_default(self, scenario: Scenario | Callable[[dict[str, Any]], Scenario] | None) -> None:
+        """Answer used when the queue is empty (``None``: echo).
+
+        A callable is asked for each such request, with its JSON body: a fault mix, e.g.
+        ``lambda body: Scenario(status=500) if random.random() < 0.05 else Scenario()``.
+        """
         with self._lock:
             self._default = scenario
 
@@ -248,6 +255,12 @@ class MockServer:
             reply, scenario = error_reply(call, 500, f"mock server error: {exc!r}"), None
         if scenario is not None and scenario.delay > 0:
             await asyncio.sleep(scenario.delay)
+        if scenario is not None and scenario.hang:  # a provider that hangs
+            if scenario.cut_after is not None:  # after the head and some events
+                await self._send(writer, reply, scenario, keep_alive)
+            while await reader.read(65536):  # silence until the client hangs up
+                pass
+            return False
         return await self._send(writer, reply, scenario, keep_alive)
 
     @staticmethod
@@ -331,7 +344,7 @@ class MockServer:
         if gemini is None:
             model = str(payload.get("model") or "unknown")
             stream = payload.get("stream") is True
-        scenario = self._next_scenario()
+        scenario = self._next_scenario(payload)
         call = Call(dialect, model, payload, stream, seq, sse)
         return render(call, scenario, self._next_tool_id), scenario
 
@@ -358,10 +371,10 @@ class MockServer:
             return error_reply(call, 400, "invalid JSON body"), None
         model = route.model(found, payload)
         call = Call(route.dialect, model, payload, route.stream(found, payload, query), seq)
-        scenario = self._next_scenario()
+        scenario = self._next_scenario(payload)
         return render(call, scenario, self._next_tool_id), scenario
 
-    def _next_scenario(self) -> Scenario:
+    def _next_scenario(self, payload: dict[str, Any]) -> Scenario:
         with self._lock:
             if self._queue:
                 entry = self._queue[0]
@@ -370,7 +383,10 @@ class MockServer:
                     self._queue.popleft()
                 scenario: Scenario = entry[0]
                 return scenario
-            return self._default or _ECHO
+            default = self._default
+        if callable(default):  # asked outside the lock: it may take its own
+            return default(payload)
+        return default or _ECHO
 
     def _next_tool_id(self) -> int:
         return next(self._tool_ids)
@@ -436,14 +452,19 @@ class MockServer:
             await writer.drain()
         else:
             writer.write(head)
-            for i, frame in enumerate(frames):
-                if i:
-                    await asyncio.sleep(delay)
-                writer.write(frame)
-                await writer.drain()
-            if end:
-                writer.write(end)
-                await writer.drain()
+            try:
+                for i, frame in enumerate(frames):
+                    if i:
+                        await asyncio.sleep(delay)
+                    writer.write(frame)
+                    await writer.drain()
+                if end:
+                    writer.write(end)
+                    await writer.drain()
+            except ConnectionError:  # the client hung up mid-stream
+                with self._lock:
+                    self.aborted_streams += 1
+                raise
         return keep_alive and cut is None
 
     @staticmethod

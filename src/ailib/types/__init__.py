@@ -1,6 +1,8 @@
 """Unified types shared by every provider."""
 
+from ailib.types.audio import AudioOutput
 from ailib.types.events import (
+    AudioDelta,
     ContentDelta,
     RefusalDelta,
     StreamEnd,
@@ -17,6 +19,8 @@ from ailib.types.response import Candidate, ChatResponse, Usage
 from ailib.types.tools import ToolCall, ToolDefinition
 
 __all__ = [
+    "AudioDelta",
+    "AudioOutput",
     "Candidate",
     "ChatResponse",
     "ContentBlock",

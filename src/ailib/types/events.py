@@ -46,6 +46,14 @@ class StreamEvent:
         return self._as(RefusalDelta)
 
     @property
+    def is_audio_delta(self) -> bool:
+        return self.kind == "audio_delta"
+
+    @property
+    def as_audio_delta(self) -> AudioDelta:
+        return self._as(AudioDelta)
+
+    @property
     def is_thinking_delta(self) -> bool:
         return self.kind == "thinking_delta"
 
@@ -120,6 +128,25 @@ class RefusalDelta(StreamEvent):
     refusal: str
     candidate: int = 0
     kind = "refusal_delta"
+
+
+@attrs.frozen
+class AudioDelta(StreamEvent):
+    """A piece of a spoken answer: decoded audio bytes and/or transcript text.
+
+    The ``data`` of every AudioDelta joined in order equals ``final.audio.data``::
+
+        with open("answer.pcm", "wb") as out:
+            for event in stream:
+                if event.is_audio_delta:
+                    out.write(event.as_audio_delta.data)
+    """
+
+    data: bytes = attrs.field(default=b"", repr=lambda d: f"<{len(d):,} bytes>")
+    transcript: str = ""
+    id: str | None = None
+    candidate: int = 0
+    kind = "audio_delta"
 
 
 @attrs.frozen

@@ -4,6 +4,8 @@ Example::
 
     message_from_dict({"role": "user", "content": "hi"})  # == Message.user("hi")
     message_from_dict({"role": "user", "content": [{"type": "text", "text": "hi"}]})
+    message_from_dict({"role": "user", "content": [
+        {"type": "input_audio", "input_audio": {"data": "<base64>", "format": "wav"}}]})
 
 Anything that cannot be converted raises InvalidRequestError naming the key.
 """
@@ -27,7 +29,7 @@ _ROLES = {
     "assistant": "assistant",
     "tool": "tool",
 }
-_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content"}
+_KEYS = {"role", "content", "name", "tool_calls", "tool_call_id", "reasoning_content", "audio"}
 
 
 def _fail(where: str, message: str) -> InvalidRequestError:
@@ -48,7 +50,12 @@ def message_from_dict(data: Mapping[str, Any], where: str = "message") -> Messag
     name = data.get("name")
     if name is not None and not isinstance(name, str):
         raise _fail(f"{where}['name']", f"must be a str, got {type(name).__name__}")
-    if data.get("content") is None and not (role == "assistant" and data.get("tool_calls")):
+    audio = data.get("audio")
+    if audio is not None and role != "assistant":
+        raise _fail(f"{where}['audio']", "only assistant messages carry an earlier audio answer")
+    if data.get("content") is None and not (
+        role == "assistant" and (data.get("tool_calls") or audio is not None)
+    ):
         raise _fail(f"{where}['content']", f"a {role} message needs its content (a str)")
     content = content_from_parts(data.get("content"), f"{where}['content']")
     if role == "tool":
@@ -70,7 +77,23 @@ def message_from_dict(data: Mapping[str, Any], where: str = "message") -> Messag
                 f"{where}['reasoning_content']", "only assistant messages carry it, as a str"
             )
         content = [ContentBlock.thinking(reasoning), *_blocks(content)]
+    if audio is not None:  # OpenAI's reference to an audio answer: {"id": "audio_..."}
+        content = [*_blocks(content), _audio_ref(audio, f"{where}['audio']")]
     return Message(MessageRole(_ROLES[role]), content, tool_calls, name=name)
+
+
+def _audio_ref(audio: Any, where: str) -> ContentBlock:
+    from ailib.types.messages import ContentBlock
+
+    if not isinstance(audio, Mapping) or not isinstance(audio.get("id"), str):
+        raise _fail(where, "needs {'id': '<the audio answer's id>'}")
+    transcript = audio.get("transcript")
+    expires = audio.get("expires_at")
+    return ContentBlock.audio_ref(
+        audio["id"],
+        transcript if isinstance(transcript, str) else None,
+        expires_at=expires if isinstance(expires, int) and not isinstance(expires, bool) else None,
+    )
 
 
 def _blocks(content: str | list[ContentBlock]) -> list[ContentBlock]:
@@ -122,13 +145,24 @@ def _part(part: Mapping[str, Any], where: str) -> ContentBlock:
         return _file_part(part.get("file"), f"{where}['file']")
     if kind == "text":
         raise _fail(f"{where}['text']", "a text part needs a str 'text'")
-    if kind in ("input_audio", "audio"):
-        raise _fail(f"{where}['type']", "audio input is not supported by ailib messages")
+    if kind == "input_audio":
+        return _audio_part(part.get("input_audio"), f"{where}['input_audio']")
     raise _fail(
         f"{where}['type']",
-        f"unsupported content part type {kind!r} (use 'text', 'image_url' or 'file', or "
-        "ContentBlock)",
+        f"unsupported content part type {kind!r} (use 'text', 'image_url', 'input_audio' or "
+        "'file', or ContentBlock)",
     )
+
+
+def _audio_part(audio: Any, where: str) -> ContentBlock:
+    """An OpenAI ``input_audio`` part: ``{"data": <base64>, "format": "wav" | "mp3"}``."""
+    from ailib.types.messages import ContentBlock
+
+    data = audio.get("data") if isinstance(audio, Mapping) else None
+    fmt = audio.get("format") if isinstance(audio, Mapping) else None
+    if not isinstance(data, str) or not data or (fmt is not None and not isinstance(fmt, str)):
+        raise _fail(where, "needs {'data': '<base64>', 'format': 'wav' | 'mp3'}")
+    return ContentBlock.audio(data, fmt)
 
 
 def _file_part(file: Any, where: str) -> ContentBlock:

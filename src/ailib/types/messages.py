@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import enum
 import json
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
 from ailib.errors import InvalidRequestError
+from ailib.types import media
 from ailib.types.message_dicts import content_from_parts, message_from_dict
 from ailib.types.tools import ToolCall
 
@@ -20,6 +22,34 @@ def _optional_str(_block: Any, attribute: attrs.Attribute[Any], value: Any) -> N
         raise InvalidRequestError(
             f"content block {attribute.name} must be a str, got {type(value).__name__}"
         )
+
+
+def _short(value: str | None) -> str:
+    """The repr of inline data, cut: a megabyte of base64 is no use in a log line."""
+    if value is None or len(value) <= 48:
+        return repr(value)
+    return f"{value[:32]!r}... ({len(value):,} chars)"
+
+
+def _optional_int(_block: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidRequestError(
+            f"content block {attribute.name} must be an int, got {type(value).__name__}"
+        )
+
+
+def _inline_media(data: Any, declared: str | None, kind: str) -> tuple[str, str]:
+    """(base64 text, media type) of inline data; the type is read from the bytes.
+
+    A declared type the bytes contradict raises MediaError; base64 text is sniffed from
+    its first bytes only (documents: whole, to look inside ZIP containers).
+    """
+    text = _inline(data, kind)
+    if isinstance(data, bytes | bytearray | memoryview):
+        raw = bytes(data)
+    else:
+        raw = media.decode_all(text, kind) if kind == "document" else media.decode_head(text)
+    return text, media.resolve_media_type(raw, declared, kind)
 
 
 def _inline(data: Any, where: str) -> str:
@@ -51,17 +81,27 @@ class ContentBlock:
     Example::
 
         ContentBlock.text("Describe this image:")
-        ContentBlock.image_base64(data, "image/jpeg")
+        ContentBlock.image_base64(data)                 # media type read from the bytes
         ContentBlock.image_url("https://example.com/cat.png")
+        ContentBlock.image_file("photo.jpg")
+        ContentBlock.audio_file("question.wav")         # or .audio(data, format="mp3")
+        ContentBlock.document_file("report.pdf")
+
+    Media types come from the bytes' signature, never from a file name; a declared type
+    the bytes contradict raises :class:`~ailib.errors.MediaError` before sending.
     """
 
     type: str = attrs.field(validator=attrs.validators.instance_of(str))
     text_value: str | None = attrs.field(default=None, validator=_optional_str)
     url: str | None = attrs.field(default=None, validator=_optional_str)
-    data: str | None = attrs.field(default=None, validator=_optional_str)
+    data: str | None = attrs.field(default=None, validator=_optional_str, repr=_short)
     media_type: str | None = attrs.field(default=None, validator=_optional_str)
     detail: str | None = attrs.field(default=None, validator=_optional_str)
     signature: str | None = attrs.field(default=None, validator=_optional_str)
+    #: a model's audio answer: the provider's id for replaying it in the next turn
+    id: str | None = attrs.field(default=None, validator=_optional_str)
+    #: a model's audio answer: Unix time after which the provider forgets ``id``
+    expires_at: int | None = attrs.field(default=None, validator=_optional_int)
 
     @classmethod
     def text(cls, text: str) -> ContentBlock:
@@ -77,37 +117,117 @@ class ContentBlock:
             )
         if url.startswith("data:") and ";base64," in url:
             head, data = url.split(",", 1)
-            return cls("image", data=data, media_type=head[5:].split(";")[0], detail=detail)
+            declared = head[5:].split(";")[0] or None
+            media_type = media.resolve_media_type(media.decode_head(data), declared, "image")
+            return cls("image", data=data, media_type=media_type, detail=detail)
         return cls("image", url=url, detail=detail)
 
     @classmethod
     def image_base64(
-        cls, data: str | bytes, media_type: str = "image/png", *, detail: str | None = None
+        cls, data: str | bytes, media_type: str | None = None, *, detail: str | None = None
     ) -> ContentBlock:
-        data = _inline(data, "image")
-        return cls("image", data=data, media_type=media_type, detail=detail)
+        """An inline image (bytes or base64 text); its type is read from the bytes."""
+        text, media_type = _inline_media(data, media_type, "image")
+        return cls("image", data=text, media_type=media_type, detail=detail)
+
+    @classmethod
+    def image_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        media_type: str | None = None,
+        detail: str | None = None,
+        max_bytes: int = media.MAX_FILE_BYTES,
+    ) -> ContentBlock:
+        """An image read from a local file (at most ``max_bytes``), typed by its bytes."""
+        return cls.image_base64(
+            media.read_file(path, "image", max_bytes), media_type, detail=detail
+        )
+
+    @classmethod
+    def audio(cls, data: str | bytes, format: str | None = None) -> ContentBlock:
+        """An audio clip (bytes or base64 text); ``format`` is ``"wav"``, ``"mp3"``... or
+        a media type, and is checked against the bytes (raw ``"pcm16"`` has no signature).
+        """
+        declared = media.audio_media_type(format) if format is not None else None
+        text, media_type = _inline_media(data, declared, "audio")
+        return cls("audio", data=text, media_type=media_type)
+
+    @classmethod
+    def audio_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        max_bytes: int = media.MAX_FILE_BYTES,
+    ) -> ContentBlock:
+        """An audio clip read from a local file (at most ``max_bytes``), typed by its bytes."""
+        return cls.audio(media.read_file(path, "audio", max_bytes), format)
+
+    @classmethod
+    def audio_ref(
+        cls, id: str, transcript: str | None = None, *, expires_at: int | None = None
+    ) -> ContentBlock:
+        """A model's earlier audio answer in the history: its provider id and transcript.
+
+        OpenAI takes the id back (``{"audio": {"id": ...}}``) until ``expires_at``; other
+        providers, and OpenAI after that time, get the transcript as text.
+        """
+        if not isinstance(id, str) or not id:
+            raise InvalidRequestError(f"an audio answer's id must be a non-empty str, got {id!r}")
+        return cls("audio", text_value=transcript, id=id, expires_at=expires_at)
 
     @classmethod
     def document(
         cls,
         data: str | bytes | None = None,
-        media_type: str = "application/pdf",
+        media_type: str | None = None,
         *,
         url: str | None = None,
         title: str | None = None,
     ) -> ContentBlock:
-        """A document (PDF, ...), inline (base64 or bytes) or by http(s) URL."""
+        """A document (PDF, ...), inline (base64 or bytes) or by http(s) URL.
+
+        Inline data is typed by its bytes (a PDF, an Office file; text without a declared
+        type is ``text/plain``); a reference by URL is ``application/pdf`` unless declared.
+        """
         if (data is None) == (url is None):
             raise InvalidRequestError("ContentBlock.document needs exactly one of data or url")
         if data is not None:
-            data = _inline(data, "document")
+            data, media_type = _inline_media(data, media_type, "document")
+        elif media_type is None:
+            media_type = "application/pdf"
         return cls("document", text_value=title, url=url, data=data, media_type=media_type)
+
+    @classmethod
+    def document_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        media_type: str | None = None,
+        title: str | None = None,
+        max_bytes: int = media.MAX_FILE_BYTES,
+    ) -> ContentBlock:
+        """A document read from a local file; the title defaults to the file's name."""
+        data = media.read_file(path, "document", max_bytes)
+        name = title if title is not None else os.path.basename(os.fsdecode(os.fspath(path)))
+        return cls.document(data, media_type, title=name or None)
 
     @classmethod
     def thinking(cls, text: str, signature: str | None = None) -> ContentBlock:
         if not isinstance(text, str):
             raise InvalidRequestError(f"thinking text must be a str, got {type(text).__name__}")
         return cls("thinking", text_value=text, signature=signature)
+
+    @property
+    def is_audio_ref(self) -> bool:
+        """A model's earlier audio answer (id and transcript), not audio to send."""
+        return self.type == "audio" and self.id is not None
+
+    @property
+    def audio_format(self) -> str | None:
+        """``"wav"``, ``"mp3"``... of an audio block (from its media type)."""
+        return media.audio_format(self.media_type) if self.type == "audio" else None
 
     @property
     def is_web_url(self) -> bool:
@@ -182,7 +302,8 @@ class Message:
         """Convert an OpenAI Chat Completions message dict (as pasted from other code).
 
         Roles system/developer/user/assistant/tool; content a str or a list of ``text`` /
-        ``image_url`` parts; assistant ``tool_calls`` and DeepSeek's ``reasoning_content``
+        ``image_url`` / ``input_audio`` / ``file`` parts; assistant ``tool_calls``, an
+        earlier audio answer (``audio: {"id": ...}``) and DeepSeek's ``reasoning_content``
         (a thinking block); tool ``tool_call_id``::
 
             Message.from_dict({"role": "user", "content": "hi"})
@@ -223,8 +344,9 @@ class Message:
         *,
         image_url: str | None = None,
         image_base64: str | bytes | None = None,
-        media_type: str = "image/jpeg",
+        media_type: str | None = None,
     ) -> Message:
+        """A user message with text and one image (by URL, or inline: typed by its bytes)."""
         if image_url is not None:
             image = ContentBlock.image_url(image_url)
         elif image_base64 is not None:
@@ -235,10 +357,12 @@ class Message:
 
     @property
     def text(self) -> str:
-        """The text of the message (text blocks joined)."""
+        """The text of the message: text blocks, and the transcripts of audio answers."""
         if isinstance(self.content, str):
             return self.content
-        return "".join(b.text_value or "" for b in self.content if b.type == "text")
+        return "".join(
+            b.text_value or "" for b in self.content if b.type == "text" or b.is_audio_ref
+        )
 
 
 def _given(content: Any, role: str) -> Any:

@@ -6,6 +6,7 @@ from typing import Any
 
 import attrs
 
+from ailib.types.audio import AudioOutput
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall
 
@@ -33,6 +34,39 @@ class Usage:
     @property
     def completion_tokens(self) -> int:
         return self.output_tokens
+
+
+@attrs.frozen
+class Cost:
+    """What a call cost, from its usage and the model's prices (in ``currency`` units).
+
+    ``input_cost`` includes the cached-read and cache-write parts, ``output_cost`` the
+    reasoning part; each part is billed at its own rate. ``float(cost)`` and format
+    specs use ``total_cost``.
+
+    Example::
+
+        resp = client.chat().user("Hello").execute()
+        if resp.cost is not None:  # None: the model has no price in its manifest
+            print(f"${resp.cost:.6f}", resp.cost.input_cost, resp.cost.output_cost)
+    """
+
+    input_cost: float = 0.0
+    output_cost: float = 0.0
+    cached_input_cost: float = 0.0
+    cache_write_cost: float = 0.0
+    reasoning_cost: float = 0.0
+    currency: str = "USD"
+
+    @property
+    def total_cost(self) -> float:
+        return self.input_cost + self.output_cost
+
+    def __float__(self) -> float:
+        return self.total_cost
+
+    def __format__(self, spec: str) -> str:
+        return format(self.total_cost, spec) if spec else str(self)
 
 
 @attrs.frozen
@@ -72,6 +106,10 @@ class ChatResponse:
     candidates: list[Candidate] = attrs.field(factory=list, repr=False)
     # Thinking blocks (with provider signatures) that must be replayed in multi-turn use.
     thinking_blocks: list[ContentBlock] = attrs.field(factory=list, repr=False)
+    # A spoken answer (modalities with "audio"): decoded bytes, format, transcript, id.
+    audio: AudioOutput | None = None
+    # From usage and the manifest's prices (ailib.tokens.attach_cost); None when unpriced.
+    cost: Cost | None = None
     # ``provider/model`` of the target that answered (differs from the asked one after a
     # fallback); set by the pipeline.
     served_by: str | None = attrs.field(default=None, eq=False)
@@ -81,8 +119,22 @@ class ChatResponse:
         return bool(self.tool_calls)
 
     def to_message(self) -> Message:
-        """The assistant message to append to the history for the next turn."""
+        """The assistant message to append to the history for the next turn.
+
+        A spoken answer goes in as an audio reference (its id and transcript), which
+        OpenAI takes back by id and other providers as the transcript's text.
+        """
         blocks = list(self.thinking_blocks)
+        if self.audio is not None and (self.audio.id or self.audio.transcript):
+            if self.content:
+                blocks.append(ContentBlock.text(self.content))
+            ref = self.audio.id or ""
+            blocks.append(
+                ContentBlock.audio_ref(ref, self.audio.transcript, expires_at=self.audio.expires_at)
+                if ref
+                else ContentBlock.text(self.audio.transcript)
+            )
+            return Message(MessageRole.ASSISTANT, blocks, list(self.tool_calls))
         if blocks:
             if self.content:
                 blocks.append(ContentBlock.text(self.content))

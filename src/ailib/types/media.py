@@ -1,0 +1,402 @@
+"""Media types from the bytes themselves: signatures, declared-type checks, bounded file reads.
+
+The type of an image, audio clip or document is read from its leading bytes (PNG, JPEG,
+GIF, WebP, BMP, TIFF, HEIC, PDF, WAV, MP3, FLAC, OGG, AAC, M4A, AIFF, WebM, OOXML), never
+from a file extension. A declared type the bytes contradict is refused with a
+:class:`~ailib.errors.MediaError` before anything is sent.
+
+Example::
+
+    sniff(b"\\x89PNG\\r\\n\\x1a\\n...")             # 'image/png'
+    resolve_media_type(png_bytes, "image/jpeg", "image")  # MediaError: the bytes are a PNG
+    audio_format("audio/mpeg")                    # 'mp3'
+    image_size(png_bytes)                         # (640, 480)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import io
+import os
+import struct
+
+from ailib.errors import MediaError
+
+#: Largest file ``ContentBlock.*_file`` reads (bytes); providers take far less inline.
+MAX_FILE_BYTES = 64 << 20
+
+#: Other spellings of the same media types (lower case) -> the canonical name.
+ALIASES = {
+    "image/jpg": "image/jpeg",
+    "image/pjpeg": "image/jpeg",
+    "image/x-png": "image/png",
+    "image/heif": "image/heic",
+    "audio/x-wav": "audio/wav",
+    "audio/wave": "audio/wav",
+    "audio/vnd.wave": "audio/wav",
+    "audio/mp3": "audio/mpeg",
+    "audio/mpeg3": "audio/mpeg",
+    "audio/x-mp3": "audio/mpeg",
+    "audio/x-mpeg": "audio/mpeg",
+    "audio/x-flac": "audio/flac",
+    "audio/x-aiff": "audio/aiff",
+    "audio/x-m4a": "audio/mp4",
+    "audio/m4a": "audio/mp4",
+    "audio/x-aac": "audio/aac",
+    "audio/opus": "audio/ogg",
+    "audio/vorbis": "audio/ogg",
+    "application/x-pdf": "application/pdf",
+}
+
+#: Audio format names (OpenAI's ``input_audio.format`` and ``audio.format`` values, and
+#: AI-Protocol's) -> media type.
+AUDIO_FORMATS = {
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "flac": "audio/flac",
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "aac": "audio/aac",
+    "m4a": "audio/mp4",
+    "aiff": "audio/aiff",
+    "webm": "audio/webm",
+    "pcm16": "audio/pcm",
+    "pcm": "audio/pcm",
+}
+#: Media type -> the usual format name.
+FORMAT_OF = {
+    "audio/wav": "wav",
+    "audio/mpeg": "mp3",
+    "audio/flac": "flac",
+    "audio/ogg": "ogg",
+    "audio/aac": "aac",
+    "audio/mp4": "m4a",
+    "audio/aiff": "aiff",
+    "audio/webm": "webm",
+    "audio/pcm": "pcm16",
+    "audio/l16": "pcm16",
+}
+#: Declared types that a plain-text sniff is consistent with.
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/x-yaml")
+_OOXML = {
+    "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+_OLE_TYPES = (
+    "application/msword",
+    "application/vnd.ms-excel",
+    "application/vnd.ms-powerpoint",
+)
+#: Bytes enough to sniff every signature above (base64 text: 4/3 of it).
+HEAD_BYTES = 64
+
+
+def normalize(media_type: str) -> str:
+    """Lower case, parameters dropped, aliases resolved: ``'Image/JPG'`` -> ``'image/jpeg'``."""
+    base = media_type.split(";", 1)[0].strip().lower()
+    return ALIASES.get(base, base)
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type the leading bytes announce, or None when no signature matches.
+
+    Text without a signature (valid UTF-8, no NUL) is ``text/plain``.
+    """
+    head = bytes(data[:HEAD_BYTES])
+    kind = _binary_signature(head)
+    if kind == "application/zip":
+        return _zip_kind(data)
+    if kind is not None:
+        return kind
+    return "text/plain" if _is_text(bytes(data[:4096])) else None
+
+
+def _binary_signature(h: bytes) -> str | None:
+    if h.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if h.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if h[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if h[:4] in (b"RIFF", b"RF64") and h[8:12] == b"WEBP":
+        return "image/webp"
+    if h[:4] in (b"RIFF", b"RF64", b"BW64") and h[8:12] == b"WAVE":
+        return "audio/wav"
+    if h.startswith(b"%PDF-"):
+        return "application/pdf"
+    if h.startswith(b"fLaC"):
+        return "audio/flac"
+    if h.startswith(b"OggS"):
+        return "audio/ogg"
+    if h.startswith(b"ID3"):
+        return "audio/mpeg"
+    if h[:4] == b"FORM" and h[8:12] in (b"AIFF", b"AIFC"):
+        return "audio/aiff"
+    if h[4:8] == b"ftyp":
+        return _iso_brand(h[8:12])
+    if h.startswith(b"\x1a\x45\xdf\xa3"):
+        return "audio/webm" if b"webm" in h else "video/x-matroska"
+    if len(h) >= 4 and h[0] == 0xFF and (h[1] & 0xE0) == 0xE0:
+        return _mpeg_frame(h)
+    if h.startswith(b"PK\x03\x04"):
+        return "application/zip"
+    if h.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "application/x-ole-storage"
+    if h[:2] == b"BM" and len(h) >= 26:
+        return "image/bmp"
+    if h[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    return None
+
+
+def _iso_brand(brand: bytes) -> str:
+    if brand in (b"M4A ", b"M4B ", b"M4P "):
+        return "audio/mp4"
+    if brand in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1"):
+        return "image/heic"
+    if brand == b"avif":
+        return "image/avif"
+    if brand.startswith(b"3gp"):
+        return "video/3gpp"
+    if brand == b"qt  ":
+        return "video/quicktime"
+    return "video/mp4"
+
+
+def _mpeg_frame(h: bytes) -> str | None:
+    """An MPEG audio frame (MP3) or an ADTS frame (AAC) after the 11-bit frame sync."""
+    layer = (h[1] >> 1) & 0x03
+    if layer == 0:  # ADTS: layer bits are always 00
+        return "audio/aac" if (h[1] & 0xF6) == 0xF0 else None
+    version = (h[1] >> 3) & 0x03
+    bitrate, rate = h[2] >> 4, (h[2] >> 2) & 0x03
+    if version == 1 or bitrate == 0x0F or rate == 0x03:  # reserved values: not a frame
+        return None
+    return "audio/mpeg"
+
+
+def _zip_kind(data: bytes) -> str:
+    """A ZIP archive: an Office Open XML document when its entries say so."""
+    import zipfile  # only for documents that are ZIP archives
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(bytes(data))) as archive:
+            names = archive.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return "application/zip"
+    for prefix, media in _OOXML.items():
+        if any(name.startswith(prefix) for name in names):
+            return media
+    return "application/zip"
+
+
+def _is_text(sample: bytes) -> bool:
+    if not sample or b"\x00" in sample:
+        return False
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:  # a multi-byte character cut at the sample's end
+        return exc.start >= len(sample) - 3
+    return True
+
+
+#: Sniffed container types -> the declared types the same bytes are commonly labelled with.
+_SAME_BYTES = {
+    "application/zip": (*_OOXML.values(), "application/zip", "application/x-zip-compressed"),
+    "application/x-ole-storage": _OLE_TYPES,
+    "audio/mp4": ("audio/mp4", "video/mp4", "audio/aac"),
+    "video/mp4": ("audio/mp4", "video/mp4"),
+    "audio/webm": ("audio/webm", "video/webm"),
+    "video/x-matroska": ("video/x-matroska", "audio/x-matroska", "audio/webm", "video/webm"),
+}
+
+
+def consistent(declared: str, found: str) -> bool:
+    """Whether a declared media type agrees with what the bytes were sniffed as."""
+    declared, found = normalize(declared), normalize(found)
+    if declared == found:
+        return True
+    if found == "text/plain":
+        return declared.startswith(TEXT_TYPES) or declared.endswith(("+json", "+xml"))
+    return declared in _SAME_BYTES.get(found, ())
+
+
+def resolve_media_type(data: bytes, declared: str | None, kind: str) -> str:
+    """The media type to send for ``data``: sniffed, checked against ``declared``.
+
+    ``kind`` (``"image"``, ``"audio"``, ``"document"``) names the block in errors and
+    must match what the bytes are (an MP3 is not an image). A declared type the bytes
+    contradict raises; bytes with no known signature keep the declared type; with
+    neither, a MediaError asks for the type.
+    """
+    found = sniff(data)
+    if found == "text/plain" and (kind != "document" or declared is not None):
+        found = None  # no binary signature: the declared type stands (csv, md, json...)
+    if declared is not None and (not isinstance(declared, str) or "/" not in declared):
+        raise MediaError(f"{kind} media type must be a str like 'image/png', got {declared!r}")
+    if found is None:
+        if declared is None:
+            raise MediaError(
+                f"cannot tell what kind of {kind} these bytes are ({describe(data)}): no "
+                "known signature; pass its media type"
+            )
+        return normalize(declared)
+    if declared is not None and not consistent(declared, found):
+        raise MediaError(
+            f"the {kind} was declared {declared!r} but its bytes are {found!r} "
+            f"({describe(data)}); pass the right type, or none to have it detected",
+            media_type=found,
+        )
+    media = found
+    if declared is not None and found in _SAME_BYTES:  # a container: the label says more
+        media = normalize(declared)
+    if kind == "audio" and media in ("video/mp4", "video/x-matroska"):
+        media = "audio/mp4" if media == "video/mp4" else "audio/webm"
+    if kind in ("image", "audio") and not media.startswith(f"{kind}/"):
+        raise MediaError(
+            f"these bytes are {media!r} ({describe(data)}), not an {kind}", media_type=media
+        )
+    return media
+
+
+def describe(data: bytes) -> str:
+    """A short, safe description of some bytes for error messages."""
+    return f"bytes starting {bytes(data[:8])!r}"
+
+
+def audio_format(media_type: str | None) -> str | None:
+    """The format name (``wav``, ``mp3``...) of an audio media type, or None."""
+    if not media_type:
+        return None
+    return FORMAT_OF.get(normalize(media_type))
+
+
+def audio_media_type(format_or_type: str) -> str:
+    """``'wav'`` -> ``'audio/wav'``; a media type is normalized; unknown names raise."""
+    if not isinstance(format_or_type, str) or not format_or_type:
+        raise MediaError(f"audio format must be a str like 'wav' or 'mp3', got {format_or_type!r}")
+    if "/" in format_or_type:
+        return normalize(format_or_type)
+    media = AUDIO_FORMATS.get(format_or_type.lower())
+    if media is None:
+        known = ", ".join(sorted(AUDIO_FORMATS))
+        raise MediaError(f"unknown audio format {format_or_type!r}; known: {known}")
+    return media
+
+
+def decode_head(data_b64: str, size: int = HEAD_BYTES) -> bytes:
+    """The first ``size`` bytes of base64 text (decoding only what is needed)."""
+    chars = (size + 2) // 3 * 4
+    try:
+        return base64.b64decode(data_b64[:chars], validate=False)
+    except (binascii.Error, ValueError):
+        return b""
+
+
+def decode_all(data_b64: str, kind: str) -> bytes:
+    """The bytes of base64 text; malformed text raises a MediaError naming ``kind``."""
+    try:
+        return base64.b64decode(data_b64, validate=True)
+    except (binascii.Error, ValueError):
+        raise MediaError(f"the {kind} data is not valid base64 text") from None
+
+
+def read_file(path: str | os.PathLike[str], kind: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a local file, bounded; missing or unreadable files raise MediaError."""
+    try:
+        name = os.fspath(path)
+    except TypeError:
+        raise MediaError(f"a {kind} file path must be a str or a path, got {path!r:.80}") from None
+    if not isinstance(name, str):
+        name = os.fsdecode(name)
+    try:
+        with open(name, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise _too_large(kind, name, size, max_bytes)
+            data = handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise MediaError(f"no such {kind} file: {name!r}", path=name) from None
+    except IsADirectoryError:
+        raise MediaError(f"{name!r} is a directory, not a {kind} file", path=name) from None
+    except PermissionError:
+        raise MediaError(f"no permission to read the {kind} file {name!r}", path=name) from None
+    except OSError as exc:
+        raise MediaError(
+            f"cannot read the {kind} file {name!r}: {exc.strerror}", path=name
+        ) from None
+    if len(data) > max_bytes:
+        raise _too_large(kind, name, len(data), max_bytes)
+    if not data:
+        raise MediaError(f"the {kind} file {name!r} is empty", path=name)
+    return data
+
+
+def _too_large(kind: str, name: str, size: int, limit: int) -> MediaError:
+    return MediaError(
+        f"the {kind} file {name!r} is {size:,} bytes, over the {limit:,}-byte cap (max_bytes=...)",
+        path=name,
+    )
+
+
+# ---- image dimensions, from the header (no decoder needed) -----------------------------
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) of a PNG, GIF, WebP or JPEG from its header; None when unknown."""
+    try:
+        return _image_size(data)
+    except (struct.error, IndexError):
+        return None
+
+
+def _image_size(d: bytes) -> tuple[int, int] | None:
+    if d.startswith(b"\x89PNG\r\n\x1a\n") and d[12:16] == b"IHDR":
+        w, h = struct.unpack(">II", d[16:24])
+        return int(w), int(h)
+    if d[:6] in (b"GIF87a", b"GIF89a"):
+        w, h = struct.unpack("<HH", d[6:10])
+        return int(w), int(h)
+    if d[:4] == b"RIFF" and d[8:12] == b"WEBP":
+        return _webp_size(d)
+    if d.startswith(b"\xff\xd8"):
+        return _jpeg_size(d)
+    return None
+
+
+def _webp_size(d: bytes) -> tuple[int, int] | None:
+    chunk = d[12:16]
+    if chunk == b"VP8 " and d[23:26] == b"\x9d\x01\x2a":
+        w, h = struct.unpack("<HH", d[26:30])
+        return w & 0x3FFF, h & 0x3FFF
+    if chunk == b"VP8L" and d[20] == 0x2F:
+        bits = int.from_bytes(d[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if chunk == b"VP8X":
+        return int.from_bytes(d[24:27], "little") + 1, int.from_bytes(d[27:30], "little") + 1
+    return None
+
+
+_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(d: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 9 < len(d):
+        if d[pos] != 0xFF:
+            return None
+        marker = d[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:  # no length
+            pos += 2
+            continue
+        length = struct.unpack(">H", d[pos + 2 : pos + 4])[0]
+        if marker in _SOF:
+            h, w = struct.unpack(">HH", d[pos + 5 : pos + 9])
+            return int(w), int(h)
+        pos += 2 + length
+    return None
