@@ -30,6 +30,8 @@ UNASYNC_FILES = [
         "src/ailib/resilience/_async_shared_gates.py",
         "src/ailib/resilience/_sync_shared_gates.py",
     ),
+    ("src/ailib/telemetry/_async_layers.py", "src/ailib/telemetry/_sync_layers.py"),
+    ("src/ailib/cache/_async_layer.py", "src/ailib/cache/_sync_layer.py"),
 ]
 
 # Whole-word replacements, applied in order.
@@ -72,6 +74,11 @@ NAMES = [
     ("AsyncTicker", "Ticker"),
     ("_async_shared_gates", "_sync_shared_gates"),
     ("_async_gates", "_sync_gates"),
+    ("AsyncTelemetryLayer", "TelemetryLayer"),
+    ("AsyncTelemetryAttemptLayer", "TelemetryAttemptLayer"),
+    ("_async_layers", "_sync_layers"),
+    ("AsyncCacheLayer", "CacheLayer"),
+    ("AsyncCacheAccess", "SyncCacheAccess"),
     ("AsyncChatStream", "ChatStream"),
     ("AsyncChatBuilder", "ChatBuilder"),
     ("AsyncAiClient", "AiClient"),

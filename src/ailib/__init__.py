@@ -56,6 +56,7 @@ _EXPORTS = {
     "CircuitOpenError": "ailib.errors",
     "RateLimitExceededError": "ailib.errors",
     "BackpressureError": "ailib.errors",
+    "StructuredOutputError": "ailib.errors",
     "AudioOutput": "ailib.types.audio",
 }
 
@@ -88,6 +89,7 @@ if TYPE_CHECKING:
         ResponseTooLargeError,
         StreamDecodeError,
         StreamInterruptedError,
+        StructuredOutputError,
         ToolDefinitionError,
         TransportError,
     )
@@ -131,6 +133,7 @@ __all__ = [
     "StreamDecodeError",
     "StreamEvent",
     "StreamInterruptedError",
+    "StructuredOutputError",
     "ToolCall",
     "ToolDefinition",
     "ToolDefinitionError",

@@ -139,11 +139,25 @@ def _models(args: argparse.Namespace) -> int:
         window = info.get("context_window", "")
         cost = (
             f"${price.get('input_per_1m', '?')}/${price.get('output_per_1m', '?')} per 1M"
-            if price
+            if isinstance(price, dict) and price
             else ""
         )
+        if isinstance(price, dict):
+            caps += _audio_prices(price)
         print(_clean(f"{name:<32} {window!s:>9}  {cost:<26} {caps}"))
     return 0
+
+
+def _audio_prices(price: dict[str, object]) -> str:
+    """``"  (audio $40/$80 per 1M)"`` where a model bills spoken tokens apart, else ``""``."""
+    heard, spoken = price.get("audio_input_per_1m"), price.get("audio_output_per_1m")
+    if heard is not None and spoken is not None:
+        return f"  (audio ${heard}/${spoken} per 1M)"
+    if heard is not None:
+        return f"  (audio in ${heard} per 1M)"
+    if spoken is not None:
+        return f"  (audio out ${spoken} per 1M)"
+    return ""
 
 
 def _media_summary(section: object) -> str:

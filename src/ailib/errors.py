@@ -18,8 +18,9 @@ retrying or falling back to another provider may help::
     │   └── ResponseTooLargeError  a body over Limits.max_body_bytes or an inflation bomb
     ├── TransportError            no HTTP response (connect, read, timeout)
     │   └── StreamInterruptedError  the stream broke after bytes arrived; .partial
-    └── RemoteError               the provider answered with an error (status, body)
-        └── RedirectError         a 3xx answer ailib did not follow; .location
+    ├── RemoteError               the provider answered with an error (status, body)
+    │   └── RedirectError         a 3xx answer ailib did not follow; .location
+    └── StructuredOutputError     the answer is not the JSON asked for; .raw .path
 
 Example::
 
@@ -559,3 +560,40 @@ class PriceNotFoundError(AiLibError):
     def __init__(self, message: str, *, model: str, **kw: Any) -> None:
         super().__init__(message, **kw)
         self.model = model
+
+
+class StructuredOutputError(AiLibError):
+    """The model's answer is not the JSON the structured output asked for (E9999).
+
+    ``raw`` is the answer's text, ``path`` the JSON path of the first problem in it
+    (``"$.temperature_c"``; ``"$"`` when the text is not JSON at all), ``schema_path``
+    where in the JSON Schema the rule that failed is (``"properties/temperature_c/type"``),
+    ``problem`` what is wrong, ``response`` the ChatResponse that carried it and
+    ``attempts`` how many answers were tried (``max_repairs`` + 1 at most).
+
+    Example::
+
+        try:
+            client.chat().user("Weather?").response_format(Weather, max_repairs=1).execute()
+        except StructuredOutputError as err:
+            print(err.path, err.problem, err.raw[:80])
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        raw: str,
+        path: str = "$",
+        schema_path: str = "",
+        problem: str = "",
+        response: ChatResponse | None = None,
+        **kw: Any,
+    ) -> None:
+        super().__init__(message, **kw)
+        self.raw = raw
+        self.path = path
+        self.schema_path = schema_path
+        self.problem = problem or message
+        self.response = response
+        self.attempts = 1

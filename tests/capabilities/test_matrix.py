@@ -26,6 +26,7 @@ from ailib.errors import CapabilityError
 from ailib.providers._registry import PROVIDERS
 from ailib.runtime.registry import compiled_spec
 from ailib.testing import MockServer, Scenario
+from ailib.testing.audio import speak
 
 CHAT_CAPABILITIES = [
     "text",
@@ -64,6 +65,10 @@ WAV = (
 WAV_B64 = base64.b64encode(WAV).decode("ascii")
 SPOKEN = {"voice": "alloy", "format": "pcm16"}  # raw 24 kHz PCM: every audio_out wire has it
 REASONING_BUDGET = 1024  # what .reasoning("low") asks for on budget-based wires
+VOICE_ON_THE_WIRE = {  # where an audio_out cell's voice must arrive
+    "openai_chat": "audio.voice",
+    "gemini_generate": "generationConfig.speechConfig.voiceConfig.prebuiltVoiceConfig.voiceName",
+}
 
 _TOOL_NAMES = {
     "openai_chat": "tools.*.function.name",
@@ -93,6 +98,9 @@ ON_THE_WIRE: dict[str, dict[str, tuple[str, Any]]] = {
         "gemini_generate": ("generationConfig.responseMimeType", "application/json"),
         "cohere_v2": ("response_format.type", "json_object"),
         "ollama_chat": ("format", "json"),
+        # no JSON mode: a forced tool ("json" when no schema names it)
+        "anthropic_messages": ("tool_choice.name", "json"),
+        "bedrock_converse": ("toolConfig.toolChoice.tool.name", "json"),
     },
     "reasoning": {
         "openai_chat": ("reasoning_effort", "low"),
@@ -152,6 +160,23 @@ SCHEMA_ON_THE_WIRE: dict[str, list[tuple[str, Any]]] = {
         ("response_format.json_schema", CITY_SCHEMA),
     ],
     "ollama_chat": [("format", CITY_SCHEMA)],
+    "anthropic_messages": [
+        ("tools.-1.name", "w"),
+        ("tools.-1.input_schema", CITY_SCHEMA),
+        ("tool_choice", {"type": "tool", "name": "w"}),
+    ],
+    "bedrock_converse": [
+        ("toolConfig.tools.-1.toolSpec.name", "w"),
+        ("toolConfig.tools.-1.toolSpec.inputSchema.json", CITY_SCHEMA),
+        ("toolConfig.toolChoice", {"tool": {"name": "w"}}),
+    ],
+}
+
+# wire dialect -> (where the JSON-mode switch is, where the system prompt is) for the
+# providers whose manifest says structured_output.mode: json_object
+JSON_MODE_ON_THE_WIRE = {
+    "openai_chat": ("response_format.type", "messages.0.content"),
+    "openai_responses": ("text.format.type", "instructions"),
 }
 
 
@@ -223,7 +248,11 @@ def _request(capability: str) -> tuple[Callable[[Any], Any], Scenario, Callable[
                 b.user("say hi").param("modalities", ["text", "audio"]).param("audio", SPOKEN)
             ),
             Scenario(text="hi there"),
-            lambda r: _assert(r.audio is not None and r.audio.format == "pcm16" and r.audio.data),
+            lambda r: _assert(
+                r.audio is not None
+                and r.audio.format == "pcm16"
+                and r.audio.data == speak("hi there", "pcm16")  # decoded exactly as sent
+            ),
         )
     if capability == "reasoning":
         return (
@@ -289,14 +318,25 @@ def _assert_on_the_wire(provider: str, capability: str, server: MockServer) -> N
         f"{provider} ({dialect}) did not put {capability} on the wire: "
         f"{path} = {found!r}, want {value!r}; body: {json.dumps(body)[:600]}"
     )
+    if capability == "audio_out":  # the voice asked for travels too
+        voice = _values_at(body, VOICE_ON_THE_WIRE[dialect])
+        assert SPOKEN["voice"] in voice, f"{provider} ({dialect}) dropped the voice: {body}"
 
 
 def _assert_schema_on_the_wire(provider: str, server: MockServer) -> None:
     """The JSON schema of ``_schema_request`` is in the body the server received, whole."""
-    dialect = compiled_spec(provider).manifest.dialect  # type: ignore[union-attr]
+    manifest = compiled_spec(provider).manifest  # type: ignore[union-attr]
+    dialect = manifest.dialect
+    body = server.requests[-1].json()
+    if (manifest.data.get("structured_output") or {}).get("mode") == "json_object":
+        # a JSON mode only: the switch on the wire, the whole schema in the system prompt
+        text = json.dumps(CITY_SCHEMA, separators=(",", ":"))
+        switch, prompt = JSON_MODE_ON_THE_WIRE[dialect]
+        assert _values_at(body, switch) == ["json_object"], body
+        assert any(text in str(v) for v in _values_at(body, prompt)), body
+        return
     if dialect not in SCHEMA_ON_THE_WIRE:
         pytest.fail(f"SCHEMA_ON_THE_WIRE does not say where {dialect} carries a JSON schema")
-    body = server.requests[-1].json()
     for path, value in SCHEMA_ON_THE_WIRE[dialect]:
         found = _values_at(body, path)
         assert value in found, (

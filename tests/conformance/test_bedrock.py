@@ -200,6 +200,8 @@ def _usage(usage: dict[str, Any]) -> dict[str, int]:
         "cached_tokens": cached,
         "reasoning_tokens": 0,
         "cache_creation_tokens": written,
+        "audio_input_tokens": 0,
+        "audio_output_tokens": 0,
     }
 
 

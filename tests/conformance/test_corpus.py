@@ -237,6 +237,12 @@ def ref_openai(case: dict[str, Any]) -> Expected:
                 (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
             ),
             "cache_creation_tokens": 0,
+            "audio_input_tokens": _int_or_zero(
+                (usage.get("prompt_tokens_details") or {}).get("audio_tokens")
+            ),
+            "audio_output_tokens": _int_or_zero(
+                (usage.get("completion_tokens_details") or {}).get("audio_tokens")
+            ),
         }
     return exp
 
@@ -264,6 +270,8 @@ def _anthropic_finish_usage(exp: Expected) -> None:
         "cached_tokens": u.get("cached_tokens", 0),
         "reasoning_tokens": 0,
         "cache_creation_tokens": u.get("cache_creation_tokens", 0),
+        "audio_input_tokens": 0,
+        "audio_output_tokens": 0,
     }
 
 
@@ -368,8 +376,16 @@ def ref_gemini(case: dict[str, Any]) -> Expected:
             "cached_tokens": _int_or_zero(usage.get("cachedContentTokenCount")),
             "reasoning_tokens": _int_or_zero(usage.get("thoughtsTokenCount")),
             "cache_creation_tokens": 0,
+            "audio_input_tokens": _modality(usage.get("promptTokensDetails"), "AUDIO"),
+            "audio_output_tokens": _modality(usage.get("candidatesTokensDetails"), "AUDIO"),
         }
     return exp
+
+
+def _modality(details: Any, modality: str) -> int:
+    """Gemini's tokens of one modality (``[{"modality": "AUDIO", "tokenCount": n}]``)."""
+    found = [d.get("tokenCount") for d in details or [] if d.get("modality") == modality]
+    return _int_or_zero(found[-1]) if found else 0
 
 
 REFERENCE = {"openai": ref_openai, "anthropic": ref_anthropic, "gemini": ref_gemini}
@@ -423,6 +439,8 @@ def check_response(case: dict[str, Any], resp: ChatResponse) -> None:
             "cached_tokens": 0,
             "reasoning_tokens": 0,
             "cache_creation_tokens": 0,
+            "audio_input_tokens": 0,
+            "audio_output_tokens": 0,
         }
     )
     assert resp.id == exp.id

@@ -268,7 +268,7 @@ async def test_list_models_on_the_wire_async() -> None:
     await http.aclose()
 
 
-# ---- resp.cost on recorded responses (the engine calls attach_cost; until it does, here) --
+# ---- resp.cost on recorded responses, as the engine sets it (no attach_cost by hand) -------
 
 COST_CASES = ["openai-chat-basic", "openai-chat-stream-include-usage"]
 
@@ -296,7 +296,6 @@ def _expected_cost(case: dict[str, Any], model: str) -> float:
 @pytest.mark.parametrize("case_id", COST_CASES)
 def test_cost_of_a_recorded_response_sync(case_id: str) -> None:
     from ailib import AiClient
-    from ailib.tokens import attach_cost
 
     case = load(case_id)
     model = case["request"]["json"]["model"]
@@ -309,7 +308,7 @@ def test_cost_of_a_recorded_response_sync(case_id: str) -> None:
                 resp = stream.final_response()
         else:
             resp = client.chat().user("Hi").execute()
-        priced = attach_cost(resp, client.provider.spec, model)
+        priced = resp
     assert priced.cost is not None
     assert abs(priced.cost.total_cost - _expected_cost(case, model)) < 1e-12
     http.close()
@@ -318,7 +317,6 @@ def test_cost_of_a_recorded_response_sync(case_id: str) -> None:
 @pytest.mark.parametrize("case_id", COST_CASES)
 async def test_cost_of_a_recorded_response_async(case_id: str) -> None:
     from ailib import AsyncAiClient
-    from ailib.tokens import attach_cost
 
     case = load(case_id)
     model = case["request"]["json"]["model"]
@@ -331,7 +329,66 @@ async def test_cost_of_a_recorded_response_async(case_id: str) -> None:
                 resp = await stream.final_response()
         else:
             resp = await client.chat().user("Hi").execute()
-        priced = attach_cost(resp, client.provider.spec, model)
+        priced = resp
     assert priced.cost is not None
     assert abs(priced.cost.total_cost - _expected_cost(case, model)) < 1e-12
     await http.aclose()
+
+
+# ---- the same exchanges through the client (client.count_tokens / client.list_models) ------
+
+
+def test_client_count_tokens_and_list_models_sync() -> None:
+    from ailib import AiClient
+    from ailib.errors import CapabilityError
+
+    case = load("anthropic-count-tokens")
+    replay = Replay(case)
+    model, messages = recorded_call(case)
+    http = httpx.Client(transport=httpx.MockTransport(replay.handler))
+    with AiClient.create(
+        f"anthropic/{model}", api_key="k", base_url=BASE["anthropic"], http_client=http
+    ) as client:
+        check_result(case, client.count_tokens(messages), model)
+    check_wire(case, replay.requests)
+    listing = load("gemini-models-list")
+    pages = Pages(listing)
+    http = httpx.Client(transport=httpx.MockTransport(pages.handler))
+    with AiClient.create(
+        "gemini/gemini-2.5-flash", api_key="test-key", base_url=BASE["gemini"], http_client=http
+    ) as client:
+        models = client.list_models()
+    assert models[0].id == "gemini-2.5-flash" and models[-1].id == "gemini-last"
+    check_wire_listing(listing, pages.requests)
+    cohere = AiClient.create("cohere/command-r", api_key="k", base_url="http://127.0.0.1:9")
+    with cohere, pytest.raises(CapabilityError, match="declares no list_models endpoint"):
+        cohere.list_models()
+
+
+async def test_client_count_tokens_and_list_models_async() -> None:
+    from ailib import AsyncAiClient
+    from ailib.errors import CapabilityError
+
+    case = load("gemini-count-tokens")
+    replay = Replay(case)
+    model, messages = recorded_call(case)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(replay.async_handler))
+    async with await AsyncAiClient.create(
+        f"gemini/{model}", api_key="k", base_url=BASE["gemini"], http_client=http
+    ) as client:
+        check_result(case, await client.count_tokens(messages), model)
+    check_wire(case, replay.requests)
+    listing = load("gemini-models-list")
+    pages = Pages(listing)
+    http = httpx.AsyncClient(transport=httpx.MockTransport(pages.async_handler))
+    async with await AsyncAiClient.create(
+        "gemini/gemini-2.5-flash", api_key="test-key", base_url=BASE["gemini"], http_client=http
+    ) as client:
+        models = await client.list_models()
+    assert models[0].id == "gemini-2.5-flash" and models[-1].id == "gemini-last"
+    check_wire_listing(listing, pages.requests)
+    async with await AsyncAiClient.create(
+        "cohere/command-r", api_key="k", base_url="http://127.0.0.1:9"
+    ) as c:
+        with pytest.raises(CapabilityError, match="declares no list_models endpoint"):
+            await c.list_models()

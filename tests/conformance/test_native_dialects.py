@@ -286,6 +286,8 @@ def check_response(case: dict[str, Any], resp: ChatResponse) -> None:
         "cached_tokens": exp.usage.get("cached_tokens", 0),
         "reasoning_tokens": 0,
         "cache_creation_tokens": 0,
+        "audio_input_tokens": 0,
+        "audio_output_tokens": 0,
     }
     # Cohere bodies carry no model: it falls back to the requested one
     assert (resp.id, resp.model) == (exp.id, exp.model or case["request"]["json"]["model"])

@@ -171,19 +171,21 @@ def _reasoning(part: dict[str, Any]) -> str:
 
 
 def _usage(usage: dict[str, Any]) -> dict[str, int]:
-    if usage.get("num_cached_tokens") is not None:  # Mistral
-        cached = usage["num_cached_tokens"]
-    else:
-        cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    prompt = usage.get("prompt_tokens_details") or {}
+    completion = usage.get("completion_tokens_details") or {}
+    mistral = usage.get("num_cached_tokens") is not None
     return {
         "input_tokens": _int_or_zero(usage.get("prompt_tokens")),
         "output_tokens": _int_or_zero(usage.get("completion_tokens")),
         "total_tokens": _int_or_zero(usage.get("total_tokens")),
-        "cached_tokens": _int_or_zero(cached),
-        "reasoning_tokens": _int_or_zero(
-            (usage.get("completion_tokens_details") or {}).get("reasoning_tokens")
+        "cached_tokens": _int_or_zero(
+            usage["num_cached_tokens"] if mistral else prompt.get("cached_tokens")
         ),
+        "reasoning_tokens": _int_or_zero(completion.get("reasoning_tokens")),
         "cache_creation_tokens": 0,
+        # the spoken parts (OpenAI's audio models); Mistral's usage shape has none
+        "audio_input_tokens": 0 if mistral else _int_or_zero(prompt.get("audio_tokens")),
+        "audio_output_tokens": 0 if mistral else _int_or_zero(completion.get("audio_tokens")),
     }
 
 
@@ -251,6 +253,7 @@ def check_response(case: dict[str, Any], resp: ChatResponse) -> None:
     assert resp.finish_reason == normalized(provider, first.finish, bool(calls))
     zero = dict.fromkeys(("input_tokens", "output_tokens", "total_tokens"), 0)
     zero.update(cached_tokens=0, reasoning_tokens=0, cache_creation_tokens=0)
+    zero.update(audio_input_tokens=0, audio_output_tokens=0)
     assert attrs.asdict(resp.usage) == (exp.usage or zero)
     assert (resp.id, resp.model) == (exp.id, exp.model)
     assert resp.request_id == _request_id(case)

@@ -129,6 +129,8 @@ def expected_from(resp: dict[str, Any]) -> Expected:
         "cached_tokens": (usage.get("input_tokens_details") or {}).get("cached_tokens", 0),
         "reasoning_tokens": (usage.get("output_tokens_details") or {}).get("reasoning_tokens", 0),
         "cache_creation_tokens": 0,
+        "audio_input_tokens": 0,
+        "audio_output_tokens": 0,
     }
     return exp
 
@@ -534,7 +536,7 @@ HISTORY = [
     Message.system("A"),
     Message.system("B"),
     Message.user([ContentBlock.text("look"), ContentBlock.image_url("https://x/y.png", detail="high"),
-                  ContentBlock.image_base64("AAAA", "image/png")]),
+                  ContentBlock.image_base64("iVBORw0KGgo=", "image/png")]),
     Message.assistant([ContentBlock.thinking("sum", "enc"), ContentBlock.thinking("raw"),
                        ContentBlock.text("ok")], [ToolCall("c1", "f", {"x": 1})]),
     Message.tool("c1", {"r": 2}),
@@ -546,7 +548,7 @@ HISTORY = [
 LOOK = [
     {"type": "input_text", "text": "look"},
     {"type": "input_image", "image_url": "https://x/y.png", "detail": "high"},
-    {"type": "input_image", "image_url": "data:image/png;base64,AAAA", "detail": "auto"},
+    {"type": "input_image", "image_url": "data:image/png;base64,iVBORw0KGgo=", "detail": "auto"},
 ]
 
 

@@ -485,3 +485,44 @@ def test_the_wrong_face_is_a_clear_type_error(
     cancellable = CancellableStream(client.chat().user("x").stream(), create_cancel_pair()[0])
     with pytest.raises(TypeError, match="wraps a sync ChatStream: use `for`"):
         cancellable.__aiter__()  # type: ignore[misc]
+
+
+# ---- a cancel while the call is still retrying: no attempt after it (review) ----------------
+
+BACKOFF = {"min_delay_ms": 1500, "max_delay_ms": 1500, "jitter": "none", "max_retries": 3}
+
+
+def test_a_cancel_between_retries_sends_no_further_attempt_sync(server: MockServer) -> None:
+    """Three 503s, 1.5 s apart: cancelled during the first wait, the loop ends quietly
+    after it, with no second request and no failure counted."""
+    server.push(Scenario(status=503, repeat=3))
+    with AiClient.create(
+        "openai/gpt-4o", api_key="k", base_url=server.base_url("openai"), retry_policy=BACKOFF
+    ) as client:
+        token, handle = create_cancel_pair()
+        cancellable = CancellableStream(client.chat().user("x").stream(), token)
+        threading.Timer(0.3, handle.cancel).start()
+        assert read_all_within(cancellable) == []
+        assert len(server.requests) == 1
+        assert cancellable.stream.context.closed_early
+        stats = client.get_resilience_stats()
+        assert stats.failures == 0 and stats.errors_by_code == {}
+        with pytest.raises(CancelledError):
+            cancellable.final_response()
+
+
+async def test_a_cancel_between_retries_sends_no_further_attempt_async(
+    server: MockServer,
+) -> None:
+    server.push(Scenario(status=503, repeat=3))
+    client = await AsyncAiClient.create(
+        "openai/gpt-4o", api_key="k", base_url=server.base_url("openai"), retry_policy=BACKOFF
+    )
+    async with client:
+        token, handle = create_cancel_pair()
+        cancellable = CancellableStream(client.chat().user("x").stream(), token)
+        threading.Timer(0.3, handle.cancel).start()  # from another thread
+        assert await aread_all_within(cancellable) == []
+        assert len(server.requests) == 1
+        stats = client.get_resilience_stats()
+        assert stats.failures == 0 and stats.errors_by_code == {}

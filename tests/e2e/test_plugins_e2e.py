@@ -6,10 +6,13 @@ Sync and async twins; each client is built as users build it:
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 from typing import Any
 
 import attrs
+import httpx
 import pytest
 
 from ailib import AiClient, AsyncAiClient, Message
@@ -384,3 +387,167 @@ async def test_an_on_error_hook_raising_on_a_failed_stream_async(mock_server: Mo
             async for _ in client.chat().user("Hello").stream():
                 pass
     assert isinstance(caught.value.__cause__, StreamInterruptedError)
+
+
+# ---- review: another model, several hook managers, nothing kept alive ---------------------
+
+
+class Downgrade(Plugin):
+    """Routes every call to a smaller model of the same provider."""
+
+    def name(self) -> str:
+        return "downgrade"
+
+    def on_before_request(self, ctx: PluginContext) -> None:
+        ctx.request = attrs.evolve(ctx.request, model="gpt-4o-mini")
+
+
+class DowngradeMiddleware(Middleware):
+    def handle(self, ctx: Any, call_next: Any) -> Any:
+        ctx.request = attrs.evolve(ctx.request, model="gpt-4o-mini")
+        return call_next(ctx)
+
+
+def test_a_plugin_that_changes_the_model_sends_the_call_there_sync(
+    mock_server: MockServer,
+) -> None:
+    with _client(mock_server, Downgrade()) as client:
+        resp = client.chat().user("Hello").execute()
+        assert mock_server.requests[-1].json()["model"] == "gpt-4o-mini"
+        assert resp.served_by == "openai/gpt-4o-mini"
+        with client.chat().user("Hello").stream() as stream:
+            list(stream)
+        assert mock_server.requests[-1].json()["model"] == "gpt-4o-mini"
+        assert stream.final_response().served_by == "openai/gpt-4o-mini"
+    with _client(mock_server, middlewares=[DowngradeMiddleware()]) as client:
+        assert client.chat().user("Hello").execute().served_by == "openai/gpt-4o-mini"
+        assert mock_server.requests[-1].json()["model"] == "gpt-4o-mini"
+
+
+async def test_a_plugin_that_changes_the_model_sends_the_call_there_async(
+    mock_server: MockServer,
+) -> None:
+    async with await _aclient(mock_server, Downgrade()) as client:
+        resp = await client.chat().user("Hello").execute()
+        assert mock_server.requests[-1].json()["model"] == "gpt-4o-mini"
+        assert resp.served_by == "openai/gpt-4o-mini"
+        async with client.chat().user("Hello").stream() as stream:
+            async for _ in stream:
+                pass
+        assert mock_server.requests[-1].json()["model"] == "gpt-4o-mini"
+
+
+def _two_managers(seen: list[str]) -> tuple[HookManager, HookManager]:
+    first, second = HookManager(), HookManager()
+    first.register(HookType.BEFORE_REQUEST, "first", lambda ctx: seen.append("first"))
+    second.register(HookType.BEFORE_REQUEST, "second", lambda ctx: seen.append("second"))
+    return first, second
+
+
+def test_every_hook_manager_given_runs_sync(mock_server: MockServer) -> None:
+    seen: list[str] = []
+    first, second = _two_managers(seen)
+    builder = AiClient.builder().model("openai/gpt-4o").api_key(KEY)
+    builder = builder.base_url(mock_server.base_url("openai")).with_hooks(first).with_hooks(second)
+    with builder.build() as client:
+        client.chat().user("Hello").execute()
+        assert "hooks[first, second]" in repr(client.pipeline)
+    assert seen == ["first", "second"]
+    with pytest.raises(ConfigurationError, match="given twice"):
+        AiClient.builder().model("openai/gpt-4o").api_key(KEY).with_hooks(first).with_hooks(
+            first
+        ).build()
+
+
+async def test_every_hook_manager_given_runs_async(mock_server: MockServer) -> None:
+    seen: list[str] = []
+    first, second = _two_managers(seen)
+    builder = AsyncAiClient.builder().model("openai/gpt-4o").api_key(KEY)
+    builder = builder.base_url(mock_server.base_url("openai")).with_hooks(first).with_hooks(second)
+    async with await builder.build() as client:
+        await client.chat().user("Hello").execute()
+    assert seen == ["first", "second"]
+
+
+class KeepContext(Middleware):
+    """Keeps a weak reference to each call's context."""
+
+    def __init__(self) -> None:
+        self.refs: list[Any] = []
+
+    def handle(self, ctx: Any, call_next: Any) -> Any:
+        self.refs.append(weakref.ref(ctx.call))
+        return call_next(ctx)
+
+
+def test_a_finished_stream_with_event_hooks_keeps_nothing_alive(mock_server: MockServer) -> None:
+    """Without the cycle collector: the call's context (and its response) goes with the
+    last reference to the stream, event hooks and all."""
+    keep = KeepContext()
+    with _client(mock_server, Recorder(), middlewares=[keep]) as client:
+        gc.disable()
+        try:
+            stream = client.chat().user("one two").stream()
+            with stream:
+                for _ in stream:
+                    pass
+            del stream
+            assert keep.refs[-1]() is None
+        finally:
+            gc.enable()
+
+
+class ForgetsToReturn(Middleware):
+    def handle(self, ctx: Any, call_next: Any) -> Any:
+        call_next(ctx)  # the stream it opened is dropped
+
+
+class OpensTwice(Middleware):
+    def handle(self, ctx: Any, call_next: Any) -> Any:
+        call_next(ctx)  # opened, then thrown away
+        return call_next(ctx)
+
+
+class AsyncForgetsToReturn(Middleware):
+    async def handle(self, ctx: Any, call_next: Any) -> Any:
+        await call_next(ctx)
+
+
+def _checked_out(http: httpx.Client | httpx.AsyncClient) -> int:
+    pool = http._transport._pool  # type: ignore[union-attr]
+    busy = [c for c in pool.connections if not (c.is_idle() or c.is_closed())]
+    return len(pool._requests) + len(busy)
+
+
+def test_a_stream_middleware_that_drops_the_response_is_refused_and_closed_sync(
+    mock_server: MockServer,
+) -> None:
+    with httpx.Client() as http:
+        builder = AiClient.builder().model("openai/gpt-4o").api_key(KEY).max_inflight(1)
+        builder = builder.base_url(mock_server.base_url("openai")).option("http_client", http)
+        with builder.with_middleware(ForgetsToReturn()).build() as client:
+            with (
+                pytest.raises(ConfigurationError, match="returned NoneType for a stream"),
+                client.chat().user("a b").stream() as stream,
+            ):
+                list(stream)
+            assert client.current_inflight == 0 and _checked_out(http) == 0
+        builder = AiClient.builder().model("openai/gpt-4o").api_key(KEY).option("http_client", http)
+        builder = builder.base_url(mock_server.base_url("openai"))
+        with builder.with_middleware(OpensTwice()).build() as client:
+            with client.chat().user("a b").stream() as stream:
+                text = "".join(e.as_content_delta.content for e in stream if e.is_content_delta)
+            assert text == "echo: a b" and _checked_out(http) == 0
+
+
+async def test_a_stream_middleware_that_drops_the_response_is_refused_and_closed_async(
+    mock_server: MockServer,
+) -> None:
+    async with httpx.AsyncClient() as http:
+        builder = AsyncAiClient.builder().model("openai/gpt-4o").api_key(KEY).max_inflight(1)
+        builder = builder.base_url(mock_server.base_url("openai")).option("http_client", http)
+        async with await builder.with_middleware(AsyncForgetsToReturn()).build() as client:
+            with pytest.raises(ConfigurationError, match="returned NoneType for a stream"):
+                async with client.chat().user("a b").stream():
+                    pass
+            assert client.current_inflight == 0 and _checked_out(http) == 0

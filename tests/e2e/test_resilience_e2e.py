@@ -8,12 +8,16 @@ reason, the environment variables, and the stream timeouts.
 from __future__ import annotations
 
 import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ailib import AiClient, AsyncAiClient, StreamInterruptedError
 from ailib.errors import CapabilityError, ParameterError, RemoteError
+from ailib.protocol.hot import ProtocolLoader
 from ailib.resilience import (
     CircuitBreakerConfig,
     FallbackTarget,
@@ -294,3 +298,201 @@ def test_fault_in_one_call_does_not_leak_into_the_next(mock_server: MockServer) 
             assert stats.errors_by_code == {"E3001": 1}
 
     asyncio.run(run())
+
+
+# ---- fallback targets: same provider, hot reload (review) ------------------------------------
+
+
+def test_same_provider_fallback_keeps_the_primary_key_and_base_url_sync(
+    mock_server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another model of the same provider goes where the primary goes, with its key:
+    not to the public endpoint with whatever key the environment holds."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    builder = sync_builder(mock_server).with_retry(FAST).with_fallbacks(["openai/gpt-4o-mini"])
+    with builder.build() as client:
+        assert client._fallback_clients[0].provider.base_url == mock_server.base_url("openai")
+        mock_server.push(Scenario(status=503, repeat=2))
+        resp = client.chat().user("hi").execute()
+        assert resp.served_by == "openai/gpt-4o-mini"
+        sent = mock_server.requests[-1]
+        assert sent.json()["model"] == "gpt-4o-mini"
+        assert sent.headers["authorization"] == "Bearer sk-test"
+
+
+async def test_same_provider_fallback_keeps_the_primary_key_and_base_url_async(
+    mock_server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    builder = async_builder(mock_server).with_retry(FAST).with_fallbacks(["openai/gpt-4o-mini"])
+    async with await builder.build() as client:
+        mock_server.push(Scenario(status=503, repeat=2))
+        resp = await client.chat().user("hi").execute()
+        assert resp.served_by == "openai/gpt-4o-mini"
+        assert mock_server.requests[-1].headers["authorization"] == "Bearer sk-test"
+
+
+def _write_overlay(path: Path, base_url: str) -> None:
+    """An overlay manifest moving the provider to ``base_url`` (mtime moved forward)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    before = path.stat().st_mtime_ns if path.exists() else 0
+    path.write_text(f"endpoint:\n  base_url: {base_url}\n")
+    stamp = max(before + 10_000_000, path.stat().st_mtime_ns)
+    os.utime(path, ns=(stamp, stamp))
+
+
+@pytest.fixture
+def hot_loader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ProtocolLoader]:
+    monkeypatch.delenv("AI_PROTOCOL_PATH", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    loader = ProtocolLoader([tmp_path / "manifests"], hot_reload=True, poll_interval=0)
+    try:
+        yield loader
+    finally:
+        loader.close()
+
+
+def _hot_fallback_builder(builder: Any, loader: ProtocolLoader) -> Any:
+    return (
+        builder.model("openai/gpt-4o")
+        .api_key("sk-test")
+        .option("loader", loader)
+        .with_retry(FAST)
+        .with_fallbacks([FallbackTarget("anthropic/claude-sonnet-4-5", api_key="ak-test")])
+    )
+
+
+def test_fallback_targets_follow_hot_reload_sync(
+    tmp_path: Path, hot_loader: ProtocolLoader, mock_server: MockServer
+) -> None:
+    manifests = tmp_path / "manifests"
+    _write_overlay(manifests / "openai.yaml", mock_server.base_url("openai"))
+    _write_overlay(manifests / "anthropic.yaml", mock_server.base_url("anthropic"))
+    with (
+        _hot_fallback_builder(AiClient.builder(), hot_loader).build() as client,
+        MockServer() as moved,
+    ):
+        mock_server.push(Scenario(status=503, repeat=2))
+        assert client.chat().user("one").execute().served_by == "anthropic/claude-sonnet-4-5"
+        _write_overlay(manifests / "anthropic.yaml", moved.base_url("anthropic"))
+        mock_server.push(Scenario(status=503, repeat=2))
+        assert client.chat().user("two").execute().served_by == "anthropic/claude-sonnet-4-5"
+        assert [r.dialect for r in moved.requests] == ["anthropic"]  # the edited manifest
+        _write_overlay(manifests / "openai.yaml", moved.base_url("openai"))  # the primary too
+        assert client.chat().user("three").execute().served_by == "openai/gpt-4o"
+        assert [r.dialect for r in moved.requests] == ["anthropic", "openai"]
+        assert client.circuit_state is None  # no breaker configured
+
+
+async def test_fallback_targets_follow_hot_reload_async(
+    tmp_path: Path, hot_loader: ProtocolLoader, mock_server: MockServer
+) -> None:
+    manifests = tmp_path / "manifests"
+    _write_overlay(manifests / "openai.yaml", mock_server.base_url("openai"))
+    _write_overlay(manifests / "anthropic.yaml", mock_server.base_url("anthropic"))
+    client = await _hot_fallback_builder(AsyncAiClient.builder(), hot_loader).build()
+    async with client:
+        with MockServer() as moved:
+            _write_overlay(manifests / "anthropic.yaml", moved.base_url("anthropic"))
+            mock_server.push(Scenario(status=503, repeat=2))
+            resp = await client.chat().user("two").execute()
+            assert resp.served_by == "anthropic/claude-sonnet-4-5"
+            assert [r.dialect for r in moved.requests] == ["anthropic"]
+
+
+# ---- keys never shown by the pipeline's objects (review) -------------------------------------
+
+PRIMARY_KEY = "sk-primary-SECRET-0123456789abcdef"
+FALLBACK_KEY = "ak-fallback-SECRET-0123456789abcdef"
+
+
+def _shown(*objects: Any) -> str:
+    return "\n".join(f"{obj!r}\n{obj}" for obj in objects)
+
+
+def test_no_key_in_the_reprs_of_the_pipeline_objects(mock_server: MockServer) -> None:
+    from ailib.plugins import Middleware
+
+    seen: list[Any] = []
+
+    class Keep(Middleware):
+        def handle(self, ctx: Any, call_next: Any) -> Any:
+            seen.append(ctx)
+            return call_next(ctx)
+
+    fallback = FallbackTarget(
+        "anthropic/claude-sonnet-4-5",
+        api_key=FALLBACK_KEY,
+        options={
+            "base_url": mock_server.base_url("anthropic"),
+            "default_headers": {"x-api-key": FALLBACK_KEY},
+        },
+    )
+    builder = (
+        AiClient.builder()
+        .model("openai/gpt-4o")
+        .api_key(PRIMARY_KEY)
+        .base_url(mock_server.base_url("openai"))
+        .option("default_headers", {"authorization": f"Bearer {PRIMARY_KEY}"})
+        .production_ready()
+        .with_retry(FAST)
+        .with_fallbacks([fallback])
+        .with_middleware(Keep())
+    )
+    shown = [_shown(builder, fallback)]
+    with builder.build() as client:
+        mock_server.push(Scenario(status=503, repeat=2))
+        resp = client.chat().user("hi").execute()
+        mock_server.push(Scenario(status=400))
+        with pytest.raises(RemoteError) as info:
+            client.chat().user("hi").execute()
+        with client.chat().user("a b").stream() as stream:
+            list(stream)
+        ctx = stream.context
+        shown.append(_shown(client, client.pipeline, *client.pipeline.layers, resp, info.value))
+        shown.append(_shown(ctx, ctx.target, *ctx.hops, *seen, *[c.call for c in seen]))
+        shown.append(_shown(client.get_resilience_stats(), stream))
+    text = "\n".join(shown)
+    assert "SECRET" not in text
+
+
+# ---- a stream opened, then dropped unread and unclosed (review) -----------------------------
+
+
+def test_a_dropped_open_stream_gives_back_its_place_sync(mock_server: MockServer) -> None:
+    builder = sync_builder(mock_server).max_inflight(1, queue_timeout_seconds=0.5)
+    with builder.build() as client:
+        stream = client.chat().user("a b").stream()
+        stream.__enter__()  # opened (headers arrived), never read, never closed
+        assert client.current_inflight == 1
+        context = stream.context
+        del stream
+        assert client.current_inflight == 0 and context.closed_early
+        assert client.chat().user("next").execute().content == "echo: next"
+
+
+async def test_a_dropped_open_stream_gives_back_its_place_async(mock_server: MockServer) -> None:
+    builder = async_builder(mock_server).max_inflight(1, queue_timeout_seconds=0.5)
+    async with await builder.build() as client:
+        stream = client.chat().user("a b").stream()
+        await stream.__aenter__()
+        assert client.current_inflight == 1
+        context = stream.context
+        del stream
+        for _ in range(10):  # the close is scheduled on the stream's loop
+            await asyncio.sleep(0)
+        assert client.current_inflight == 0 and context.closed_early
+        assert (await client.chat().user("next").execute()).content == "echo: next"
+
+
+def test_a_fallback_with_its_own_url_never_gets_the_primary_key(
+    mock_server: MockServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-the-environment")
+    with MockServer() as other:
+        target = FallbackTarget("openai/gpt-4o-mini", base_url=other.base_url("openai"))
+        builder = sync_builder(mock_server).with_retry(FAST).with_fallbacks([target])
+        with builder.build() as client:
+            mock_server.push(Scenario(status=503, repeat=2))
+            assert client.chat().user("hi").execute().served_by == "openai/gpt-4o-mini"
+        assert other.requests[-1].headers["authorization"] == "Bearer sk-from-the-environment"

@@ -123,3 +123,61 @@ def test_another_process_sees_the_breaker_this_one_opened(
     )
     assert out.stdout.strip() == "refused E3002", out.stderr
     assert len(mock_server.requests) == sent
+
+
+# ---- closing a client closes every connection its gates opened ------------------------------
+
+
+def connections(redis_url: str, name: str) -> int:
+    """Connections to the server named ``name`` (``?client_name=`` in the store's URL)."""
+    import redis
+
+    admin = redis.Redis.from_url(redis_url)
+    try:
+        return sum(1 for c in admin.client_list() if c.get("name") == name)
+    finally:
+        admin.close()
+
+
+def test_closing_the_client_closes_the_limiters_connections_too(
+    redis_url: str, namespace: str, mock_server: MockServer
+) -> None:
+    pytest.importorskip("limits")
+    from ailib.resilience import RateLimiterConfig
+
+    client = (
+        AiClient.builder()
+        .model(unique_model(namespace))
+        .api_key("sk-test")
+        .base_url(mock_server.base_url("openai"))
+        .production_ready()
+        .with_rate_limit(RateLimiterConfig.from_rps(50))
+        .with_state_store(f"{redis_url}?client_name={namespace}")
+        .build()
+    )
+    client.chat().user("x").execute()
+    assert connections(redis_url, namespace) > 0
+    client.close()
+    assert connections(redis_url, namespace) == 0  # the client is still referenced
+
+
+async def test_closing_the_async_client_closes_the_limiters_connections_too(
+    redis_url: str, namespace: str, mock_server: MockServer
+) -> None:
+    pytest.importorskip("limits")
+    from ailib.resilience import RateLimiterConfig
+
+    client = await (
+        AsyncAiClient.builder()
+        .model(unique_model(namespace))
+        .api_key("sk-test")
+        .base_url(mock_server.base_url("openai"))
+        .production_ready()
+        .with_rate_limit(RateLimiterConfig.from_rps(50))
+        .with_state_store(f"{redis_url}?client_name={namespace}")
+        .build()
+    )
+    await client.chat().user("x").execute()
+    assert connections(redis_url, namespace) > 0
+    await client.aclose()
+    assert connections(redis_url, namespace) == 0

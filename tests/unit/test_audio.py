@@ -13,6 +13,7 @@ import importlib
 import io
 import json
 import random
+import struct
 import wave
 from typing import Any
 
@@ -21,7 +22,14 @@ import pytest
 from ailib import ContentBlock, Message
 from ailib.dialects import DIALECT_MODULES, ChatRequest, get_dialect
 from ailib.dialects._media import MediaRules, fit_block, fit_media, media_needs
-from ailib.errors import AiLibError, ManifestError, MediaError, ParameterError, ProtocolError
+from ailib.errors import (
+    AiLibError,
+    InvalidRequestError,
+    ManifestError,
+    MediaError,
+    ParameterError,
+    ProtocolError,
+)
 from ailib.pipeline.assemble import Assembler
 from ailib.protocol.manifest import Manifest
 from ailib.runtime.registry import compiled_spec
@@ -221,6 +229,11 @@ def test_broken_base64_audio_is_a_typed_error() -> None:
     asm = Assembler()
     asm.feed([("audio", 0, {"data": wrapped[:40] + "\n" + wrapped[40:]})])
     assert asm.response().audio.data == b"abcdef" * 20  # type: ignore[union-attr]
+    noisy = bytes(range(256)) * 3  # its base64 holds "+" and "/"
+    url_safe = base64.urlsafe_b64encode(noisy).decode()
+    asm = Assembler()
+    asm.feed([("audio", 0, {"data": url_safe, "mime_type": "audio/L16;rate=24000"})])
+    assert asm.response().audio.data == noisy  # type: ignore[union-attr]
 
 
 def test_response_to_message_keeps_the_audio_answer() -> None:
@@ -375,7 +388,11 @@ def test_cli_models_shows_audio(capsys: pytest.CaptureFixture[str]) -> None:
     assert "audio_in, audio_out" in out.splitlines()[0]
     assert "audio in: wav, mp3" in out and "audio out: wav, mp3" in out
     audio_model = next(line for line in out.splitlines() if line.startswith("gpt-4o-audio-preview"))
-    assert "audio_in,audio_out" in audio_model
+    assert "audio_in,audio_out" in audio_model and "(audio $40/$80 per 1M)" in audio_model
+    assert main(["models", "gemini"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    flash = next(line for line in lines if line.startswith("gemini-2.5-flash "))
+    assert "(audio in $1 per 1M)" in flash
 
 
 # ---- the mock server's voice --------------------------------------------------------------
@@ -405,3 +422,125 @@ def test_mock_server_speaks_the_requested_format(mock_server: Any) -> None:
     pytest.importorskip("soundfile")
     mp3 = ask("mp3").json()["choices"][0]["message"]["audio"]["data"]
     assert media.sniff(base64.b64decode(mp3)) == "audio/mpeg"
+
+
+# ---- hostile input to the converters and the accumulator --------------------------------------
+
+
+def test_gemini_raw_pcm_is_pcm_whatever_its_first_bytes() -> None:
+    # samples -1, 0 start like an MPEG frame sync; "RIFF" could start raw samples too
+    for pcm in (struct.pack("<4h", -1, 0, 100, 200) * 200, b"ID3" + b"\x01" * 300):
+        asm = Assembler()
+        mime = "audio/L16;codec=pcm;rate=24000"
+        asm.feed([("audio", 0, {"data": _b64(pcm), "mime_type": mime})])
+        audio = asm.response().audio
+        assert audio is not None and audio.format == "pcm16" and audio.sample_rate == 24000
+        assert audio.data == pcm
+    openai = Assembler()  # OpenAI pcm16: no MIME type, the bytes decide
+    pcm = struct.pack("<4h", -1, 0, 100, 200) * 200
+    openai.feed([("audio", 0, {"data": _b64(pcm), "raw_format": "pcm16", "sample_rate": 24000})])
+    assert openai.response().audio.format == "pcm16"  # type: ignore[union-attr]
+
+
+def _png_bomb(side: int) -> bytes:
+    """A 1-bit grayscale PNG of ``side`` x ``side`` zero pixels: tiny, huge when decoded."""
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    row = b"\x00" * (1 + (side + 7) // 8)
+    packer = zlib.compressobj(9)
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.filterwarnings("ignore:Image size .* could be decompression bomb")
+def test_a_decompression_bomb_is_refused_before_decoding() -> None:
+    pytest.importorskip("PIL.Image")
+    bomb = ContentBlock.image_base64(_png_bomb(9500))  # 90 M pixels: Pillow only warns
+    assert len(bomb.data or "") < 100_000
+    with pytest.raises(MediaError, match="9500x9500 pixels it is too large to decode"):
+        fit_block(_rules(image_size=(8000, 8000)), bomb)
+
+
+def test_the_pixel_bound_applies_before_any_decoding(monkeypatch: pytest.MonkeyPatch) -> None:
+    image_module = pytest.importorskip("PIL.Image")
+    monkeypatch.setattr("ailib.dialects._convert.MAX_DECODE_PIXELS", 50 * 50)
+    loads: list[Any] = []
+    real_load = image_module.Image.load
+    monkeypatch.setattr(
+        image_module.Image, "load", lambda self: loads.append(self) or real_load(self)
+    )
+    block = ContentBlock.image_base64(_png(60, 60))
+    loads.clear()  # drawing the test image loaded it
+    with pytest.raises(MediaError, match="60x60 pixels it is too large"):
+        fit_block(_rules(image_size=(30, 30)), block)
+    assert loads == []  # the size came from the header; nothing was decoded
+    assert fit_block(_rules(image_size=(30, 30)), ContentBlock.image_base64(_png(40, 40)))
+
+
+def test_audio_that_decodes_to_too_much_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    soundfile = pytest.importorskip("soundfile")
+    numpy = pytest.importorskip("numpy")
+    flac = io.BytesIO()  # 10 s of silence: a few kB of FLAC, 320 kB of samples
+    soundfile.write(flac, numpy.zeros(160_000, dtype="int16"), 16000, format="FLAC")
+    assert len(flac.getvalue()) < 20_000
+    monkeypatch.setattr("ailib.dialects._convert.MAX_DECODED_AUDIO_BYTES", 100_000)
+    with pytest.raises(MediaError, match="decodes to over 100,000 bytes of samples"):
+        fit_block(_rules(audio_formats=("wav",)), ContentBlock.audio(flac.getvalue()))
+    short = io.BytesIO()
+    soundfile.write(short, numpy.zeros(16_000, dtype="int16"), 16000, format="FLAC")
+    fitted = fit_block(_rules(audio_formats=("wav",)), ContentBlock.audio(short.getvalue()))
+    assert fitted.media_type == "audio/wav"
+
+
+def test_conversion_prefers_a_lossless_target() -> None:
+    soundfile = pytest.importorskip("soundfile")
+    numpy = pytest.importorskip("numpy")
+    flac = io.BytesIO()
+    soundfile.write(flac, numpy.arange(800, dtype="int16"), 16000, format="FLAC")
+    fitted = fit_block(_rules(audio_formats=("mp3", "wav")), ContentBlock.audio(flac.getvalue()))
+    assert fitted.media_type == "audio/wav"
+
+
+def test_a_clip_that_cannot_be_decoded_is_a_media_error() -> None:
+    pytest.importorskip("soundfile")
+    broken = ContentBlock.audio(b"fLaC" + b"\xff" * 200)  # a FLAC signature, then noise
+    with pytest.raises(MediaError, match="cannot be decoded for conversion"):
+        fit_block(_rules(audio_formats=("wav",)), broken)
+
+
+def test_audio_out_is_checked_whatever_the_modalities_spelling() -> None:
+    for modalities in (("text", "audio"), ["TEXT", "AUDIO"]):
+        with pytest.raises(ParameterError, match="also pass"):
+            _encode("openai_chat", Message.user("hi"), modalities=modalities)
+        body = _encode("gemini_generate", Message.user("hi"), modalities=modalities)
+        assert body["generationConfig"]["responseModalities"] == ["AUDIO"]
+
+
+def test_raw_pcm_keeps_its_sample_rate_when_wrapped_as_wav(monkeypatch: pytest.MonkeyPatch) -> None:
+    _hide(monkeypatch, "soundfile")
+    pcm = b"\x01\x00\x02\x00" * 800
+    for block in (
+        ContentBlock.audio(pcm, "pcm16", sample_rate=16000),
+        ContentBlock.audio(pcm, "audio/L16;rate=16000"),
+    ):
+        assert block.audio_format == "pcm16" and block.media_type in (
+            "audio/pcm;rate=16000",
+            "audio/l16;rate=16000",
+        )
+        fitted = fit_block(_rules(audio_formats=("wav", "mp3")), block)
+        with wave.open(io.BytesIO(base64.b64decode(fitted.data or ""))) as reader:
+            assert reader.getframerate() == 16000 and reader.readframes(4000) == pcm
+    default = fit_block(_rules(audio_formats=("wav",)), ContentBlock.audio(pcm, "pcm16"))
+    with wave.open(io.BytesIO(base64.b64decode(default.data or ""))) as reader:
+        assert reader.getframerate() == 24000  # the documented default
+    with pytest.raises(InvalidRequestError, match="sample_rate is for raw pcm16"):
+        ContentBlock.audio(wav(), sample_rate=16000)
+    with pytest.raises(InvalidRequestError, match="sample_rate must be an int"):
+        ContentBlock.audio(pcm, "pcm16", sample_rate=0)

@@ -306,3 +306,77 @@ async def test_async_a_stream_reopened_on_another_target_keeps_its_one_slot() ->
     assert layer.current_inflight == 1
     await afinish(stream)
     assert layer.current_inflight == 0
+
+
+def test_a_huge_wait_for_a_slot_is_no_overflow() -> None:
+    from ailib.resilience.backpressure import LocalSlots
+
+    slots = LocalSlots(1)
+    assert slots.try_acquire("a")
+    freed = threading.Timer(0.05, slots.release, args=("a",))
+    freed.start()
+    assert slots.acquire("b", 1e308)  # waits for the freed slot, not an OverflowError
+    freed.join()
+
+
+# ---- the client's view: current_inflight and the snapshot agree -------------------------------
+
+
+def test_a_clients_in_flight_count_agrees_with_its_snapshot(mock_server: Any) -> None:
+    from ailib import AiClient
+    from ailib.testing.scenario import Scenario
+
+    def build(*limit: int) -> AiClient:
+        builder = (
+            AiClient.builder()
+            .model("openai/gpt-4o")
+            .api_key("sk-test")
+            .base_url(mock_server.base_url("openai"))
+        )
+        return (
+            builder.max_inflight(*limit, queue_timeout_seconds=30) if limit else builder
+        ).build()
+
+    with build() as plain:  # no backpressure layer: the signals still know
+        mock_server.push(Scenario(text="a b c", chunk_delay=0.05))
+        stream = plain.chat().user("x").stream()
+        events = iter(stream)  # kept: a dropped iterator closes the stream
+        next(events)
+        snap = plain.get_resilience_stats()
+        assert plain.current_inflight == snap.in_flight == 1
+        stream.close()
+        assert plain.current_inflight == plain.get_resilience_stats().in_flight == 0
+    with build(1) as capped:  # a queued call is counted as queued, not in flight
+        mock_server.push(Scenario(text="a b c", chunk_delay=0.05))
+        stream = capped.chat().user("x").stream()
+        events = iter(stream)
+        next(events)
+        waiter = threading.Thread(target=lambda: capped.chat().user("y").execute())
+        waiter.start()
+        until(lambda: capped.get_resilience_stats().queued == 1)
+        snap = capped.get_resilience_stats()
+        assert capped.current_inflight == snap.in_flight == 1
+        stream.close()
+        waiter.join(30)
+        snap = capped.get_resilience_stats()
+        assert (snap.in_flight, snap.queued, capped.current_inflight) == (0, 0, 0)
+
+
+async def test_a_clients_in_flight_count_agrees_with_its_snapshot_async(mock_server: Any) -> None:
+    from ailib import AsyncAiClient
+    from ailib.testing.scenario import Scenario
+
+    client = await (
+        AsyncAiClient.builder()
+        .model("openai/gpt-4o")
+        .api_key("sk-test")
+        .base_url(mock_server.base_url("openai"))
+        .build()
+    )
+    async with client:
+        mock_server.push(Scenario(text="a b c", chunk_delay=0.05))
+        stream = client.chat().user("x").stream()
+        await stream.__aiter__().__anext__()
+        assert client.current_inflight == client.get_resilience_stats().in_flight == 1
+        await stream.aclose()
+        assert client.current_inflight == client.get_resilience_stats().in_flight == 0

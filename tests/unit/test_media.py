@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import struct
+import threading
 import wave
 import zipfile
 from pathlib import Path
@@ -233,3 +235,115 @@ def test_audio_answer_counts_as_its_transcript_in_text() -> None:
 def test_block_repr_does_not_dump_the_data() -> None:
     block = ContentBlock.audio(wav(frames=20000))
     assert len(repr(block)) < 300 and "chars" in repr(block)
+
+
+# ---- hostile and careless input ---------------------------------------------------------------
+
+
+def _read_in_thread(path: Path) -> tuple[threading.Thread, list[BaseException]]:
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            ContentBlock.audio_file(path)
+        except BaseException as exc:  # handed to the test
+            errors.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    return thread, errors
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "clip.wav"
+    os.mkfifo(fifo)
+    thread, errors = _read_in_thread(fifo)
+    if thread.is_alive():  # it blocked in open(): release it before failing
+        with open(fifo, "wb"):
+            pass
+        thread.join(timeout=5)
+        pytest.fail("reading a FIFO blocked until a writer came")
+    assert len(errors) == 1 and isinstance(errors[0], MediaError)
+    assert "not a regular file" in str(errors[0]) and errors[0].path == str(fifo)
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="no /dev/zero")
+def test_devices_and_symlinks_to_them_are_refused(tmp_path: Path) -> None:
+    link = tmp_path / "photo.png"
+    link.symlink_to("/dev/zero")
+    for path in ("/dev/zero", link):
+        with pytest.raises(MediaError, match="not a regular file"):
+            ContentBlock.image_file(path)
+    real = tmp_path / "real.png"
+    real.write_bytes(PNG)
+    (tmp_path / "alias.png").symlink_to(real)
+    assert ContentBlock.image_file(tmp_path / "alias.png").media_type == "image/png"
+    with pytest.raises(MediaError, match="is a directory, not an image file"):
+        ContentBlock.image_file(tmp_path)
+    with pytest.raises(MediaError, match="cannot read the document file"):
+        ContentBlock.document_file("bad\x00name.pdf")
+
+
+def _mp3_frames(count: int) -> bytes:
+    """``count`` MPEG-1 layer III frames (128 kbit/s, 44.1 kHz: 417 bytes each)."""
+    return (b"\xff\xfb\x90\x64" + b"\x00" * 413) * count
+
+
+def test_raw_pcm_is_not_taken_for_an_mp3_frame() -> None:
+    # samples -1, 0, 100, 200: bytes ff ff 00 00 ..., a frame sync with a "free" bitrate
+    pcm = struct.pack("<4h", -1, 0, 100, 200) * 600
+    assert media.sniff(pcm) is None
+    assert ContentBlock.audio(pcm, "pcm16").media_type == "audio/pcm"
+    # a plausible MP3 header that is not followed by a second frame: not MP3 either
+    fake = b"\xff\xfb\x90\x64" + bytes(range(256)) * 8
+    assert media.sniff(fake) is None
+    assert ContentBlock.audio(fake, "pcm16").media_type == "audio/pcm"
+    # real frame streams still are MP3 / AAC, in bytes and in base64 text
+    assert media.sniff(_mp3_frames(3)) == "audio/mpeg"
+    assert ContentBlock.audio(base64.b64encode(_mp3_frames(3)).decode()).media_type == "audio/mpeg"
+    adts = (b"\xff\xf1\x50\x80\x02\x1f\xfc" + b"\x00" * 9) * 3  # 16-byte frames
+    assert media.sniff(adts) == "audio/aac"
+    # a strong container signature still contradicts raw samples
+    with pytest.raises(MediaError, match="declared 'audio/pcm'"):
+        ContentBlock.audio(wav(), "pcm16")
+
+
+def test_a_declared_type_with_a_signature_needs_the_signature() -> None:
+    for data in (b"hello, I am text", b"\x00\x01\x02\x03garbage"):
+        with pytest.raises(MediaError, match="declared 'image/png' but its bytes do not start"):
+            ContentBlock.image_base64(data, "image/png")
+    with pytest.raises(MediaError, match="declared 'audio/wav'"):
+        ContentBlock.audio(b"RIFX-not-a-wave", "wav")
+    with pytest.raises(MediaError, match="declared 'application/pdf'"):
+        ContentBlock.document(b"just some text", "application/pdf")
+    with pytest.raises(MediaError, match="declared 'image/jpeg'"):
+        ContentBlock.image_base64("photo.jpg", "image/jpeg")  # a file name, not base64
+    # a few bytes of junk before %PDF- are allowed, as PDF readers do
+    assert ContentBlock.document(b"\r\n%PDF-1.4\n", "application/pdf").media_type == (
+        "application/pdf"
+    )
+    # types without a fixed signature keep the declaration (csv, avif, mp3, raw samples)
+    assert ContentBlock.document(b"a,b\n", "text/csv").media_type == "text/csv"
+    assert ContentBlock.audio(b"\x00\x01\x02\x03", "mp3").media_type == "audio/mpeg"
+
+
+def test_base64_wrapped_over_lines_is_sniffed_and_sent_bare() -> None:
+    wrapped = base64.encodebytes(wav(frames=4000)).decode()  # 76-character lines
+    assert "\n" in wrapped[:100]
+    block = ContentBlock.audio(wrapped)
+    assert block.media_type == "audio/wav" and "\n" not in (block.data or "")
+    assert base64.b64decode(block.data or "", validate=True) == wav(frames=4000)
+    image = ContentBlock.image_base64(base64.encodebytes(PNG * 20).decode())
+    assert image.media_type == "image/png" and "\n" not in (image.data or "")
+
+
+def test_url_safe_base64_is_sniffed_and_sent_in_the_standard_alphabet() -> None:
+    jpeg = JPEG + bytes(range(250, 256)) * 40  # bytes whose base64 holds "+" and "/"
+    url_safe = base64.urlsafe_b64encode(jpeg).decode()
+    assert "-" in url_safe or "_" in url_safe
+    block = ContentBlock.image_base64(url_safe)  # as Google's SDKs write it
+    assert block.media_type == "image/jpeg"
+    assert block.data == base64.b64encode(jpeg).decode()
+    assert ContentBlock.image_base64(url_safe, "image/jpeg").media_type == "image/jpeg"

@@ -240,3 +240,54 @@ def test_retry_config_overrides_the_manifest_policy() -> None:
     assert policy.max_retries == 7 and policy.max_delay == 30.0
     assert policy.should_retry(RemoteError("x", code="E3002", status=529))
     assert not policy.should_retry(RemoteError("x", code="E3002", status=503))
+
+
+# ---- retry: hostile settings and jitter -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "named"),
+    [
+        ({"max_delay_ms": float("inf")}, "max_delay_ms"),
+        ({"min_delay_ms": 1e300}, "min_delay_ms"),
+        ({"max_retry_after_seconds": float("inf")}, "max_retry_after_seconds"),
+        ({"total_timeout_seconds": 1e308}, "total_timeout_seconds"),
+        ({"retry_on_http_status": "429"}, "retry_on_http_status"),
+        ({"retry_on_http_status": 429}, "retry_on_http_status"),
+        ({"retry_on_http_status": [429.0]}, "retry_on_http_status"),
+        ({"retry_on_http_status": ["503"]}, "retry_on_http_status"),
+        ({"retry_on_http_status": [True]}, "retry_on_http_status"),
+        ({"retry_on_http_status": [42]}, "retry_on_http_status"),
+    ],
+)
+def test_retry_config_refuses_values_that_would_hang_or_never_match(
+    fields: dict[str, Any], named: str
+) -> None:
+    from ailib.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=rf"RetryConfig\.{named}"):
+        RetryConfig(**fields)
+    assert RetryConfig(retry_on_http_status=[429, 503]).retry_on_http_status == (429, 503)
+
+
+def test_a_late_retry_waits_the_cap_rather_than_overflowing() -> None:
+    policy = RetryPolicy.from_manifest({**POLICY, "jitter": "full"}, RetryConfig(max_retries=5000))
+    assert policy.delay(TransportError("reset"), 5000) <= policy.max_delay
+    assert policy.delay(None, 1100) <= policy.max_delay
+
+
+def test_full_jitter_spreads_even_the_first_retry() -> None:
+    policy = RetryPolicy.from_manifest(
+        {**POLICY, "jitter": "full", "min_delay_ms": 500, "max_delay_ms": 30_000}
+    )
+    first = {round(policy.delay(TransportError("reset"), 2), 6) for _ in range(50)}
+    assert len(first) > 10  # many clients failing at once do not all come back together
+    assert all(0.5 <= d <= 1.0 for d in first)  # never below the policy's minimum
+    exact = attrs_evolve(policy, jitter="none")
+    assert [exact.delay(None, n) for n in (2, 3, 4)] == [0.5, 1.0, 2.0]
+
+
+def attrs_evolve(policy: RetryPolicy, **changes: Any) -> RetryPolicy:
+    import attrs
+
+    return attrs.evolve(policy, **changes)

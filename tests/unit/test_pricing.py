@@ -3,19 +3,39 @@
 from __future__ import annotations
 
 import copy
+import io
+import json
 import math
+import wave
+from typing import Any
 
+import httpx
 import pytest
 
+from ailib import ContentBlock, Message
 from ailib.errors import InvalidRequestError, ManifestError, PriceNotFoundError
 from ailib.protocol.loader import builtin_manifest, validate
 from ailib.protocol.manifest import Manifest
 from ailib.providers._registry import PROVIDERS
 from ailib.runtime.registry import compiled_spec
 from ailib.runtime.spec import ProviderSpec
+from ailib.testing import Scenario
 from ailib.tokens import Cost, attach_cost, estimate_cost, get_model_pricing
 from ailib.tokens.pricing import CACHED_KEYS, RATE_KEYS, manifest_pricing
 from ailib.types.response import ChatResponse, Usage
+
+
+def _wav() -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(16000)
+        writer.writeframes(b"\x01\x00" * 1600)
+    return out.getvalue()
+
+
+WAV = _wav()
 
 
 def close(a: float, b: float) -> bool:
@@ -152,3 +172,278 @@ def test_schema_refuses_a_wrong_price() -> None:
     data["services"]["count_tokens"]["request"] = "bogus"
     with pytest.raises(ManifestError, match="request"):
         validate(data, None, "bad.yaml")
+
+
+# ---- audio tokens, xAI's reasoning, and resp.cost as the engine sets it ------------------------
+
+
+def test_audio_tokens_are_billed_at_their_own_rates() -> None:
+    # gpt-audio: text 2.5 / 10, audio 32 / 64 per 1M
+    cost = estimate_cost(
+        input_tokens=1000,
+        audio_input_tokens=600,
+        output_tokens=500,
+        audio_output_tokens=400,
+        model="openai/gpt-audio",
+    )
+    assert close(cost.audio_input_cost, 600 * 32 / 1e6)
+    assert close(cost.audio_output_cost, 400 * 64 / 1e6)
+    assert close(cost.input_cost, 400 * 2.5 / 1e6 + 600 * 32 / 1e6)
+    assert close(cost.output_cost, 100 * 10 / 1e6 + 400 * 64 / 1e6)
+    # Gemini 2.5 Flash: audio input 1.0 against 0.3 for text; cached tokens stay cached
+    gemini = estimate_cost(
+        input_tokens=1000, cached_input_tokens=200, audio_input_tokens=500, model="gemini-2.5-flash"
+    )
+    assert close(gemini.input_cost, 300 * 0.3 / 1e6 + 500 * 1.0 / 1e6 + 200 * 0.03 / 1e6)
+    # without audio rates, audio tokens cost the text rates
+    plain = estimate_cost(input_tokens=1000, audio_input_tokens=1000, model="gpt-4o")
+    assert close(plain.input_cost, 1000 * 2.5 / 1e6) and close(plain.audio_input_cost, 0.0025)
+    pricing = get_model_pricing("gpt-4o-audio-preview")
+    assert pricing is not None and (pricing.audio_input_per_1m, pricing.audio_output_per_1m) == (
+        40,
+        80,
+    )
+
+
+def test_every_model_that_answers_in_audio_prices_its_audio() -> None:
+    """An audio_out model whose audio costs more than its text must say so in its pricing."""
+    for provider in ("openai",):
+        manifest = compiled_spec(provider).manifest  # type: ignore[union-attr]
+        for model, entry in manifest.models.items():
+            if "audio_out" in (entry.get("capabilities") or []):
+                price = entry["pricing"]
+                assert "audio_input_per_1m" in price and "audio_output_per_1m" in price, model
+
+
+XAI_BODY = {  # xAI's usage: reasoning tokens apart from completion_tokens (837 = 663+50+124)
+    "id": "x1",
+    "model": "grok-4.3",
+    "object": "chat.completion",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "I am Grok."},
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {
+        "prompt_tokens": 663,
+        "completion_tokens": 50,
+        "total_tokens": 837,
+        "prompt_tokens_details": {"cached_tokens": 654, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 124, "audio_tokens": 0},
+    },
+}
+
+
+def _xai_stream() -> bytes:
+    head = {k: XAI_BODY[k] for k in ("id", "model")}
+    chunks = [
+        {
+            **head,
+            "choices": [{"index": 0, "delta": {"role": "assistant", "content": "I am Grok."}}],
+        },
+        {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]},
+        {**head, "choices": [], "usage": XAI_BODY["usage"]},
+    ]
+    return b"".join(b"data: " + json.dumps(c).encode() + b"\n\n" for c in chunks) + (
+        b"data: [DONE]\n\n"
+    )
+
+
+def _xai_reply(request: httpx.Request) -> httpx.Response:
+    if json.loads(request.content).get("stream"):
+        return httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=_xai_stream()
+        )
+    return httpx.Response(200, json=XAI_BODY)
+
+
+def _check_xai(resp: ChatResponse) -> None:
+    assert resp.usage.output_tokens == 50 + 124 and resp.usage.reasoning_tokens == 124
+    assert resp.usage.total_tokens == 837 and resp.usage.input_tokens == 663
+    # grok-4.3: 1.25 in, 0.2 cached, 2.5 out per 1M; the reasoning is billed as output
+    expected = (9 * 1.25 + 654 * 0.2 + 174 * 2.5) / 1e6
+    assert resp.cost is not None and close(resp.cost.total_cost, expected)
+    assert close(resp.cost.reasoning_cost, 124 * 2.5 / 1e6)
+
+
+def test_xai_reasoning_tokens_count_as_output_sync() -> None:
+    from ailib import AiClient
+
+    http = httpx.Client(transport=httpx.MockTransport(_xai_reply))
+    with AiClient.create(
+        "xai/grok-4.3", api_key="k", base_url="http://127.0.0.1:9/v1", http_client=http
+    ) as client:
+        _check_xai(client.chat().user("Who are you?").execute())
+        with client.chat().user("Who are you?").stream() as stream:
+            for _ in stream:
+                pass
+        _check_xai(stream.final_response())
+    http.close()
+
+
+async def test_xai_reasoning_tokens_count_as_output_async() -> None:
+    from ailib import AsyncAiClient
+
+    async def reply(request: httpx.Request) -> httpx.Response:
+        return _xai_reply(request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(reply))
+    async with await AsyncAiClient.create(
+        "xai/grok-4.3", api_key="k", base_url="http://127.0.0.1:9/v1", http_client=http
+    ) as client:
+        _check_xai(await client.chat().user("Who are you?").execute())
+        async with client.chat().user("Who are you?").stream() as stream:
+            async for _ in stream:
+                pass
+        _check_xai(await stream.final_response())
+    await http.aclose()
+
+
+def test_xai_event_maps_are_openai_compatibles_plus_the_usage_flag() -> None:
+    """xai.yaml copies the event maps to flag its usage: a drift from the base fails here."""
+    base = builtin_manifest("openai-compatible")
+    xai = builtin_manifest("xai")
+    for section in ("streaming", "response"):
+        ours = copy.deepcopy(xai[section]["event_map"])
+        for rule in ours:
+            if rule.get("emit") == "usage":
+                assert rule["fields"].pop("output_excludes_reasoning") is True
+        assert ours == base[section]["event_map"], section
+
+
+AUDIO_Q = Message.user([ContentBlock.text("What is said?"), ContentBlock.audio(WAV)])
+SPEAK = {"voice": "alloy", "format": "wav"}
+
+
+def _costs_priced_by_the_engine(resp: ChatResponse, model: str, provider: str) -> None:
+    pricing = get_model_pricing(model, provider=provider)
+    assert pricing is not None and resp.cost is not None
+    assert resp.cost == pricing.cost(resp.usage)
+
+
+def test_resp_cost_is_set_on_responses_and_stream_ends_sync(mock_server: Any) -> None:
+    from ailib import AiClient
+
+    url = mock_server.base_url("openai")
+    with AiClient.create("openai/gpt-4o", api_key="k", base_url=url) as client:
+        mock_server.push(Scenario(usage=(1000, 200), cached_tokens=400))
+        resp = client.chat().user("Hi").execute()
+        _costs_priced_by_the_engine(resp, "gpt-4o", "openai")
+        assert close(resp.cost.total_cost, (600 * 2.5 + 400 * 1.25 + 200 * 10) / 1e6)  # type: ignore[union-attr]
+        mock_server.push(Scenario(usage=(1000, 200), cached_tokens=400))
+        with client.chat().user("Hi").stream() as stream:
+            for _ in stream:
+                pass
+        assert stream.final_response().cost == resp.cost
+    with AiClient.create("openai/gpt-9-unpriced", api_key="k", base_url=url) as client:
+        assert client.chat().user("Hi").execute().cost is None
+        with client.chat().user("Hi").stream() as stream:
+            for _ in stream:
+                pass
+        assert stream.final_response().cost is None  # None on a stream too, never 0
+    with AiClient.create("openai/gpt-4o-audio-preview", api_key="k", base_url=url) as client:
+        mock_server.push(
+            Scenario(usage=(1000, 500), audio_input_tokens=600, audio_output_tokens=400)
+        )
+        call = client.chat().messages([AUDIO_Q]).param("modalities", ["text", "audio"])
+        spoken = call.param("audio", SPEAK).execute()
+        assert spoken.usage.audio_input_tokens == 600 and spoken.usage.audio_output_tokens == 400
+        assert close(spoken.cost.total_cost, (400 * 2.5 + 600 * 40 + 100 * 10 + 400 * 80) / 1e6)  # type: ignore[union-attr]
+    with AiClient.create(
+        "gemini/gemini-2.5-flash", api_key="k", base_url=mock_server.base_url("gemini")
+    ) as client:
+        mock_server.push(Scenario(usage=(1000, 100), audio_input_tokens=600))
+        with client.chat().messages([AUDIO_Q]).stream() as stream:
+            for _ in stream:
+                pass
+        heard = stream.final_response()
+        assert heard.usage.audio_input_tokens == 600
+        assert close(heard.cost.total_cost, (400 * 0.3 + 600 * 1.0 + 100 * 2.5) / 1e6)  # type: ignore[union-attr]
+
+
+async def test_resp_cost_is_set_on_responses_and_stream_ends_async(mock_server: Any) -> None:
+    from ailib import AsyncAiClient
+
+    url = mock_server.base_url("openai")
+    async with await AsyncAiClient.create("openai/gpt-4o", api_key="k", base_url=url) as client:
+        mock_server.push(Scenario(usage=(1000, 200), cached_tokens=400))
+        resp = await client.chat().user("Hi").execute()
+        _costs_priced_by_the_engine(resp, "gpt-4o", "openai")
+        mock_server.push(Scenario(usage=(1000, 200), cached_tokens=400))
+        async with client.chat().user("Hi").stream() as stream:
+            async for _ in stream:
+                pass
+        assert (await stream.final_response()).cost == resp.cost
+    async with await AsyncAiClient.create(
+        "openai/gpt-9-unpriced", api_key="k", base_url=url
+    ) as client:
+        assert (await client.chat().user("Hi").execute()).cost is None
+        async with client.chat().user("Hi").stream() as stream:
+            async for _ in stream:
+                pass
+        assert (await stream.final_response()).cost is None
+    async with await AsyncAiClient.create(
+        "gemini/gemini-2.5-flash", api_key="k", base_url=mock_server.base_url("gemini")
+    ) as client:
+        mock_server.push(Scenario(usage=(1000, 100), audio_input_tokens=600))
+        heard = await client.chat().messages([AUDIO_Q]).execute()
+        assert close(heard.cost.total_cost, (400 * 0.3 + 600 * 1.0 + 100 * 2.5) / 1e6)  # type: ignore[union-attr]
+
+
+def _fallback_target(server: Any) -> Any:
+    from ailib.resilience import FallbackTarget
+
+    return FallbackTarget(
+        "anthropic/claude-sonnet-4-5", api_key="ak", base_url=server.base_url("anthropic")
+    )
+
+
+def test_after_a_fallback_the_serving_model_prices_the_call_sync(mock_server: Any) -> None:
+    from ailib import AiClient
+    from ailib.resilience import RetryConfig
+
+    builder = (
+        AiClient.builder()
+        .model("openai/gpt-4o")
+        .api_key("k")
+        .base_url(mock_server.base_url("openai"))
+        .with_retry(RetryConfig(max_retries=0))
+        .with_fallbacks([_fallback_target(mock_server)])
+    )
+    with builder.build() as client:
+        mock_server.push(Scenario(status=503), Scenario(usage=(1000, 100)))
+        resp = client.chat().user("Hi").execute()
+        assert resp.served_by == "anthropic/claude-sonnet-4-5"
+        _costs_priced_by_the_engine(resp, "claude-sonnet-4-5", "anthropic")
+        assert close(resp.cost.total_cost, (1000 * 3 + 100 * 15) / 1e6)  # type: ignore[union-attr]
+        mock_server.push(Scenario(status=503), Scenario(usage=(1000, 100)))
+        with client.chat().user("Hi").stream() as stream:
+            for _ in stream:
+                pass
+        assert stream.final_response().cost == resp.cost
+
+
+async def test_after_a_fallback_the_serving_model_prices_the_call_async(mock_server: Any) -> None:
+    from ailib import AsyncAiClient
+    from ailib.resilience import RetryConfig
+
+    builder = (
+        AsyncAiClient.builder()
+        .model("openai/gpt-4o")
+        .api_key("k")
+        .base_url(mock_server.base_url("openai"))
+        .with_retry(RetryConfig(max_retries=0))
+        .with_fallbacks([_fallback_target(mock_server)])
+    )
+    async with await builder.build() as client:
+        mock_server.push(Scenario(status=503), Scenario(usage=(1000, 100)))
+        resp = await client.chat().user("Hi").execute()
+        assert resp.served_by == "anthropic/claude-sonnet-4-5"
+        assert close(resp.cost.total_cost, (1000 * 3 + 100 * 15) / 1e6)  # type: ignore[union-attr]
+        mock_server.push(Scenario(status=503), Scenario(usage=(1000, 100)))
+        async with client.chat().user("Hi").stream() as stream:
+            async for _ in stream:
+                pass
+        assert (await stream.final_response()).cost == resp.cost

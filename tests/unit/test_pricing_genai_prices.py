@@ -2,10 +2,10 @@
 
 genai-prices (pydantic's price database, each price with its source page) is a `dev`
 dependency only. For each built-in manifest model with ``pricing``, the same model is
-looked up at the matching genai-prices provider; input, output, cached-read and
-cache-write rates and the long-prompt tiers are compared. Every difference must be in
-``EXPLAINED`` with its reason; an explained difference that disappeared fails too, so
-the list stays true.
+looked up at the matching genai-prices provider; input, output, cached-read,
+cache-write and audio input/output rates and the long-prompt tiers are compared. Every
+difference must be in ``EXPLAINED`` with its reason; an explained difference that
+disappeared fails too, so the list stays true.
 
 Print the whole comparison with ``python tests/unit/test_pricing_genai_prices.py``.
 """
@@ -68,6 +68,11 @@ EXPLAINED: dict[tuple[str, str, str], str] = {
 }
 
 
+#: Rates compared: text input and output, cache reads and writes, spoken input and output
+#: (a model billing audio apart whose manifest lacks the audio rates shows up here).
+FIELDS = ("input", "output", "cache_read", "cache_write", "input_audio", "output_audio")
+
+
 def _num(value: Any) -> tuple[float, tuple[tuple[int, float], ...]]:
     """(base price, ((threshold, price), ...)) of a genai-prices price (flat or tiered)."""
     if value is None:
@@ -83,6 +88,8 @@ def _ours(pricing: ModelPricing, field: str) -> tuple[float, tuple[tuple[int, fl
         "output": "output_per_1m",
         "cache_read": "cached_input_per_1m",
         "cache_write": "cache_write_per_1m",
+        "input_audio": "audio_input_per_1m",
+        "output_audio": "audio_output_per_1m",
     }[field]
     tiers = tuple((threshold, float(getattr(rates, attr))) for threshold, rates in pricing.tiers)
     return (float(getattr(pricing.rates, attr)), tiers)
@@ -117,10 +124,10 @@ def comparisons() -> list[tuple[str, str, str, str, str]]:
             except LookupError:
                 continue
             prices = info.get_prices(_when(spec.manifest.prices_as_of))
-            for field in ("input", "output", "cache_read", "cache_write"):
+            for field in FIELDS:
                 theirs = getattr(prices, f"{field}_mtok", None)
-                if theirs is None and field in ("cache_read", "cache_write"):
-                    continue  # genai-prices has no such rate: ours defaults to the input rate
+                if theirs is None and field != "input" and field != "output":
+                    continue  # genai-prices has no such rate: ours defaults to the text rate
                 a, b = _ours(ours, field), _num(theirs)
                 if not _same(a, b):
                     rows.append((provider_id, model, field, _show(a), _show(b)))

@@ -273,3 +273,86 @@ def test_the_local_limiter_needs_no_optional_package(monkeypatch: pytest.MonkeyP
     limiter.acquire("k")
     with pytest.raises(RateLimitExceededError):
         limiter.acquire("k")
+
+
+# ---- the real manifests' headers, and hostile ones -----------------------------------------
+
+
+def manifest_headers(provider: str) -> dict[str, str]:
+    from ailib.runtime.registry import provider_class
+
+    names: dict[str, str] = provider_class(provider, asynchronous=False).spec.manifest.data[
+        "rate_limit_headers"
+    ]
+    return names
+
+
+def test_openai_and_anthropic_headers_hold_back_with_their_manifests() -> None:
+    # the manifests name the remaining headers; the reset headers follow the same naming
+    openai = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "1.5s"}
+    found = provider_wait(openai, manifest_headers("openai"))
+    assert found is not None
+    assert found[0] == pytest.approx(1.5)
+    assert "x-ratelimit-reset-requests" in found[1]
+    tokens = {"x-ratelimit-remaining-tokens": "0", "x-ratelimit-reset-tokens": "6m0s"}
+    assert provider_wait(tokens, manifest_headers("openai"))[0] == 360.0  # type: ignore[index]
+    anthropic = {
+        "anthropic-ratelimit-tokens-remaining": "0",
+        "anthropic-ratelimit-tokens-reset": "2001-09-09T01:47:10Z",
+    }
+    found = provider_wait(anthropic, manifest_headers("anthropic"), now=1_000_000_000.0)
+    assert found is not None
+    assert found[0] == pytest.approx(30.0)
+    assert "anthropic-ratelimit-tokens-reset" in found[1]
+
+
+def test_a_provider_hold_is_capped_at_a_day() -> None:
+    far = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "9999999999"}
+    found = provider_wait(far, GROQ_HEADERS, now=1_000_000_000.0)
+    assert found is not None
+    assert found[0] == 86400.0
+    hours = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "99999999h"}
+    assert provider_wait(hours, GROQ_HEADERS)[0] == 86400.0  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        {"requests_remaining": "x-ratelimit-remaining-requests", "retry_after": None},
+        {"requests_remaining": "x-ratelimit-remaining-requests", "requests_reset": 5},
+        {"requests_remaining": 7, "retry_after": "retry-after"},
+        {"requests_remaining": None},
+    ],
+)
+def test_header_names_that_are_not_strings_are_ignored(names: dict[str, object]) -> None:
+    import httpx
+
+    headers = httpx.Headers({"x-ratelimit-remaining-requests": "0", "retry-after": "2"})
+    found = provider_wait(headers, names)  # type: ignore[arg-type]
+    assert found is None or found[0] == 2.0
+
+
+def test_plain_header_dicts_are_read_whatever_their_case() -> None:
+    headers = {"X-RateLimit-Remaining-Requests": "0", "X-RateLimit-Reset-Requests": "3s"}
+    assert provider_wait(headers, GROQ_HEADERS)[0] == 3.0  # type: ignore[index]
+
+
+def test_used_tokens_tolerates_missing_usage_fields() -> None:
+    usage = SimpleNamespace(total_tokens=None, input_tokens=None, output_tokens=5)
+    assert used_tokens(usage) == 5
+    assert used_tokens(SimpleNamespace()) is None
+
+
+def test_budgets_of_keys_no_longer_used_are_forgotten() -> None:
+    # a limiter keyed per end user sees many keys: their expired logs must not pile up
+    clock = Clock()
+    config = RateLimiterConfig(requests_per_second=5, tokens_per_minute=10_000)
+    budget = LocalRateBudget(rate_windows(config), clock)
+    for batch in range(20):
+        for n in range(2_000):
+            assert isinstance(budget.try_take(f"user-{batch}-{n}", 10), Grant)
+        budget.block(f"user-{batch}-0", 1.0, "test")
+        clock.now += 61  # every earlier charge has left its window
+    assert len(budget._logs) <= 3 * 2 * 2_000  # about the live keys, not all 40,000
+    assert len(budget._blocked) <= 2
+    assert isinstance(budget.try_take("user-0-0", 10), Grant)  # a returning key starts afresh

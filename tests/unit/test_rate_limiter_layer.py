@@ -322,3 +322,64 @@ def test_describe_and_stage() -> None:
     assert "rate_limit(60/min" in repr(
         AsyncPipeline([AsyncRateLimitLayer(RateLimiterConfig.from_rpm(60))])
     )
+
+
+# ---- the real manifests, through a client (the loopback mock server) ----------------------
+
+
+OPENAI_EXHAUSTED = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "20s"}
+
+
+def test_openai_rate_limit_headers_hold_the_next_call_back(mock_server: Any) -> None:
+    from ailib import AiClient
+    from ailib.testing.scenario import Scenario
+
+    config = RateLimiterConfig.from_rps(100, max_wait_seconds=0.05)
+    client = (
+        AiClient.builder()
+        .model("openai/gpt-4o")
+        .api_key("sk-test")
+        .base_url(mock_server.base_url("openai"))
+        .with_rate_limit(config)
+        .build()
+    )
+    with client:
+        mock_server.push(Scenario(text="hi", headers=OPENAI_EXHAUSTED))
+        assert client.chat().user("a").execute().content == "hi"
+        with pytest.raises(RateLimitExceededError) as caught:
+            client.chat().user("b").execute()
+    assert caught.value.limit == PROVIDER_LIMIT
+    assert "x-ratelimit-reset-requests" in str(caught.value)
+    assert len(mock_server.requests) == 1  # the held call was not sent
+
+
+async def test_anthropic_rate_limit_headers_hold_the_next_stream_back_async(
+    mock_server: Any,
+) -> None:
+    import datetime
+
+    from ailib import AsyncAiClient
+    from ailib.testing.scenario import Scenario
+
+    reset = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=30)
+    headers = {
+        "anthropic-ratelimit-tokens-remaining": "0",
+        "anthropic-ratelimit-tokens-reset": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    config = RateLimiterConfig.from_rps(100, max_wait_seconds=0.05)
+    client = await (
+        AsyncAiClient.builder()
+        .model("anthropic/claude-sonnet-4-5")
+        .api_key("ak-test")
+        .base_url(mock_server.base_url("anthropic"))
+        .with_rate_limit(config)
+        .build()
+    )
+    async with client:
+        mock_server.push(Scenario(text="hi", headers=headers))
+        stream = client.chat().user("a").stream()
+        assert [e async for e in stream]
+        with pytest.raises(RateLimitExceededError) as caught:
+            await client.chat().user("b").execute()
+    assert "anthropic-ratelimit-tokens-reset" in str(caught.value)
+    assert len(mock_server.requests) == 1

@@ -172,3 +172,75 @@ def test_configs_are_frozen() -> None:
     config = CircuitBreakerConfig()
     with pytest.raises(AttributeError):
         config.failure_threshold = 1  # type: ignore[misc]
+
+
+# ---- hostile values: refused by name, never an overflow at the first call --------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "named"),
+    [
+        (CircuitBreakerConfig, {"cooldown_seconds": 1e308}, "cooldown_seconds"),
+        (CircuitBreakerConfig, {"window_seconds": 1e308}, "window_seconds"),
+        (CircuitBreakerConfig, {"window_seconds": 1e-300}, "window_seconds"),
+        (RateLimiterConfig, {"requests_per_second": 1e-300}, "requests_per_second"),
+        (RateLimiterConfig, {"requests_per_second": 1e300}, "requests_per_second"),
+        (RateLimiterConfig, {"requests_per_minute": 1e-300}, "requests_per_minute"),
+        (RateLimiterConfig, {"tokens_per_minute": 1e300}, "tokens_per_minute"),
+        (RateLimiterConfig, {"max_wait_seconds": 1e308}, "max_wait_seconds"),
+        (BackpressureConfig, {"queue_timeout_seconds": 1e308}, "queue_timeout_seconds"),
+        (BackpressureConfig, {"queue_timeout_seconds": math.inf}, "queue_timeout_seconds"),
+    ],
+)
+def test_absurd_values_are_refused_naming_the_field(
+    kind: type, fields: dict[str, float], named: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=rf"{kind.__name__}\.{named}"):
+        kind(**fields)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("AI_LIB_BREAKER_COOLDOWN_SECS", "1e308"),
+        ("AI_HTTP_TIMEOUT_SECS", "1e308"),
+        ("AI_LIB_RPS", "1e-300"),
+    ],
+)
+def test_absurd_environment_values_name_the_variable(name: str, value: str) -> None:
+    read = {
+        "AI_LIB_BREAKER_COOLDOWN_SECS": CircuitBreakerConfig.from_env,
+        "AI_HTTP_TIMEOUT_SECS": env_timeout,
+        "AI_LIB_RPS": RateLimiterConfig.from_env,
+    }[name]
+    with pytest.raises(ConfigurationError, match=name):
+        read({name: value})
+
+
+def test_the_largest_accepted_values_work_end_to_end() -> None:
+    from ailib.resilience.breaker import CircuitBreaker, Outcome
+    from ailib.resilience.limiter import LocalRateBudget, rate_windows
+    from ailib.resilience.retry_policy import MAX_SECONDS
+    from ailib.resilience.state import MemoryStore
+
+    config = CircuitBreakerConfig(
+        failure_threshold=1,
+        cooldown_seconds=MAX_SECONDS,
+        failure_ratio=0.5,
+        window_seconds=0.001,
+        min_calls=1,
+    )
+    breaker = CircuitBreaker(config)
+    backend = MemoryStore().backend(asynchronous=False)
+    admission = backend.update("b", lambda rec: breaker.admit(rec, "k"), ttl=breaker.ttl)
+    assert admission.permit is not None
+
+    def fail(rec: dict | None) -> tuple[dict | None, object]:
+        new, change = breaker.settle(rec, admission.permit, Outcome.FAILURE)
+        return new, change
+
+    assert backend.update("b", fail, ttl=breaker.ttl)[1] == "open"
+    slow = RateLimiterConfig(requests_per_second=1 / MAX_SECONDS, max_wait_seconds=MAX_SECONDS)
+    budget = LocalRateBudget(rate_windows(slow))
+    budget.try_take("k", 0)
+    assert budget.try_take("k", 0).wait <= MAX_SECONDS  # type: ignore[union-attr]

@@ -161,3 +161,68 @@ def test_update_gives_up_under_endless_contention() -> None:
 async def test_update_gives_up_under_endless_contention_async() -> None:
     with pytest.raises(StateStoreError, match="kept changing"):
         await _AsyncContended().update("k", lambda rec: ({"n": 0}, None))
+
+
+# ---- URLs: every way to write a password stays hidden; a bad URL is refused at once ---------
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("redis://127.0.0.1:6379/0?password=s3cretpw", "redis://127.0.0.1:6379/0?password=***"),
+        (
+            "unix:///tmp/r.sock?db=0&password=s3cretpw",
+            "unix:///tmp/r.sock?db=0&password=***",
+        ),
+        ("rediss://:s3cretpw@[::1]:6380/0", "rediss://:***@[::1]:6380/0"),
+        ("redis://user:s3cretpw@cache.example/1", "redis://user:***@cache.example/1"),
+    ],
+)
+def test_a_password_in_the_query_or_an_ipv6_url_is_hidden(url: str, shown: str) -> None:
+    from ailib.resilience._sync_breaker_layer import BreakerLayer
+    from ailib.resilience._sync_gates import BackpressureLayer
+    from ailib.resilience.config import BackpressureConfig
+
+    store = store_from_url(url)
+    assert store.label == shown
+    assert "s3cretpw" not in repr(store)
+    assert "s3cretpw" not in BreakerLayer(store=store).describe()
+    assert "s3cretpw" not in BackpressureLayer(BackpressureConfig(), store=store).describe()
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis://:s3cretpw@127.0.0.1:notaport/0",
+        "redis://:s3cretpw@127.0.0.1:99999/0",
+        "redis://:s3cretpw@[::1/0",
+        "redis://default:s3cretpw",  # the @host forgotten: the password reads as a port
+    ],
+)
+def test_a_malformed_redis_url_is_refused_without_its_password(url: str) -> None:
+    for make in (store_from_url, RedisStore):
+        with pytest.raises(ConfigurationError) as info:
+            make(url)
+        assert "s3cretpw" not in str(info.value)
+        assert "URL" in str(info.value)
+
+
+def test_an_endless_ttl_is_clamped_not_an_overflow() -> None:
+    from ailib.resilience.state import ttl_ms
+
+    assert 0 < ttl_ms(float("inf")) <= 2**62
+    assert ttl_ms(1e300) == ttl_ms(float("inf"))
+    backend = MemoryStore().backend(asynchronous=False)
+    backend.set("k", {"a": 1}, ttl=float("inf"))
+    assert backend.get("k") == {"a": 1}
+
+
+def test_the_builder_refuses_a_store_that_is_neither_a_url_nor_a_store() -> None:
+    from ailib import AiClient
+
+    with pytest.raises(ConfigurationError, match="with_state_store"):
+        AiClient.builder().with_state_store(6379)
+    with pytest.raises(ConfigurationError, match="state store URL"):
+        AiClient.builder().with_state_store("ftp://:s3cretpw@host/")
+    builder = AiClient.builder().with_state_store(MemoryStore())
+    assert isinstance(builder._state_store, MemoryStore)

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import base64
 import gzip
+import json
 import os
+import re
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from ailib.errors import InvalidRequestError, TokenizerUnavailableError
@@ -34,6 +38,10 @@ def test_encodings_by_model() -> None:
     assert encoding_for_model("gpt-4o-mini") == "o200k_base"
     assert encoding_for_model("claude-sonnet-4-5") is None
     assert encoding_for_model("o1x") is None
+    assert encoding_for_model("gpt-35-turbo") == "cl100k_base"  # Azure's spelling
+    assert encoding_for_model("ft:gpt-4o-mini-2024-07-18:acme::9xYz") == "o200k_base"
+    assert encoding_for_model("ft:gpt-3.5-turbo:acme::1") == "cl100k_base"
+    assert encoding_for_model("azure-openai/gpt-35-turbo-16k") == "cl100k_base"
 
 
 def test_seed_readme_example_is_exact() -> None:
@@ -197,3 +205,62 @@ def test_seeding_refuses_a_corrupt_file(tmp_path: Path, capsys: pytest.CaptureFi
     (source / "cl100k_base.tiktoken").write_bytes(b"not the file\n")
     assert seed_main(["--from", str(source), "--cache-dir", str(tmp_path / "c")]) == 1
     assert "SHA-256" in capsys.readouterr().err
+
+
+def _readme_block() -> str:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Tokens and cost", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None
+    return match.group(1)
+
+
+def test_readme_tokens_example_runs_as_shown(
+    mock_server: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README block, with ``client`` an Anthropic client on the mock server (whose
+    count_tokens answer is given here: the mock has no such endpoint)."""
+    from ailib import AiClient
+
+    forward = httpx.Client()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/messages/count_tokens"):
+            assert json.loads(request.content)["messages"][0]["content"] in (
+                "Hi",
+                [{"type": "text", "text": "Hi"}],
+            )
+            return httpx.Response(200, json={"input_tokens": 8})
+        sent = forward.send(
+            forward.build_request(
+                request.method, request.url, headers=request.headers, content=request.content
+            )
+        )
+        return httpx.Response(sent.status_code, headers=sent.headers, content=sent.content)
+
+    http = httpx.Client(transport=httpx.MockTransport(handler))
+    base = mock_server.base_url("anthropic")
+    with AiClient.create(
+        "anthropic/claude-sonnet-4-5", api_key="k", base_url=base, http_client=http
+    ) as client:
+        namespace: dict[str, Any] = {"client": client}
+        exec(compile(_readme_block(), "README.md", "exec"), namespace)
+    out = capsys.readouterr().out
+    assert "Estimated cost: $0.0075" in out and "Input: $0.0025/1K tokens, context 128000" in out
+    assert namespace["counter"].count("Hello, how are you?") == 6
+    assert namespace["resp"].cost is not None
+    http.close()
+    forward.close()
+
+
+def test_gemini_image_tokens_match_what_gemini_billed() -> None:
+    from ailib.tokens.images import gemini_image_tokens
+
+    assert gemini_image_tokens(384, 384) == 258
+    # the corpus's gemini-image-input: a 540x360 JPEG billed 1806 image tokens (7 tiles)
+    assert gemini_image_tokens(540, 360) == 1806
+    counter = TokenCounter.for_model("gemini-2.0-flash")
+    rows = {s.case_id: (s, n) for s, n in tokens_corpus.measure(exact=False)}
+    sample, counted = rows["gemini-image-input"]
+    assert abs(counted - sample.input_tokens) <= sample.input_tokens // 50
+    assert counter.method == "estimate:gemini"

@@ -402,9 +402,10 @@ def test_openai_file_part_becomes_a_document_and_audio_a_block() -> None:
     assert msg.content == [ContentBlock("document", "a.pdf", None, "JVBERg==", "application/pdf")]
     with pytest.raises(InvalidRequestError, match="file_id"):
         Message.from_dict({"role": "user", "content": [{"type": "file", "file": {"file_id": "f"}}]})
-    audio = {"type": "input_audio", "input_audio": {"data": "AAA=", "format": "wav"}}
+    wav_head = "UklGRgAAAABXQVZF"  # b"RIFF....WAVE": a declared wav must start like one
+    audio = {"type": "input_audio", "input_audio": {"data": wav_head, "format": "wav"}}
     assert Message.from_dict({"role": "user", "content": [audio]}).content == [
-        ContentBlock("audio", data="AAA=", media_type="audio/wav")
+        ContentBlock("audio", data=wav_head, media_type="audio/wav")
     ]
     audio["input_audio"] = {"data": "AAA=", "format": "m4v"}  # not an audio format
     with pytest.raises(InvalidRequestError, match="unknown audio format"):

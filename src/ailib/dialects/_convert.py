@@ -33,6 +33,12 @@ SOUNDFILE_TARGETS = {
     "aiff": ("AIFF", "PCM_16"),
 }
 _ROUNDS = 8  # re-encodes tried while shrinking an image under a byte limit
+#: Most pixels decoded to downscale an image (Pillow's own default bound, which it only
+#: warns about up to twice that): a small PNG of zeros can claim 20000x20000 pixels.
+MAX_DECODE_PIXELS = 89_478_485
+#: Most bytes of 16-bit samples decoded to convert audio: FLAC compresses silence a
+#: thousandfold, so a small file could otherwise decode to gigabytes.
+MAX_DECODED_AUDIO_BYTES = 64 << 20
 
 
 def require(module: str, extra: str, why: str) -> ModuleType:
@@ -65,9 +71,20 @@ def downscale_image(
     PNG (JPEG for photos over the byte limit)."""
     pil = require("PIL.Image", "vision", why)
     try:
-        image = pil.open(io.BytesIO(data))
-        image.load()
+        image = pil.open(io.BytesIO(data))  # reads the header only
     except Exception as exc:  # Pillow raises many kinds for a broken file
+        raise MediaError(f"{why}, and the image cannot be decoded: {exc}") from None
+    limit = min(MAX_DECODE_PIXELS, getattr(pil, "MAX_IMAGE_PIXELS", None) or MAX_DECODE_PIXELS)
+    pixels = image.size[0] * image.size[1]
+    if pixels > limit:
+        image.close()
+        raise MediaError(
+            f"{why}, and at {image.size[0]}x{image.size[1]} pixels it is too large to decode "
+            f"safely (over {limit:,} pixels): scale it down before sending"
+        )
+    try:
+        image.load()
+    except Exception as exc:
         raise MediaError(f"{why}, and the image cannot be decoded: {exc}") from None
     target = _image_target(media_type, accepted)
     width, height = image.size
@@ -112,21 +129,39 @@ def _encode_image(pil: Any, image: Any, size: tuple[int, int], target: str) -> b
 def convert_audio(
     data: bytes, media_type: str, targets: list[str], *, why: str
 ) -> tuple[bytes, str]:
-    """The clip re-encoded in the first of ``targets`` (format names) soundfile writes."""
-    writable = [t for t in targets if t in SOUNDFILE_TARGETS]
+    """The clip re-encoded in one of ``targets`` (format names) soundfile writes:
+    lossless first (WAV, FLAC, AIFF), then in the order given.
+
+    At most ``MAX_DECODED_AUDIO_BYTES`` of samples are decoded; a longer clip raises.
+    """
+    writable = sorted(
+        (t for t in targets if t in SOUNDFILE_TARGETS),
+        key=lambda t: (t not in ("wav", "flac", "aiff"), targets.index(t)),
+    )
     if not writable:
         raise MediaError(f"{why}, and none of those formats can be written by the converter")
     sf = require("soundfile", "audio", why)
     try:
-        samples, rate = sf.read(io.BytesIO(data), dtype="int16", always_2d=True)
+        with sf.SoundFile(io.BytesIO(data)) as clip:
+            rate, channels = int(clip.samplerate), int(clip.channels)
+            cap = MAX_DECODED_AUDIO_BYTES // (2 * max(1, channels))
+            samples = clip.read(frames=cap + 1, dtype="int16", always_2d=True)
     except Exception as exc:  # libsndfile cannot read every container (M4A/AAC, WebM)
         raise MediaError(
             f"{why}, and {media_type} cannot be decoded for conversion: {exc}"
         ) from None
+    if len(samples) > cap:
+        raise MediaError(
+            f"{why}, and the clip decodes to over {MAX_DECODED_AUDIO_BYTES:,} bytes of "
+            "samples: too long to convert here; convert or shorten it before sending"
+        )
     name = writable[0]
     container, subtype = SOUNDFILE_TARGETS[name]
     out = io.BytesIO()
-    sf.write(out, samples, rate, format=container, subtype=subtype)
+    try:
+        sf.write(out, samples, rate, format=container, subtype=subtype)
+    except Exception as exc:  # a rate or channel count the target format cannot hold
+        raise MediaError(f"{why}, and it cannot be written as {name}: {exc}") from None
     return out.getvalue(), media.AUDIO_FORMATS[name]
 
 

@@ -30,7 +30,7 @@ from ailib.dialects._convert import b64, convert_audio, downscale_image
 from ailib.errors import ManifestError, ParameterError
 from ailib.protocol.manifest import Manifest
 from ailib.types import media
-from ailib.types.audio import pcm16_to_wav
+from ailib.types.audio import PCM16_RATE, pcm16_to_wav
 from ailib.types.messages import ContentBlock, Message
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(KB|MB|GB)\s*$", re.I)
@@ -186,7 +186,8 @@ def _converted(accepted: tuple[str, ...], block: ContentBlock, provider: str) ->
     why = f"{provider} takes audio as {', '.join(accepted)}, not {fmt or block.media_type}"
     raw = media.decode_all(block.data or "", "audio")
     if fmt == "pcm16" and "wav" in accepted:  # raw samples get a header, no extra needed
-        return attrs.evolve(block, data=b64(pcm16_to_wav(raw)), media_type="audio/wav")
+        wav = pcm16_to_wav(raw, media.sample_rate_of(block.media_type) or PCM16_RATE)
+        return attrs.evolve(block, data=b64(wav), media_type="audio/wav")
     out, out_type = convert_audio(raw, block.media_type or "audio", list(accepted), why=why)
     return attrs.evolve(block, data=b64(out), media_type=out_type)
 

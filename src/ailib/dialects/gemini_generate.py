@@ -144,7 +144,7 @@ def _audio_output(params: dict[str, Any], gen: dict[str, Any]) -> None:
     ``["AUDIO"]``; ``audio.voice`` names a prebuilt voice (``Kore``, ``Puck``...).
     """
     modalities = params.get("modalities")
-    if isinstance(modalities, list):
+    if isinstance(modalities, list | tuple):
         names = [str(m).upper() for m in modalities]
         gen["responseModalities"] = ["AUDIO"] if "AUDIO" in names else names
     audio = params.get("audio")

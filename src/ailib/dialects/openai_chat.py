@@ -120,9 +120,10 @@ def encode(req: ChatRequest) -> dict[str, Any]:
 
 
 def _check_audio_output(params: dict[str, Any]) -> None:
-    """``modalities`` with "audio" needs ``audio`` (voice and format), as the API does."""
+    """``modalities`` with "audio" (in a list or tuple, any case) needs ``audio`` (voice
+    and format), as the API does."""
     modalities = params.get("modalities")
-    if isinstance(modalities, list) and "audio" in modalities:
+    if isinstance(modalities, list | tuple) and any(str(m).lower() == "audio" for m in modalities):
         audio = params.get("audio")
         if not isinstance(audio, dict) or not audio.get("voice") or not audio.get("format"):
             raise ParameterError(

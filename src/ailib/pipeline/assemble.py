@@ -22,6 +22,7 @@ from typing import Any
 
 from ailib.errors import AiLibError, ProtocolError
 from ailib.protocol.interpret import Emitted
+from ailib.structured.partial_json import PartialJSONReader
 from ailib.types.audio import AudioOutput, output_format, sample_rate_of
 from ailib.types.events import (
     AudioDelta,
@@ -36,6 +37,7 @@ from ailib.types.events import (
     UnknownEvent,
     UsageEvent,
 )
+from ailib.types.media import plain_base64
 from ailib.types.messages import ContentBlock
 from ailib.types.response import Candidate, ChatResponse, Usage
 from ailib.types.tools import ToolCall
@@ -47,6 +49,8 @@ USAGE_FIELDS = (
     "cached_tokens",
     "reasoning_tokens",
     "cache_creation_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
 )
 _USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
 #: arguments_error of a call whose stream broke before any of its arguments arrived
@@ -54,7 +58,7 @@ INCOMPLETE_ARGUMENTS = "the response ended before the call's arguments arrived"
 
 
 class _ToolState:
-    __slots__ = ("args", "ended", "extra", "id", "index", "name")
+    __slots__ = ("args", "ended", "extra", "id", "index", "name", "reader")
 
     def __init__(self, index: int, id: str, name: str) -> None:
         self.index = index
@@ -63,6 +67,14 @@ class _ToolState:
         self.args: list[str] = []
         self.extra: dict[str, Any] = {}
         self.ended = False
+        self.reader: PartialJSONReader | None = None  # the arguments so far, read as they grow
+
+    def partial(self, piece: str) -> Any:
+        """The arguments' JSON value so far, after ``piece`` (each character read once)."""
+        if self.reader is None:
+            self.reader = PartialJSONReader()
+        self.reader.feed(piece)
+        return self.reader.value()
 
     def call(self) -> ToolCall:
         text = "".join(self.args)
@@ -265,12 +277,12 @@ class Assembler:
         if args is not None and not isinstance(args, str):  # an object wire: whole at once
             text = json.dumps(args, ensure_ascii=False)
             tool.args = [text]
-            out.append(ToolCallArgumentsDelta(index, text, tool.id, cand))
+            out.append(ToolCallArgumentsDelta(index, text, tool.id, cand, args))
             tool.ended = True
             out.append(ToolCallEnded(index, tool.call(), cand))
         elif isinstance(args, str) and args:
             tool.args.append(args)
-            out.append(ToolCallArgumentsDelta(index, args, tool.id, cand))
+            out.append(ToolCallArgumentsDelta(index, args, tool.id, cand, tool.partial(args)))
 
     def _make_id(self, cand: int, index: int) -> str:
         """An id for a call the provider sent none for (Gemini, Ollama).
@@ -344,6 +356,8 @@ class Assembler:
             cached_tokens=u.get("cached_tokens", 0),
             reasoning_tokens=u.get("reasoning_tokens", 0),
             cache_creation_tokens=u.get("cache_creation_tokens", 0),
+            audio_input_tokens=u.get("audio_input_tokens", 0),
+            audio_output_tokens=u.get("audio_output_tokens", 0),
         )
 
     def response(self, *, request_id: str | None = None, raw: Any = None) -> ChatResponse:
@@ -399,8 +413,8 @@ def _audio_bytes(value: Any) -> bytes:
     try:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
-        try:  # base64 wrapped over lines is still base64
-            return base64.b64decode("".join(value.split()), validate=True)
+        try:  # base64 wrapped over lines, or in the URL-safe alphabet, is still base64
+            return base64.b64decode(plain_base64(value), validate=True)
         except (binascii.Error, ValueError):
             raise ProtocolError(
                 f"the response's audio data is not valid base64: {value[:40]!r}"

@@ -7,7 +7,8 @@ other endpoints such as embeddings pass through untouched). For one call:
 
 1. ``on_before_request`` hooks run in order; then the middlewares, first registered
    outermost, around the rest of the pipeline. The request is prepared again after
-   them, so a changed ``ctx.request`` (or its messages and params) is what is sent.
+   them, so a changed ``ctx.request`` (or its messages and params) is what is sent; a
+   request given another ``model`` goes to that model of the same provider.
 2. Success: ``on_after_response`` hooks run in order (a stream: after its last event,
    through ``ctx.when_done``; ``on_stream_event`` runs for each event it delivers).
 3. Failure: every ``on_error`` hook runs with ``ctx.error``, the error of the call.
@@ -30,6 +31,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import inspect  # unasync: skip
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -46,7 +48,7 @@ from ailib.plugins.plugin import (
     refuse_awaitable,
 )
 from ailib.plugins.registry import HookManager, PluginRegistry
-from ailib.runtime.context import CallContext, Stage
+from ailib.runtime.context import CallContext, Stage, Target
 from ailib.types.response import ChatResponse
 
 #: the operations plugins see (a "post" for embeddings or token counts passes through)
@@ -87,12 +89,16 @@ async def run_all(hooks: Iterable[Hook], ctx: PluginContext) -> Exception | None
 class _OneCall:
     """The state of one call through the middlewares."""
 
-    __slots__ = ("call", "call_next", "ctx", "reached", "seen")
+    __slots__ = ("call", "call_next", "ctx", "model", "opened", "reached", "seen")
 
-    def __init__(self, ctx: PluginContext, call: CallContext, call_next: _Call) -> None:
+    def __init__(
+        self, ctx: PluginContext, call: CallContext, call_next: _Call, model: str | None
+    ) -> None:
         self.ctx = ctx
         self.call = call
         self.call_next = call_next
+        self.model = model  # the request's model before the plugins ran
+        self.opened: list[Any] = []  # the stream responses the rest of the pipeline opened
         self.reached = False  # the rest of the pipeline ran (no middleware answered in place)
         self.seen: set[int] = set()  # exceptions that came up from below a middleware
 
@@ -102,7 +108,8 @@ class AsyncPluginLayer:
 
     ``plugins`` is a Plugin, a PluginRegistry (shared, read live), or a list mixing them;
     hooks run in that order (a registry's plugins in their registration order), then the
-    HookManager's. ``middlewares``: Middleware objects or functions ``fn(ctx, call_next)``.
+    HookManagers' (``hooks``: one, or several in order). ``middlewares``: Middleware
+    objects or functions ``fn(ctx, call_next)``.
 
     Example::
 
@@ -115,13 +122,10 @@ class AsyncPluginLayer:
         self,
         plugins: Any = (),
         middlewares: Iterable[Any] = (),
-        hooks: HookManager | None = None,
+        hooks: HookManager | Iterable[HookManager] | None = None,
     ) -> None:
         sources: list[PluginRegistry | HookManager] = _registries(plugins)
-        if hooks is not None:
-            if not isinstance(hooks, HookManager):
-                raise ConfigurationError(f"hooks must be a HookManager, got {type(hooks).__name__}")
-            sources.append(hooks)
+        sources += _managers(hooks)
         _no_twice(sources)
         for source in sources:
             source.bind(asynchronous=True)
@@ -162,13 +166,15 @@ class AsyncPluginLayer:
         if ctx.operation not in OPERATIONS:
             return await call_next(ctx)
         pctx = PluginContext.for_call(ctx)
+        model = ctx.request.model if ctx.request is not None else None
         try:
             before = self.hooks(HookType.BEFORE_REQUEST)
             if before:
                 await run_in_order(before, pctx)
                 ctx.forget_prepared()  # changed in place or not: prepared again from it
+                _follow_model(ctx, model)
             if self._middlewares:
-                result = await self._through(_OneCall(pctx, ctx, call_next), 0)
+                result = await self._through_all(_OneCall(pctx, ctx, call_next, model))
             else:
                 result = await call_next(ctx)
         except Exception as exc:
@@ -185,16 +191,34 @@ class AsyncPluginLayer:
                 return result
         raise failure  # a hook's own exception (chained to the call's error, if any)
 
+    async def _through_all(self, one: _OneCall) -> Any:
+        """The middlewares around the rest of the pipeline; a stream response opened
+        below them and not returned (an error, a second call_next) is closed here."""
+        result: Any = None
+        try:
+            result = await self._through(one, 0)
+            self._check_answer(one, result)
+        finally:
+            for opened in one.opened:
+                if opened is not result:
+                    with contextlib.suppress(Exception):  # the call's own outcome wins
+                        await opened.aclose()
+        return result
+
     async def _through(self, one: _OneCall, index: int) -> Any:
         """Middleware ``index`` around the rest; past the last one, the pipeline."""
         if index == len(self._middlewares):
             one.reached = True
             one.call.forget_prepared()  # a middleware may have changed the request
+            _follow_model(one.call, one.model)
             try:
-                return await one.call_next(one.call)
+                result = await one.call_next(one.call)
             except Exception as exc:
                 one.seen.add(id(exc))
                 raise
+            if one.call.operation == "stream":
+                one.opened.append(result)
+            return result
         middleware = self._middlewares[index]
 
         def go_on(_ctx: Any = None) -> Any:
@@ -210,8 +234,6 @@ class AsyncPluginLayer:
                 name_the_source(exc, f"middleware {middleware.name()!r}")
                 one.seen.add(id(exc))
             raise
-        if index == 0:
-            self._check_answer(one, result)
         return result
 
     @staticmethod
@@ -221,6 +243,11 @@ class AsyncPluginLayer:
             raise ConfigurationError(
                 "a middleware answered a stream call without calling call_next(ctx); "
                 "only a chat call can be answered in place"
+            )
+        if one.call.operation == "stream" and not any(result is o for o in one.opened):
+            raise ConfigurationError(
+                f"the middlewares returned {type(result).__name__} for a stream call; "
+                "return what call_next(ctx) returned"
             )
         if one.call.operation == "chat" and not isinstance(result, ChatResponse):
             raise ConfigurationError(
@@ -277,6 +304,35 @@ def _chained(failure: Exception, error: BaseException | None) -> Exception:
     if error is not None and failure is not error and failure.__cause__ is None:
         failure.__cause__ = error
     return failure
+
+
+def _follow_model(call: CallContext, model: str | None) -> None:
+    """A plugin that gave the request another model sends it to that model (same
+    provider): the target follows, so the breaker, the stats and ``served_by`` agree."""
+    request = call.request
+    if request is not None and request.model != model and request.model != call.target.model:
+        if not isinstance(request.model, str) or not request.model.strip():
+            raise ConfigurationError(
+                f"a plugin set the request's model to {request.model!r}; expected a model id"
+            )
+        call.target = Target(call.target.engine, request.model)
+
+
+def _managers(hooks: Any) -> list[PluginRegistry | HookManager]:
+    """The HookManagers given as ``hooks`` (None, one, or several), in order."""
+    if hooks is None:
+        return []
+    found = [hooks] if isinstance(hooks, HookManager) else hooks
+    if isinstance(found, (str, bytes)) or not isinstance(found, Iterable):
+        found = [found]
+    managers: list[PluginRegistry | HookManager] = []
+    for manager in found:
+        if not isinstance(manager, HookManager):
+            raise ConfigurationError(f"hooks must be a HookManager, got {type(manager).__name__}")
+        if any(manager is seen for seen in managers):
+            raise ConfigurationError(f"{manager!r} is given twice to this client")
+        managers.append(manager)
+    return managers
 
 
 def _registries(plugins: Any) -> list[PluginRegistry | HookManager]:

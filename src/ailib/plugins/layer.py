@@ -16,11 +16,12 @@ def plugin_layer(
     asynchronous: bool,
     plugins: Iterable[Any] = (),
     middlewares: Iterable[Any] = (),
-    hooks: HookManager | None = None,
+    hooks: HookManager | Iterable[HookManager] | None = None,
 ) -> AsyncPluginLayer | PluginLayer:
     """The layer for ``plugins`` (Plugins and PluginRegistries, in order), ``middlewares``
-    and ``hooks``: an AsyncPluginLayer or a PluginLayer. Raises ConfigurationError for an
-    async hook or middleware given to a sync client, a duplicate name, or a bad object.
+    and ``hooks`` (HookManagers, in order): an AsyncPluginLayer or a PluginLayer. Raises
+    ConfigurationError for an async hook or middleware given to a sync client, a duplicate
+    name, or a bad object.
 
     Example::
 

@@ -48,8 +48,9 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning"],
+        "optional": ["vision", "parallel_tools", "reasoning", "structured_output"],
     },
+    "structured_output": {"mode": "tool"},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 1]},
         "max_tokens": {"type": "integer", "min": 1, "required": True, "default": 4096},
@@ -297,6 +298,7 @@ MANIFEST: dict[str, Any] = {
                     "parallel_tools",
                     "vision",
                     "reasoning",
+                    "structured_output",
                 ],
                 "pricing": {
                     "input_per_1m": 3,
@@ -324,6 +326,7 @@ MANIFEST: dict[str, Any] = {
                     "parallel_tools",
                     "vision",
                     "reasoning",
+                    "structured_output",
                 ],
                 "pricing": {
                     "input_per_1m": 15,
@@ -342,6 +345,7 @@ MANIFEST: dict[str, Any] = {
                     "parallel_tools",
                     "vision",
                     "reasoning",
+                    "structured_output",
                 ],
                 "pricing": {
                     "input_per_1m": 1,
@@ -353,7 +357,14 @@ MANIFEST: dict[str, Any] = {
             "claude-3-5-sonnet": {
                 "context_window": 200000,
                 "max_output_tokens": 8192,
-                "capabilities": ["text", "streaming", "tools", "parallel_tools", "vision"],
+                "capabilities": [
+                    "text",
+                    "streaming",
+                    "tools",
+                    "parallel_tools",
+                    "vision",
+                    "structured_output",
+                ],
                 "pricing": {
                     "input_per_1m": 3,
                     "output_per_1m": 15,

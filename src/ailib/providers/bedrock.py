@@ -50,8 +50,9 @@ MANIFEST: dict[str, Any] = {
     },
     "capabilities": {
         "required": ["text", "streaming", "tools"],
-        "optional": ["vision", "parallel_tools", "reasoning"],
+        "optional": ["vision", "parallel_tools", "reasoning", "structured_output"],
     },
+    "structured_output": {"mode": "tool", "inline_refs": True},
     "parameters": {
         "max_tokens": {"type": "integer", "min": 1, "wire": "inferenceConfig.maxTokens"},
         "temperature": {"type": "float", "range": [0, 1], "wire": "inferenceConfig.temperature"},
@@ -302,6 +303,7 @@ MANIFEST: dict[str, Any] = {
                     "parallel_tools",
                     "vision",
                     "reasoning",
+                    "structured_output",
                 ],
                 "pricing": {
                     "input_per_1m": 3.3,
@@ -320,6 +322,7 @@ MANIFEST: dict[str, Any] = {
                     "parallel_tools",
                     "vision",
                     "reasoning",
+                    "structured_output",
                 ],
                 "pricing": {
                     "input_per_1m": 1.1,

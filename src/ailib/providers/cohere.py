@@ -50,6 +50,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming", "tools"],
         "optional": ["parallel_tools", "vision", "reasoning", "structured_output", "embeddings"],
     },
+    "structured_output": {"mode": "json_schema", "inline_refs": True},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 1]},
         "max_tokens": {"type": "integer", "min": 1},

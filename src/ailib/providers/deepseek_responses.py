@@ -47,6 +47,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming", "tools"],
         "optional": ["parallel_tools", "reasoning", "structured_output"],
     },
+    "structured_output": {"mode": "json_object", "strict": False},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
         "max_tokens": {"type": "integer", "min": 1, "wire": "max_output_tokens"},

@@ -59,6 +59,7 @@ MANIFEST: dict[str, Any] = {
             "embeddings",
         ],
     },
+    "structured_output": {"mode": "json_schema"},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2], "wire": "generationConfig.temperature"},
         "max_tokens": {"type": "integer", "min": 1, "wire": "generationConfig.maxOutputTokens"},
@@ -140,6 +141,18 @@ MANIFEST: dict[str, Any] = {
                     "output_excludes_reasoning": True,
                 },
             },
+            {
+                "for_each": "$.usageMetadata.promptTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_input_tokens": "@.tokenCount"},
+            },
+            {
+                "for_each": "$.usageMetadata.candidatesTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_output_tokens": "@.tokenCount"},
+            },
         ],
     },
     "response": {
@@ -200,6 +213,18 @@ MANIFEST: dict[str, Any] = {
                     "reasoning_tokens": "$.usageMetadata.thoughtsTokenCount",
                     "output_excludes_reasoning": True,
                 },
+            },
+            {
+                "for_each": "$.usageMetadata.promptTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_input_tokens": "@.tokenCount"},
+            },
+            {
+                "for_each": "$.usageMetadata.candidatesTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_output_tokens": "@.tokenCount"},
             },
         ],
     },
@@ -344,7 +369,12 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 2.5, "cached_input_per_1m": 0.03},
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 2.5,
+                    "cached_input_per_1m": 0.03,
+                    "audio_input_per_1m": 1,
+                },
             },
             "gemini-2.0-flash": {
                 "context_window": 1048576,
@@ -362,6 +392,7 @@ MANIFEST: dict[str, Any] = {
                     "input_per_1m": 0.1,
                     "output_per_1m": 0.4,
                     "cached_input_per_1m": 0.025,
+                    "audio_input_per_1m": 0.7,
                 },
             },
             "gemini-2.5-flash-preview-tts": {
@@ -557,6 +588,35 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
             d["reasoning_tokens"] = v32
         d["output_excludes_reasoning"] = True
         out.append(("usage", cand, d))
+    # rule 8: usage when @.modality == 'AUDIO'
+    v27_d = v27 if type(v27) is dict else _E
+    v33 = v27_d.get("promptTokensDetails")
+    for e34 in v33 if type(v33) is list else ():
+        if e34 is None:
+            continue
+        e34_d = e34 if type(e34) is dict else _E
+        v35 = e34_d.get("modality")
+        if v35 == "AUDIO":
+            hit = True
+            d = {}
+            v36 = e34_d.get("tokenCount")
+            if v36 is not None:
+                d["audio_input_tokens"] = v36
+            out.append(("usage", cand, d))
+    # rule 9: usage when @.modality == 'AUDIO'
+    v37 = v27_d.get("candidatesTokensDetails")
+    for e38 in v37 if type(v37) is list else ():
+        if e38 is None:
+            continue
+        e38_d = e38 if type(e38) is dict else _E
+        v39 = e38_d.get("modality")
+        if v39 == "AUDIO":
+            hit = True
+            d = {}
+            v40 = e38_d.get("tokenCount")
+            if v40 is not None:
+                d["audio_output_tokens"] = v40
+            out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))
     return out

@@ -56,6 +56,7 @@ MANIFEST: dict[str, Any] = {
             "embeddings",
         ],
     },
+    "structured_output": {"mode": "json_schema"},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2], "wire": "generationConfig.temperature"},
         "max_tokens": {"type": "integer", "min": 1, "wire": "generationConfig.maxOutputTokens"},
@@ -137,6 +138,18 @@ MANIFEST: dict[str, Any] = {
                     "output_excludes_reasoning": True,
                 },
             },
+            {
+                "for_each": "$.usageMetadata.promptTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_input_tokens": "@.tokenCount"},
+            },
+            {
+                "for_each": "$.usageMetadata.candidatesTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_output_tokens": "@.tokenCount"},
+            },
         ],
     },
     "response": {
@@ -197,6 +210,18 @@ MANIFEST: dict[str, Any] = {
                     "reasoning_tokens": "$.usageMetadata.thoughtsTokenCount",
                     "output_excludes_reasoning": True,
                 },
+            },
+            {
+                "for_each": "$.usageMetadata.promptTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_input_tokens": "@.tokenCount"},
+            },
+            {
+                "for_each": "$.usageMetadata.candidatesTokensDetails[*]",
+                "match": "@.modality == 'AUDIO'",
+                "emit": "usage",
+                "fields": {"audio_output_tokens": "@.tokenCount"},
             },
         ],
     },
@@ -395,7 +420,12 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.3, "output_per_1m": 2.5, "cached_input_per_1m": 0.03},
+                "pricing": {
+                    "input_per_1m": 0.3,
+                    "output_per_1m": 2.5,
+                    "cached_input_per_1m": 0.03,
+                    "audio_input_per_1m": 1,
+                },
             },
             "gemini-2.5-flash-lite": {
                 "context_window": 1048576,
@@ -410,7 +440,12 @@ MANIFEST: dict[str, Any] = {
                     "reasoning",
                     "structured_output",
                 ],
-                "pricing": {"input_per_1m": 0.1, "output_per_1m": 0.4, "cached_input_per_1m": 0.01},
+                "pricing": {
+                    "input_per_1m": 0.1,
+                    "output_per_1m": 0.4,
+                    "cached_input_per_1m": 0.01,
+                    "audio_input_per_1m": 0.3,
+                },
             },
             "gemini-2.5-flash-preview-tts": {
                 "context_window": 8192,

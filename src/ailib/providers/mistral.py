@@ -48,6 +48,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming", "tools"],
         "optional": ["vision", "parallel_tools", "structured_output", "embeddings"],
     },
+    "structured_output": {"mode": "json_schema", "strict": True},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 1.5]},
         "max_tokens": {"type": "integer", "min": 1, "max": 262144},
@@ -170,6 +171,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {
@@ -302,6 +305,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {

@@ -51,6 +51,7 @@ MANIFEST: dict[str, Any] = {
             "embeddings",
         ],
     },
+    "structured_output": {"mode": "json_schema", "strict": True},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
         "max_tokens": {"type": "integer", "min": 1},
@@ -176,6 +177,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {
@@ -308,6 +311,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {

@@ -50,6 +50,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming", "tools"],
         "optional": ["parallel_tools", "vision", "reasoning", "structured_output", "embeddings"],
     },
+    "structured_output": {"mode": "json_schema"},
     "parameters": {
         "temperature": {"type": "float", "min": 0, "wire": "options.temperature"},
         "max_tokens": {"type": "integer", "min": 1, "wire": "options.num_predict"},

@@ -58,6 +58,7 @@ MANIFEST: dict[str, Any] = {
             "embeddings",
         ],
     },
+    "structured_output": {"mode": "json_schema", "strict": True},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
         "max_tokens": {"type": "integer", "min": 1, "wire": "max_completion_tokens"},
@@ -140,6 +141,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {
@@ -204,6 +207,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
         ],
@@ -353,7 +358,12 @@ MANIFEST: dict[str, Any] = {
                     "audio_in",
                     "audio_out",
                 ],
-                "pricing": {"input_per_1m": 2.5, "output_per_1m": 10},
+                "pricing": {
+                    "input_per_1m": 2.5,
+                    "output_per_1m": 10,
+                    "audio_input_per_1m": 40,
+                    "audio_output_per_1m": 80,
+                },
             },
             "gpt-4o-mini-audio-preview": {
                 "context_window": 128000,
@@ -366,7 +376,12 @@ MANIFEST: dict[str, Any] = {
                     "audio_in",
                     "audio_out",
                 ],
-                "pricing": {"input_per_1m": 0.15, "output_per_1m": 0.6},
+                "pricing": {
+                    "input_per_1m": 0.15,
+                    "output_per_1m": 0.6,
+                    "audio_input_per_1m": 10,
+                    "audio_output_per_1m": 20,
+                },
             },
             "gpt-audio": {
                 "context_window": 128000,
@@ -379,7 +394,12 @@ MANIFEST: dict[str, Any] = {
                     "audio_in",
                     "audio_out",
                 ],
-                "pricing": {"input_per_1m": 2.5, "output_per_1m": 10},
+                "pricing": {
+                    "input_per_1m": 2.5,
+                    "output_per_1m": 10,
+                    "audio_input_per_1m": 32,
+                    "audio_output_per_1m": 64,
+                },
             },
             "text-embedding-3-small": {
                 "context_window": 8191,
@@ -588,19 +608,25 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         v32 = v31_d.get("reasoning_tokens")
         if v32 is not None:
             d["reasoning_tokens"] = v32
+        v33 = v29_d.get("audio_tokens")
+        if v33 is not None:
+            d["audio_input_tokens"] = v33
+        v34 = v31_d.get("audio_tokens")
+        if v34 is not None:
+            d["audio_output_tokens"] = v34
         out.append(("usage", cand, d))
     # rule 8: refusal when $.choices[0].delta.refusal
-    v33 = v9_d.get("refusal")
-    if v33 is not None and v33 != _EMPTY_LIST:
+    v35 = v9_d.get("refusal")
+    if v35 is not None and v35 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v33 is not None:
-            d["text"] = v33
+        if v35 is not None:
+            d["text"] = v35
         out.append(("refusal", cand, d))
     # rule 9: ignore when $.choices[0].delta.role || $.obfuscation
-    v34 = v9_d.get("role")
-    v35 = f_d.get("obfuscation")
-    if (v34 is not None and v34 != _EMPTY_LIST) or (v35 is not None and v35 != _EMPTY_LIST):
+    v36 = v9_d.get("role")
+    v37 = f_d.get("obfuscation")
+    if (v36 is not None and v36 != _EMPTY_LIST) or (v37 is not None and v37 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -727,6 +753,12 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         v28 = v27_d.get("reasoning_tokens")
         if v28 is not None:
             d["reasoning_tokens"] = v28
+        v29 = v25_d.get("audio_tokens")
+        if v29 is not None:
+            d["audio_input_tokens"] = v29
+        v30 = v27_d.get("audio_tokens")
+        if v30 is not None:
+            d["audio_output_tokens"] = v30
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))

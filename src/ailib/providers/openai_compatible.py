@@ -55,6 +55,7 @@ MANIFEST: dict[str, Any] = {
             "embeddings",
         ],
     },
+    "structured_output": {"mode": "json_schema", "strict": False},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
         "max_tokens": {"type": "integer", "min": 1},
@@ -178,6 +179,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {
@@ -310,6 +313,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {
@@ -661,68 +666,74 @@ def _stream_one(f: Any, cand: int) -> list[Emitted]:
         v53 = v52_d.get("reasoning_tokens")
         if v53 is not None:
             d["reasoning_tokens"] = v53
+        v54 = v50_d.get("audio_tokens")
+        if v54 is not None:
+            d["audio_input_tokens"] = v54
+        v55 = v52_d.get("audio_tokens")
+        if v55 is not None:
+            d["audio_output_tokens"] = v55
         out.append(("usage", cand, d))
     # rule 15: usage when $.usage.num_cached_tokens
     if v46 is not None and v46 != _EMPTY_LIST:
         hit = True
         d = {}
-        v54 = v45_d.get("prompt_tokens")
-        if v54 is not None:
-            d["input_tokens"] = v54
-        v55 = v45_d.get("completion_tokens")
-        if v55 is not None:
-            d["output_tokens"] = v55
-        v56 = v45_d.get("total_tokens")
+        v56 = v45_d.get("prompt_tokens")
         if v56 is not None:
-            d["total_tokens"] = v56
+            d["input_tokens"] = v56
+        v57 = v45_d.get("completion_tokens")
+        if v57 is not None:
+            d["output_tokens"] = v57
+        v58 = v45_d.get("total_tokens")
+        if v58 is not None:
+            d["total_tokens"] = v58
         if v46 is not None:
             d["cached_tokens"] = v46
-        v57 = v45_d.get("completion_tokens_details")
-        v57_d = v57 if type(v57) is dict else _E
-        v58 = v57_d.get("reasoning_tokens")
-        if v58 is not None:
-            d["reasoning_tokens"] = v58
+        v59 = v45_d.get("completion_tokens_details")
+        v59_d = v59 if type(v59) is dict else _E
+        v60 = v59_d.get("reasoning_tokens")
+        if v60 is not None:
+            d["reasoning_tokens"] = v60
         out.append(("usage", cand, d))
     # rule 16: usage when $.x_groq.usage && !$.usage
-    v59 = f_d.get("x_groq")
-    v59_d = v59 if type(v59) is dict else _E
-    v60 = v59_d.get("usage")
-    if (v60 is not None and v60 != _EMPTY_LIST) and (not (v45 is not None and v45 != _EMPTY_LIST)):
+    v61 = f_d.get("x_groq")
+    v61_d = v61 if type(v61) is dict else _E
+    v62 = v61_d.get("usage")
+    if (v62 is not None and v62 != _EMPTY_LIST) and (not (v45 is not None and v45 != _EMPTY_LIST)):
         hit = True
         d = {}
-        v60_d = v60 if type(v60) is dict else _E
-        v61 = v60_d.get("prompt_tokens")
-        if v61 is not None:
-            d["input_tokens"] = v61
-        v62 = v60_d.get("completion_tokens")
-        if v62 is not None:
-            d["output_tokens"] = v62
-        v63 = v60_d.get("total_tokens")
+        v62_d = v62 if type(v62) is dict else _E
+        v63 = v62_d.get("prompt_tokens")
         if v63 is not None:
-            d["total_tokens"] = v63
-        v64 = v60_d.get("prompt_tokens_details")
-        v64_d = v64 if type(v64) is dict else _E
-        v65 = v64_d.get("cached_tokens")
+            d["input_tokens"] = v63
+        v64 = v62_d.get("completion_tokens")
+        if v64 is not None:
+            d["output_tokens"] = v64
+        v65 = v62_d.get("total_tokens")
         if v65 is not None:
-            d["cached_tokens"] = v65
-        v66 = v60_d.get("completion_tokens_details")
+            d["total_tokens"] = v65
+        v66 = v62_d.get("prompt_tokens_details")
         v66_d = v66 if type(v66) is dict else _E
-        v67 = v66_d.get("reasoning_tokens")
+        v67 = v66_d.get("cached_tokens")
         if v67 is not None:
-            d["reasoning_tokens"] = v67
+            d["cached_tokens"] = v67
+        v68 = v62_d.get("completion_tokens_details")
+        v68_d = v68 if type(v68) is dict else _E
+        v69 = v68_d.get("reasoning_tokens")
+        if v69 is not None:
+            d["reasoning_tokens"] = v69
         out.append(("usage", cand, d))
     # rule 17: refusal when $.choices[0].delta.refusal
-    v68 = v9_d.get("refusal")
-    if v68 is not None and v68 != _EMPTY_LIST:
+    v70 = v9_d.get("refusal")
+    if v70 is not None and v70 != _EMPTY_LIST:
         hit = True
         d = {}
-        if v68 is not None:
-            d["text"] = v68
+        if v70 is not None:
+            d["text"] = v70
         out.append(("refusal", cand, d))
     # rule 18: ignore when $.choices[0].delta.role || $.obfuscation
-    v69 = v9_d.get("role")
-    v70 = f_d.get("obfuscation")
-    if (v69 is not None and v69 != _EMPTY_LIST) or (v70 is not None and v70 != _EMPTY_LIST):
+    v71 = v9_d.get("role")
+    v72 = f_d.get("obfuscation")
+    if (v71 is not None and v71 != _EMPTY_LIST) or (v72 is not None and v72 != _EMPTY_LIST):
         hit = True
     if not hit:
         out.append(("unknown", cand, {"data": f}))
@@ -949,27 +960,33 @@ def _response_one(f: Any, cand: int) -> list[Emitted]:
         v49 = v48_d.get("reasoning_tokens")
         if v49 is not None:
             d["reasoning_tokens"] = v49
+        v50 = v46_d.get("audio_tokens")
+        if v50 is not None:
+            d["audio_input_tokens"] = v50
+        v51 = v48_d.get("audio_tokens")
+        if v51 is not None:
+            d["audio_output_tokens"] = v51
         out.append(("usage", cand, d))
     # rule 15: usage when $.usage.num_cached_tokens
     if v42 is not None and v42 != _EMPTY_LIST:
         hit = True
         d = {}
-        v50 = v41_d.get("prompt_tokens")
-        if v50 is not None:
-            d["input_tokens"] = v50
-        v51 = v41_d.get("completion_tokens")
-        if v51 is not None:
-            d["output_tokens"] = v51
-        v52 = v41_d.get("total_tokens")
+        v52 = v41_d.get("prompt_tokens")
         if v52 is not None:
-            d["total_tokens"] = v52
+            d["input_tokens"] = v52
+        v53 = v41_d.get("completion_tokens")
+        if v53 is not None:
+            d["output_tokens"] = v53
+        v54 = v41_d.get("total_tokens")
+        if v54 is not None:
+            d["total_tokens"] = v54
         if v42 is not None:
             d["cached_tokens"] = v42
-        v53 = v41_d.get("completion_tokens_details")
-        v53_d = v53 if type(v53) is dict else _E
-        v54 = v53_d.get("reasoning_tokens")
-        if v54 is not None:
-            d["reasoning_tokens"] = v54
+        v55 = v41_d.get("completion_tokens_details")
+        v55_d = v55 if type(v55) is dict else _E
+        v56 = v55_d.get("reasoning_tokens")
+        if v56 is not None:
+            d["reasoning_tokens"] = v56
         out.append(("usage", cand, d))
     if not hit:
         out.append(("unknown", cand, {"data": f}))

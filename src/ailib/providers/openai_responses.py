@@ -50,6 +50,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming", "tools"],
         "optional": ["vision", "parallel_tools", "reasoning", "structured_output"],
     },
+    "structured_output": {"mode": "json_schema", "strict": True},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
         "max_tokens": {"type": "integer", "min": 16, "wire": "max_output_tokens"},

@@ -49,6 +49,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming"],
         "optional": ["reasoning", "structured_output"],
     },
+    "structured_output": {"mode": "json_schema", "strict": False},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
         "max_tokens": {"type": "integer", "min": 1, "max": 128000},
@@ -171,6 +172,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {
@@ -303,6 +306,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {

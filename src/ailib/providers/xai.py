@@ -48,6 +48,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming", "tools"],
         "optional": ["vision", "parallel_tools", "reasoning", "structured_output"],
     },
+    "structured_output": {"mode": "json_schema", "strict": False},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 2]},
         "max_tokens": {"type": "integer", "min": 1, "max": 131072, "wire": "max_completion_tokens"},
@@ -172,6 +173,9 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
+                    "output_excludes_reasoning": True,
                 },
             },
             {
@@ -183,6 +187,7 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.num_cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "output_excludes_reasoning": True,
                 },
             },
             {
@@ -194,6 +199,7 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.x_groq.usage.total_tokens",
                     "cached_tokens": "$.x_groq.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.x_groq.usage.completion_tokens_details.reasoning_tokens",
+                    "output_excludes_reasoning": True,
                 },
             },
             {
@@ -304,6 +310,9 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
+                    "output_excludes_reasoning": True,
                 },
             },
             {
@@ -315,6 +324,7 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.num_cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "output_excludes_reasoning": True,
                 },
             },
         ],
@@ -550,10 +560,567 @@ def _is_code(value: Any) -> bool:
     return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
 
-from ailib.providers.openai_compatible import (
-    _response_one,  # same rules
-    _stream_one,  # same rules
-)
+def _stream_one(f: Any, cand: int) -> list[Emitted]:
+    out: list[Emitted] = []
+    d: dict[str, Any]
+    hit = False
+    # rule 0: error when exists($.error)
+    f_d = f if type(f) is dict else _E
+    v1 = f_d.get("error")
+    if v1 is not None and v1 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v1_d = v1 if type(v1) is dict else _E
+        v2 = v1_d.get("code")
+        if v2 is not None:
+            d["code"] = v2
+        v3 = v1_d.get("type")
+        if v3 is not None:
+            d["type"] = v3
+        v4 = v1_d.get("message")
+        if v4 is not None:
+            d["message"] = v4
+        out.append(("error", cand, d))
+    # rule 1: meta when $.id
+    v5 = f_d.get("id")
+    if v5 is not None and v5 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v5 is not None:
+            d["id"] = v5
+        v6 = f_d.get("model")
+        if v6 is not None:
+            d["model"] = v6
+        out.append(("meta", cand, d))
+    # rule 2: thinking when $.choices[0].delta.reasoning_content
+    v7 = f_d.get("choices")
+    v8 = v7[0] if type(v7) is list and len(v7) > 0 else None
+    v8_d = v8 if type(v8) is dict else _E
+    v9 = v8_d.get("delta")
+    v9_d = v9 if type(v9) is dict else _E
+    v10 = v9_d.get("reasoning_content")
+    if v10 is not None and v10 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v10 is not None:
+            d["text"] = v10
+        out.append(("thinking", cand, d))
+    # rule 3: thinking when $.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
+    v11 = v9_d.get("reasoning")
+    if (v11 is not None and v11 != _EMPTY_LIST) and (not (v10 is not None and v10 != _EMPTY_LIST)):
+        hit = True
+        d = {}
+        if v11 is not None:
+            d["text"] = v11
+        out.append(("thinking", cand, d))
+    # rule 4: thinking when @.type == 'reasoning.text' && !$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
+    v12 = v9_d.get("reasoning_details")
+    for e13 in v12 if type(v12) is list else ():
+        if e13 is None:
+            continue
+        e13_d = e13 if type(e13) is dict else _E
+        v14 = e13_d.get("type")
+        if (
+            (v14 == "reasoning.text")
+            and (not (v11 is not None and v11 != _EMPTY_LIST))
+            and (not (v10 is not None and v10 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v15 = e13_d.get("text")
+            if v15 is not None:
+                d["text"] = v15
+            out.append(("thinking", cand, d))
+    # rule 5: thinking when @.type == 'reasoning.summary' && !$.choices[0].delta.reasoning && !$.choices[0].delta.reasoning_content
+    for e16 in v12 if type(v12) is list else ():
+        if e16 is None:
+            continue
+        e16_d = e16 if type(e16) is dict else _E
+        v17 = e16_d.get("type")
+        if (
+            (v17 == "reasoning.summary")
+            and (not (v11 is not None and v11 != _EMPTY_LIST))
+            and (not (v10 is not None and v10 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v18 = e16_d.get("summary")
+            if v18 is not None:
+                d["text"] = v18
+            out.append(("thinking", cand, d))
+    # rule 6: thinking_signature when @.signature
+    for e19 in v12 if type(v12) is list else ():
+        if e19 is None:
+            continue
+        e19_d = e19 if type(e19) is dict else _E
+        v20 = e19_d.get("signature")
+        if v20 is not None and v20 != _EMPTY_LIST:
+            hit = True
+            d = {}
+            if v20 is not None:
+                d["signature"] = v20
+            out.append(("thinking_signature", cand, d))
+    # rule 7: thinking_redacted when @.type == 'reasoning.encrypted'
+    for e21 in v12 if type(v12) is list else ():
+        if e21 is None:
+            continue
+        e21_d = e21 if type(e21) is dict else _E
+        v22 = e21_d.get("type")
+        if v22 == "reasoning.encrypted":
+            hit = True
+            d = {}
+            v23 = e21_d.get("data")
+            if v23 is not None:
+                d["data"] = v23
+            out.append(("thinking_redacted", cand, d))
+    # rule 8: content when $.choices[0].delta.content
+    v24 = v9_d.get("content")
+    if v24 is not None and v24 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v24 is not None:
+            d["text"] = v24
+        out.append(("content", cand, d))
+    # rule 9: thinking when @.type == 'thinking'
+    for e25 in v24 if type(v24) is list else ():
+        if e25 is None:
+            continue
+        e25_d = e25 if type(e25) is dict else _E
+        v26 = e25_d.get("type")
+        if v26 == "thinking":
+            hit = True
+            d = {}
+            v27 = e25_d.get("thinking")
+            v28 = (
+                [y for y in (_dig(x, ("text",)) for x in v27) if y is not None]
+                if type(v27) is list
+                else None
+            )
+            if v28 is not None:
+                d["text"] = v28
+            out.append(("thinking", cand, d))
+    # rule 10: content when @.type == 'text'
+    for e29 in v24 if type(v24) is list else ():
+        if e29 is None:
+            continue
+        e29_d = e29 if type(e29) is dict else _E
+        v30 = e29_d.get("type")
+        if v30 == "text":
+            hit = True
+            d = {}
+            v31 = e29_d.get("text")
+            if v31 is not None:
+                d["text"] = v31
+            out.append(("content", cand, d))
+    # rule 11: audio when $.choices[0].delta.audio
+    v32 = v9_d.get("audio")
+    if v32 is not None and v32 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v32_d = v32 if type(v32) is dict else _E
+        v33 = v32_d.get("id")
+        if v33 is not None:
+            d["id"] = v33
+        v34 = v32_d.get("data")
+        if v34 is not None:
+            d["data"] = v34
+        v35 = v32_d.get("transcript")
+        if v35 is not None:
+            d["transcript"] = v35
+        v36 = v32_d.get("expires_at")
+        if v36 is not None:
+            d["expires_at"] = v36
+        d["raw_format"] = "pcm16"
+        d["sample_rate"] = 24000
+        out.append(("audio", cand, d))
+    # rule 12: tool_call when always
+    v37 = v9_d.get("tool_calls")
+    for e38 in v37 if type(v37) is list else ():
+        if e38 is None:
+            continue
+        if True:
+            hit = True
+            d = {}
+            e38_d = e38 if type(e38) is dict else _E
+            v39 = e38_d.get("index")
+            if v39 is not None:
+                d["index"] = v39
+            v40 = e38_d.get("id")
+            if v40 is not None:
+                d["id"] = v40
+            v41 = e38_d.get("function")
+            v41_d = v41 if type(v41) is dict else _E
+            v42 = v41_d.get("name")
+            if v42 is not None:
+                d["name"] = v42
+            v43 = v41_d.get("arguments")
+            if v43 is not None:
+                d["arguments"] = v43
+            out.append(("tool_call", cand, d))
+    # rule 13: finish when $.choices[0].finish_reason
+    v44 = v8_d.get("finish_reason")
+    if v44 is not None and v44 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v44 is not None:
+            d["reason"] = v44
+        out.append(("finish", cand, d))
+    # rule 14: usage when $.usage && !$.usage.num_cached_tokens
+    v45 = f_d.get("usage")
+    v45_d = v45 if type(v45) is dict else _E
+    v46 = v45_d.get("num_cached_tokens")
+    if (v45 is not None and v45 != _EMPTY_LIST) and (not (v46 is not None and v46 != _EMPTY_LIST)):
+        hit = True
+        d = {}
+        v47 = v45_d.get("prompt_tokens")
+        if v47 is not None:
+            d["input_tokens"] = v47
+        v48 = v45_d.get("completion_tokens")
+        if v48 is not None:
+            d["output_tokens"] = v48
+        v49 = v45_d.get("total_tokens")
+        if v49 is not None:
+            d["total_tokens"] = v49
+        v50 = v45_d.get("prompt_tokens_details")
+        v50_d = v50 if type(v50) is dict else _E
+        v51 = v50_d.get("cached_tokens")
+        if v51 is not None:
+            d["cached_tokens"] = v51
+        v52 = v45_d.get("completion_tokens_details")
+        v52_d = v52 if type(v52) is dict else _E
+        v53 = v52_d.get("reasoning_tokens")
+        if v53 is not None:
+            d["reasoning_tokens"] = v53
+        v54 = v50_d.get("audio_tokens")
+        if v54 is not None:
+            d["audio_input_tokens"] = v54
+        v55 = v52_d.get("audio_tokens")
+        if v55 is not None:
+            d["audio_output_tokens"] = v55
+        d["output_excludes_reasoning"] = True
+        out.append(("usage", cand, d))
+    # rule 15: usage when $.usage.num_cached_tokens
+    if v46 is not None and v46 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v56 = v45_d.get("prompt_tokens")
+        if v56 is not None:
+            d["input_tokens"] = v56
+        v57 = v45_d.get("completion_tokens")
+        if v57 is not None:
+            d["output_tokens"] = v57
+        v58 = v45_d.get("total_tokens")
+        if v58 is not None:
+            d["total_tokens"] = v58
+        if v46 is not None:
+            d["cached_tokens"] = v46
+        v59 = v45_d.get("completion_tokens_details")
+        v59_d = v59 if type(v59) is dict else _E
+        v60 = v59_d.get("reasoning_tokens")
+        if v60 is not None:
+            d["reasoning_tokens"] = v60
+        d["output_excludes_reasoning"] = True
+        out.append(("usage", cand, d))
+    # rule 16: usage when $.x_groq.usage && !$.usage
+    v61 = f_d.get("x_groq")
+    v61_d = v61 if type(v61) is dict else _E
+    v62 = v61_d.get("usage")
+    if (v62 is not None and v62 != _EMPTY_LIST) and (not (v45 is not None and v45 != _EMPTY_LIST)):
+        hit = True
+        d = {}
+        v62_d = v62 if type(v62) is dict else _E
+        v63 = v62_d.get("prompt_tokens")
+        if v63 is not None:
+            d["input_tokens"] = v63
+        v64 = v62_d.get("completion_tokens")
+        if v64 is not None:
+            d["output_tokens"] = v64
+        v65 = v62_d.get("total_tokens")
+        if v65 is not None:
+            d["total_tokens"] = v65
+        v66 = v62_d.get("prompt_tokens_details")
+        v66_d = v66 if type(v66) is dict else _E
+        v67 = v66_d.get("cached_tokens")
+        if v67 is not None:
+            d["cached_tokens"] = v67
+        v68 = v62_d.get("completion_tokens_details")
+        v68_d = v68 if type(v68) is dict else _E
+        v69 = v68_d.get("reasoning_tokens")
+        if v69 is not None:
+            d["reasoning_tokens"] = v69
+        d["output_excludes_reasoning"] = True
+        out.append(("usage", cand, d))
+    # rule 17: refusal when $.choices[0].delta.refusal
+    v70 = v9_d.get("refusal")
+    if v70 is not None and v70 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v70 is not None:
+            d["text"] = v70
+        out.append(("refusal", cand, d))
+    # rule 18: ignore when $.choices[0].delta.role || $.obfuscation
+    v71 = v9_d.get("role")
+    v72 = f_d.get("obfuscation")
+    if (v71 is not None and v71 != _EMPTY_LIST) or (v72 is not None and v72 != _EMPTY_LIST):
+        hit = True
+    if not hit:
+        out.append(("unknown", cand, {"data": f}))
+    return out
+
+
+def _response_one(f: Any, cand: int) -> list[Emitted]:
+    out: list[Emitted] = []
+    d: dict[str, Any]
+    hit = False
+    # rule 0: meta when $.id
+    f_d = f if type(f) is dict else _E
+    v1 = f_d.get("id")
+    if v1 is not None and v1 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v1 is not None:
+            d["id"] = v1
+        v2 = f_d.get("model")
+        if v2 is not None:
+            d["model"] = v2
+        out.append(("meta", cand, d))
+    # rule 1: thinking when $.choices[0].message.reasoning_content
+    v3 = f_d.get("choices")
+    v4 = v3[0] if type(v3) is list and len(v3) > 0 else None
+    v4_d = v4 if type(v4) is dict else _E
+    v5 = v4_d.get("message")
+    v5_d = v5 if type(v5) is dict else _E
+    v6 = v5_d.get("reasoning_content")
+    if v6 is not None and v6 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v6 is not None:
+            d["text"] = v6
+        out.append(("thinking", cand, d))
+    # rule 2: thinking when $.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
+    v7 = v5_d.get("reasoning")
+    if (v7 is not None and v7 != _EMPTY_LIST) and (not (v6 is not None and v6 != _EMPTY_LIST)):
+        hit = True
+        d = {}
+        if v7 is not None:
+            d["text"] = v7
+        out.append(("thinking", cand, d))
+    # rule 3: thinking when @.type == 'reasoning.text' && !$.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
+    v8 = v5_d.get("reasoning_details")
+    for e9 in v8 if type(v8) is list else ():
+        if e9 is None:
+            continue
+        e9_d = e9 if type(e9) is dict else _E
+        v10 = e9_d.get("type")
+        if (
+            (v10 == "reasoning.text")
+            and (not (v7 is not None and v7 != _EMPTY_LIST))
+            and (not (v6 is not None and v6 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v11 = e9_d.get("text")
+            if v11 is not None:
+                d["text"] = v11
+            out.append(("thinking", cand, d))
+    # rule 4: thinking when @.type == 'reasoning.summary' && !$.choices[0].message.reasoning && !$.choices[0].message.reasoning_content
+    for e12 in v8 if type(v8) is list else ():
+        if e12 is None:
+            continue
+        e12_d = e12 if type(e12) is dict else _E
+        v13 = e12_d.get("type")
+        if (
+            (v13 == "reasoning.summary")
+            and (not (v7 is not None and v7 != _EMPTY_LIST))
+            and (not (v6 is not None and v6 != _EMPTY_LIST))
+        ):
+            hit = True
+            d = {}
+            v14 = e12_d.get("summary")
+            if v14 is not None:
+                d["text"] = v14
+            out.append(("thinking", cand, d))
+    # rule 5: thinking_signature when @.signature
+    for e15 in v8 if type(v8) is list else ():
+        if e15 is None:
+            continue
+        e15_d = e15 if type(e15) is dict else _E
+        v16 = e15_d.get("signature")
+        if v16 is not None and v16 != _EMPTY_LIST:
+            hit = True
+            d = {}
+            if v16 is not None:
+                d["signature"] = v16
+            out.append(("thinking_signature", cand, d))
+    # rule 6: thinking_redacted when @.type == 'reasoning.encrypted'
+    for e17 in v8 if type(v8) is list else ():
+        if e17 is None:
+            continue
+        e17_d = e17 if type(e17) is dict else _E
+        v18 = e17_d.get("type")
+        if v18 == "reasoning.encrypted":
+            hit = True
+            d = {}
+            v19 = e17_d.get("data")
+            if v19 is not None:
+                d["data"] = v19
+            out.append(("thinking_redacted", cand, d))
+    # rule 7: content when $.choices[0].message.content
+    v20 = v5_d.get("content")
+    if v20 is not None and v20 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v20 is not None:
+            d["text"] = v20
+        out.append(("content", cand, d))
+    # rule 8: thinking when @.type == 'thinking'
+    for e21 in v20 if type(v20) is list else ():
+        if e21 is None:
+            continue
+        e21_d = e21 if type(e21) is dict else _E
+        v22 = e21_d.get("type")
+        if v22 == "thinking":
+            hit = True
+            d = {}
+            v23 = e21_d.get("thinking")
+            v24 = (
+                [y for y in (_dig(x, ("text",)) for x in v23) if y is not None]
+                if type(v23) is list
+                else None
+            )
+            if v24 is not None:
+                d["text"] = v24
+            out.append(("thinking", cand, d))
+    # rule 9: content when @.type == 'text'
+    for e25 in v20 if type(v20) is list else ():
+        if e25 is None:
+            continue
+        e25_d = e25 if type(e25) is dict else _E
+        v26 = e25_d.get("type")
+        if v26 == "text":
+            hit = True
+            d = {}
+            v27 = e25_d.get("text")
+            if v27 is not None:
+                d["text"] = v27
+            out.append(("content", cand, d))
+    # rule 10: refusal when $.choices[0].message.refusal
+    v28 = v5_d.get("refusal")
+    if v28 is not None and v28 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v28 is not None:
+            d["text"] = v28
+        out.append(("refusal", cand, d))
+    # rule 11: audio when $.choices[0].message.audio
+    v29 = v5_d.get("audio")
+    if v29 is not None and v29 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v29_d = v29 if type(v29) is dict else _E
+        v30 = v29_d.get("id")
+        if v30 is not None:
+            d["id"] = v30
+        v31 = v29_d.get("data")
+        if v31 is not None:
+            d["data"] = v31
+        v32 = v29_d.get("transcript")
+        if v32 is not None:
+            d["transcript"] = v32
+        v33 = v29_d.get("expires_at")
+        if v33 is not None:
+            d["expires_at"] = v33
+        d["raw_format"] = "pcm16"
+        d["sample_rate"] = 24000
+        out.append(("audio", cand, d))
+    # rule 12: tool_call when always
+    v34 = v5_d.get("tool_calls")
+    for e35 in v34 if type(v34) is list else ():
+        if e35 is None:
+            continue
+        if True:
+            hit = True
+            d = {}
+            e35_d = e35 if type(e35) is dict else _E
+            v36 = e35_d.get("id")
+            if v36 is not None:
+                d["id"] = v36
+            v37 = e35_d.get("function")
+            v37_d = v37 if type(v37) is dict else _E
+            v38 = v37_d.get("name")
+            if v38 is not None:
+                d["name"] = v38
+            v39 = v37_d.get("arguments")
+            if v39 is not None:
+                d["arguments"] = v39
+            out.append(("tool_call", cand, d))
+    # rule 13: finish when $.choices[0].finish_reason
+    v40 = v4_d.get("finish_reason")
+    if v40 is not None and v40 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        if v40 is not None:
+            d["reason"] = v40
+        out.append(("finish", cand, d))
+    # rule 14: usage when $.usage && !$.usage.num_cached_tokens
+    v41 = f_d.get("usage")
+    v41_d = v41 if type(v41) is dict else _E
+    v42 = v41_d.get("num_cached_tokens")
+    if (v41 is not None and v41 != _EMPTY_LIST) and (not (v42 is not None and v42 != _EMPTY_LIST)):
+        hit = True
+        d = {}
+        v43 = v41_d.get("prompt_tokens")
+        if v43 is not None:
+            d["input_tokens"] = v43
+        v44 = v41_d.get("completion_tokens")
+        if v44 is not None:
+            d["output_tokens"] = v44
+        v45 = v41_d.get("total_tokens")
+        if v45 is not None:
+            d["total_tokens"] = v45
+        v46 = v41_d.get("prompt_tokens_details")
+        v46_d = v46 if type(v46) is dict else _E
+        v47 = v46_d.get("cached_tokens")
+        if v47 is not None:
+            d["cached_tokens"] = v47
+        v48 = v41_d.get("completion_tokens_details")
+        v48_d = v48 if type(v48) is dict else _E
+        v49 = v48_d.get("reasoning_tokens")
+        if v49 is not None:
+            d["reasoning_tokens"] = v49
+        v50 = v46_d.get("audio_tokens")
+        if v50 is not None:
+            d["audio_input_tokens"] = v50
+        v51 = v48_d.get("audio_tokens")
+        if v51 is not None:
+            d["audio_output_tokens"] = v51
+        d["output_excludes_reasoning"] = True
+        out.append(("usage", cand, d))
+    # rule 15: usage when $.usage.num_cached_tokens
+    if v42 is not None and v42 != _EMPTY_LIST:
+        hit = True
+        d = {}
+        v52 = v41_d.get("prompt_tokens")
+        if v52 is not None:
+            d["input_tokens"] = v52
+        v53 = v41_d.get("completion_tokens")
+        if v53 is not None:
+            d["output_tokens"] = v53
+        v54 = v41_d.get("total_tokens")
+        if v54 is not None:
+            d["total_tokens"] = v54
+        if v42 is not None:
+            d["cached_tokens"] = v42
+        v55 = v41_d.get("completion_tokens_details")
+        v55_d = v55 if type(v55) is dict else _E
+        v56 = v55_d.get("reasoning_tokens")
+        if v56 is not None:
+            d["reasoning_tokens"] = v56
+        d["output_excludes_reasoning"] = True
+        out.append(("usage", cand, d))
+    if not hit:
+        out.append(("unknown", cand, {"data": f}))
+    return out
 
 
 def _codes_of(body: Any) -> list[str]:

@@ -49,6 +49,7 @@ MANIFEST: dict[str, Any] = {
         "required": ["text", "streaming", "tools"],
         "optional": ["vision", "parallel_tools", "reasoning", "structured_output"],
     },
+    "structured_output": {"mode": "json_object", "strict": False},
     "parameters": {
         "temperature": {"type": "float", "range": [0, 1]},
         "max_tokens": {"type": "integer", "min": 1, "max": 131072},
@@ -168,6 +169,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {
@@ -300,6 +303,8 @@ MANIFEST: dict[str, Any] = {
                     "total_tokens": "$.usage.total_tokens",
                     "cached_tokens": "$.usage.prompt_tokens_details.cached_tokens",
                     "reasoning_tokens": "$.usage.completion_tokens_details.reasoning_tokens",
+                    "audio_input_tokens": "$.usage.prompt_tokens_details.audio_tokens",
+                    "audio_output_tokens": "$.usage.completion_tokens_details.audio_tokens",
                 },
             },
             {

@@ -24,7 +24,7 @@ import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
-from ailib.resilience._stream_cancel import cancelled_error, mark_cancelled
+from ailib.resilience._stream_cancel import cancelled_error, mark_cancelled, watch
 from ailib.resilience.cancel import CancelReason, CancelToken, StreamProgress
 
 if TYPE_CHECKING:
@@ -180,6 +180,7 @@ class AsyncStreamDriver:
     def _start(self) -> None:
         loop = self._loop = asyncio.get_running_loop()
         self._asks = asyncio.Queue()
+        watch(self._stream, self._token)  # no attempt once cancelled, whatever the loop does
         # created from the consumer's task: the stream runs in a copy of its context
         self._pump_task = loop.create_task(self._pump(), name="ailib-cancellable-stream")
         self._unregister = self._token.on_cancel(self._on_cancel)

@@ -116,7 +116,9 @@ class AsyncRateLimiter:
             self._budget = budget
         elif resolved is not None and resolved.shared:
             uri, options = limits_target(resolved)
-            self._budget = AsyncSharedBudget(self.windows, uri, options, label=resolved.label)
+            self._budget = AsyncSharedBudget(
+                self.windows, uri, options, label=resolved.label, store=resolved
+            )
         else:
             self._budget = AsyncLocalBudget(LocalRateBudget(self.windows, clock))
 

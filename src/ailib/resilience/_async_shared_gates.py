@@ -44,12 +44,16 @@ from ailib.resilience.limiter import (
     RateWindow,
     Refusal,
 )
+from ailib.resilience.state import StateStore
 
 log = logging.getLogger("ailib")
 
 
 class AsyncSharedBudget:
     """Budgets every process shares, kept by the ``limits`` package in a storage (Redis).
+
+    ``store`` (the RedisStore the URI came from): the budgets use its connections,
+    closed with it.
 
     Example::
 
@@ -63,10 +67,11 @@ class AsyncSharedBudget:
         options: dict[str, Any] | None = None,
         *,
         label: str | None = None,
+        store: StateStore | None = None,
     ) -> None:
         self.windows = windows
         self.label = label or uri
-        self._parts = LimitsParts(windows, uri, options or {}, asynchronous=True)
+        self._parts = LimitsParts(windows, uri, options or {}, asynchronous=True, store=store)
 
     def _failure(self, exc: BaseException) -> StateStoreError:
         return StateStoreError(f"state store {self.label}: rate limiter: {exc}")

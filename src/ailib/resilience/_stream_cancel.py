@@ -54,6 +54,14 @@ def cancelled_error(stream: Any, token: CancelToken, progress: StreamProgress) -
     )
 
 
+def watch(stream: Any, token: CancelToken) -> None:
+    """Have the call's pipeline watch ``token``: no attempt is sent once it is cancelled
+    (a cancel between retries ends the call there, closed early)."""
+    ctx = getattr(stream, "context", None)
+    if ctx is not None:
+        ctx.cancel_token = token
+
+
 def mark_cancelled(stream: Any, reason: CancelReason | None) -> None:
     """Tell the call's pipeline context that it ends early because it was cancelled."""
     ctx = getattr(stream, "context", None)
@@ -128,8 +136,14 @@ class SyncStreamDriver:
             return
         if self._stopping():
             raise _Stopped
+        watch(self._stream, self._token)
         self._unregister = self._token.on_cancel(self._abort)
-        self._stream.__enter__()
+        try:
+            self._stream.__enter__()
+        except Exception:
+            if self._stopping():  # cancelled while opening (e.g. between retries): quietly
+                raise _Stopped from None
+            raise
         with self._lock:
             self._opened = True
         if self._stopping():  # cancelled while the headers were on their way
@@ -143,9 +157,10 @@ class SyncStreamDriver:
     def _abort(self, reason: CancelReason | None = None) -> None:
         """The token's callback (canceller's thread): end the connection now."""
         with self._lock:
-            if self._opened and not self._finished and not self._progress.completed:
+            if not self._finished and not self._progress.completed:
                 mark_cancelled(self._stream, reason or self._token.reason)
-                shutdown_connection(self._stream._response)
+                if self._opened:
+                    shutdown_connection(self._stream._response)
 
     def events(self) -> Iterator[StreamEvent]:
         if self._iterating:

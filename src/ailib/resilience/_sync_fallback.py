@@ -20,7 +20,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ailib.errors import AiLibError
-from ailib.resilience.fallback import not_sent, reason_of, worth_falling_back
+from ailib.resilience.fallback import (
+    LiveTarget,
+    current_target,
+    not_sent,
+    reason_of,
+    worth_falling_back,
+)
 from ailib.runtime.context import CallContext, Hop, Stage, Target
 
 if TYPE_CHECKING:
@@ -74,25 +80,34 @@ class SignalsLayer:
 class FallbackLayer:
     """After a fallbackable error, the same provider-neutral request goes to the next
     target, in its own dialect. A target that cannot carry the request is skipped with its
-    reason recorded. A stream falls back only while it opens (before any event)."""
+    reason recorded. A stream falls back only while it opens (before any event).
+    A :class:`~ailib.resilience.fallback.LiveTarget` follows its client's hot reloads."""
 
     stage = Stage.FALLBACK
 
-    def __init__(self, targets: Sequence[Target], *, stats: ResilienceStats | None = None) -> None:
-        self.targets = tuple(targets)
+    def __init__(
+        self, targets: Sequence[Target | LiveTarget], *, stats: ResilienceStats | None = None
+    ) -> None:
+        self._targets = tuple(targets)
         self.stats = stats
 
+    @property
+    def targets(self) -> tuple[Target, ...]:
+        """The fallback targets, in order, on the manifests in force now."""
+        return tuple(current_target(t) for t in self._targets)
+
     def describe(self) -> str:
-        return "fallback[" + ", ".join(t.label for t in self.targets) + "]"
+        return "fallback[" + ", ".join(t.label for t in self._targets) + "]"
 
     def handle(self, ctx: CallContext, call_next: Next) -> Any:
-        chain = (ctx.target, *self.targets)
+        chain = (ctx.target, *self._targets)
         refused: BaseException | None = None  # the first target's local refusal
         failure: BaseException | None = None  # the last error of a target that was sent
-        for index, target in enumerate(chain):
+        for index, source in enumerate(chain):
+            target = ctx.target
             if index:
                 previous = chain[index - 1]
-                ctx.target = target
+                target = ctx.target = current_target(source)
                 if self.stats is not None:
                     self.stats.hop(previous.label, target.label)
             try:

@@ -117,7 +117,9 @@ class RateLimiter:
             self._budget = budget
         elif resolved is not None and resolved.shared:
             uri, options = limits_target(resolved)
-            self._budget = SharedBudget(self.windows, uri, options, label=resolved.label)
+            self._budget = SharedBudget(
+                self.windows, uri, options, label=resolved.label, store=resolved
+            )
         else:
             self._budget = LocalBudget(LocalRateBudget(self.windows, clock))
 

@@ -45,12 +45,16 @@ from ailib.resilience.limiter import (
     RateWindow,
     Refusal,
 )
+from ailib.resilience.state import StateStore
 
 log = logging.getLogger("ailib")
 
 
 class SharedBudget:
     """Budgets every process shares, kept by the ``limits`` package in a storage (Redis).
+
+    ``store`` (the RedisStore the URI came from): the budgets use its connections,
+    closed with it.
 
     Example::
 
@@ -64,10 +68,11 @@ class SharedBudget:
         options: dict[str, Any] | None = None,
         *,
         label: str | None = None,
+        store: StateStore | None = None,
     ) -> None:
         self.windows = windows
         self.label = label or uri
-        self._parts = LimitsParts(windows, uri, options or {}, asynchronous=False)
+        self._parts = LimitsParts(windows, uri, options or {}, asynchronous=False, store=store)
 
     def _failure(self, exc: BaseException) -> StateStoreError:
         return StateStoreError(f"state store {self.label}: rate limiter: {exc}")

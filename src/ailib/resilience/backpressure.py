@@ -82,8 +82,9 @@ class LocalSlots:
 
     def acquire(self, slot_id: str, timeout: float) -> bool:
         """Wait up to ``timeout`` seconds for a slot; False when none freed."""
+        wait = min(max(timeout, 0.0), threading.TIMEOUT_MAX)  # a huge timeout is no overflow
         with self._cond:
-            if not self._cond.wait_for(lambda: self.in_use < self.limit, max(timeout, 0.0)):
+            if not self._cond.wait_for(lambda: self.in_use < self.limit, wait):
                 return False
             self.in_use += 1
             return True

@@ -26,13 +26,18 @@ from typing import Any
 import attrs
 
 from ailib.errors import ConfigurationError
-from ailib.resilience.retry_policy import RetryConfig
+from ailib.resilience.retry_policy import MAX_SECONDS, RetryConfig
 
 ENV_BREAKER_THRESHOLD = "AI_LIB_BREAKER_FAILURE_THRESHOLD"
 ENV_BREAKER_COOLDOWN = "AI_LIB_BREAKER_COOLDOWN_SECS"
 ENV_RPS = "AI_LIB_RPS"
 ENV_MAX_INFLIGHT = "AI_LIB_MAX_INFLIGHT"
 ENV_HTTP_TIMEOUT = "AI_HTTP_TIMEOUT_SECS"
+
+#: the largest rate a budget takes (per second or per minute)
+MAX_RATE = 1e12
+#: the shortest failure-ratio window (seconds)
+MIN_WINDOW_SECONDS = 0.001
 
 
 # ---- checks -------------------------------------------------------------------------------
@@ -55,17 +60,43 @@ def _positive_int(owner: str, name: str) -> Any:
     return check
 
 
-def _number(owner: str, name: str, *, positive: bool, optional: bool = False) -> Any:
-    bound = "> 0" if positive else ">= 0"
+def _number(
+    owner: str,
+    name: str,
+    *,
+    positive: bool,
+    optional: bool = False,
+    minimum: float | None = None,
+    maximum: float = MAX_SECONDS,
+) -> Any:
+    """A check that a field is a finite number within its bounds (``maximum`` included)."""
+    if minimum is not None:
+        bound = f"in [{minimum:g}, {maximum:g}]"
+    else:
+        bound = f"{'> 0' if positive else '>= 0'} and <= {maximum:g}"
 
     def check(_inst: Any, _attr: Any, value: Any) -> None:
         if value is None and optional:
             return
-        ok = _is_number(value) and (value > 0 if positive else value >= 0)
+        ok = _is_number(value) and (value > 0 if positive else value >= 0) and value <= maximum
+        if ok and minimum is not None:
+            ok = value >= minimum
         if not ok:
             raise ConfigurationError(f"{owner}.{name} must be a number {bound}, got {value!r}")
 
     return check
+
+
+def _rate(owner: str, name: str, seconds: int) -> Any:
+    """A rate per ``seconds``: at least one call in ``MAX_SECONDS``, at most ``MAX_RATE``."""
+    return _number(
+        owner,
+        name,
+        positive=True,
+        optional=True,
+        minimum=seconds / MAX_SECONDS,
+        maximum=MAX_RATE,
+    )
 
 
 # ---- environment ------------------------------------------------------------------------------
@@ -93,7 +124,7 @@ def _env_int(env: Mapping[str, str] | None, name: str) -> int | None:
     return value
 
 
-def _env_float(env: Mapping[str, str] | None, name: str) -> float | None:
+def _env_float(env: Mapping[str, str] | None, name: str, minimum: float = 0.0) -> float | None:
     raw = _env_value(env, name)
     if raw is None:
         return None
@@ -101,8 +132,12 @@ def _env_float(env: Mapping[str, str] | None, name: str) -> float | None:
         value = float(raw)
     except ValueError:
         value = math.nan
-    if not _is_number(value) or value <= 0:
-        raise ConfigurationError(f"environment variable {name} must be a number > 0, got {raw!r}")
+    if not _is_number(value) or value <= 0 or value < minimum or value > MAX_SECONDS:
+        bound = f">= {minimum:g}" if minimum else "> 0"
+        raise ConfigurationError(
+            f"environment variable {name} must be a number {bound} and <= {MAX_SECONDS:g}, "
+            f"got {raw!r}"
+        )
     return value
 
 
@@ -145,7 +180,10 @@ class CircuitBreakerConfig:
     )
     failure_ratio: float | None = attrs.field(default=None)
     window_seconds: float = attrs.field(
-        default=60.0, validator=_number("CircuitBreakerConfig", "window_seconds", positive=True)
+        default=60.0,
+        validator=_number(
+            "CircuitBreakerConfig", "window_seconds", positive=True, minimum=MIN_WINDOW_SECONDS
+        ),
     )
     min_calls: int = attrs.field(
         default=10, validator=_positive_int("CircuitBreakerConfig", "min_calls")
@@ -194,16 +232,13 @@ class RateLimiterConfig:
     """
 
     requests_per_second: float | None = attrs.field(
-        default=None,
-        validator=_number("RateLimiterConfig", "requests_per_second", positive=True, optional=True),
+        default=None, validator=_rate("RateLimiterConfig", "requests_per_second", 1)
     )
     requests_per_minute: float | None = attrs.field(
-        default=None,
-        validator=_number("RateLimiterConfig", "requests_per_minute", positive=True, optional=True),
+        default=None, validator=_rate("RateLimiterConfig", "requests_per_minute", 60)
     )
     tokens_per_minute: float | None = attrs.field(
-        default=None,
-        validator=_number("RateLimiterConfig", "tokens_per_minute", positive=True, optional=True),
+        default=None, validator=_rate("RateLimiterConfig", "tokens_per_minute", 60)
     )
     max_wait_seconds: float = attrs.field(
         default=30.0, validator=_number("RateLimiterConfig", "max_wait_seconds", positive=False)
@@ -230,7 +265,7 @@ class RateLimiterConfig:
         cls, env: Mapping[str, str] | None = None, **fields: Any
     ) -> RateLimiterConfig | None:
         """``from_rps(AI_LIB_RPS)`` (``fields`` on top), or None when ``AI_LIB_RPS`` is unset."""
-        rps = _env_float(env, ENV_RPS)
+        rps = _env_float(env, ENV_RPS, minimum=1 / MAX_SECONDS)
         if rps is None:
             return cls(**fields) if fields else None
         return cls(**{"requests_per_second": rps, **fields})

@@ -26,6 +26,7 @@ from ailib.errors import (
     RateLimitExceededError,
     RemoteError,
 )
+from ailib.runtime.context import Target
 
 
 @attrs.frozen
@@ -33,14 +34,60 @@ class FallbackTarget:
     """One fallback: ``provider/model`` and the ``create()`` options it needs of its own.
 
     Options not given are taken from the primary target's when they are not
-    provider-specific (timeout, limits, retry policy); keys come from the target's own
-    environment variable unless ``api_key`` is given.
+    provider-specific (timeout, limits, retries, the manifest search path and hot
+    reload); keys come from the target's own environment variable unless ``api_key`` is
+    given. Another model of the primary's provider takes all of the primary's options
+    (key, base URL and headers too).
     """
 
     model: str
     api_key: str | None = attrs.field(default=None, repr=False)
     base_url: str | None = None
-    options: dict[str, Any] = attrs.field(factory=dict)
+    options: dict[str, Any] = attrs.field(factory=dict, repr=lambda o: _masked_repr(o))
+
+
+def _masked_repr(options: dict[str, Any]) -> str:
+    """``options`` as shown in a repr: keys and credential headers masked."""
+    from ailib.runtime.redact import masked_options
+
+    return repr(masked_options(options))
+
+
+class LiveTarget:
+    """A fallback target served by a client of its own (``AiClient``/``AsyncAiClient``):
+    ``current()`` is the target on the manifest in force now, a new engine after a hot
+    reload, like the client's own calls.
+
+    Example::
+
+        live = LiveTarget(fallback_client)
+        live.label        # 'anthropic/claude-sonnet-4-5'
+        live.current()    # Target(engine=..., model='claude-sonnet-4-5')
+    """
+
+    __slots__ = ("_client", "_target")
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        self._target = Target(client.provider, client.model)
+
+    @property
+    def label(self) -> str:
+        return self._target.label
+
+    def current(self) -> Target:
+        engine = self._client._current()
+        if engine is not self._target.engine:
+            self._target = Target(engine, self._client.model)
+        return self._target
+
+    def __repr__(self) -> str:
+        return f"LiveTarget({self.label!r})"
+
+
+def current_target(target: Target | LiveTarget) -> Target:
+    """``target`` itself, or a live target's current one."""
+    return target.current() if isinstance(target, LiveTarget) else target
 
 
 #: create() options a fallback inherits from the primary target
@@ -53,6 +100,8 @@ SHARED_OPTIONS = (
     "stream_idle_timeout",
     "stream_timeout",
     "manifest_paths",
+    "hot_reload",
+    "loader",
 )
 
 

@@ -26,6 +26,7 @@ import asyncio
 import email.utils
 import math
 import re
+import sys
 import threading
 import time
 import weakref
@@ -50,6 +51,8 @@ MIN_PAUSE = 0.005
 SCOPE = "ailib-rate"
 #: how a budget refused because of the provider's own rate-limit headers is named
 PROVIDER_LIMIT = "provider_rate_limit"
+#: a local budget forgets unused keys once it holds this many logs (then twice as many)
+SWEEP_MIN_KEYS = 1024
 #: where an attempt may leave its response headers for the limiter (``ctx.metadata``);
 #: streams and posts hand theirs over in the result
 RESPONSE_HEADERS = "response_headers"
@@ -187,7 +190,9 @@ class LocalRateBudget:
     """Budgets in this process: a sliding log per (target, window); thread-safe, no I/O.
 
     Never more than ``amount`` in any window of ``seconds``, exactly. ``clock`` is
-    monotonic seconds (tests pass a fake one).
+    monotonic seconds (tests pass a fake one). The logs of keys whose charges have all
+    left their windows are dropped as the number of keys grows (amortised), so a limiter
+    keyed per end user does not keep every key it ever saw.
 
     Example::
 
@@ -204,11 +209,25 @@ class LocalRateBudget:
         self._lock = threading.Lock()
         self._logs: dict[tuple[str, str], _Log] = {}
         self._blocked: dict[str, tuple[float, str]] = {}
+        self._sweep_at = SWEEP_MIN_KEYS  # sweep when this many logs (or holds) exist
+
+    def _sweep(self, now: float) -> None:
+        """Drop logs with no charge left in their window and holds that ended."""
+        seconds = {w.limit: w.seconds for w in self.windows}
+        for name, log in list(self._logs.items()):
+            log.expire(now - seconds[name[1]])
+            if not log.entries:
+                del self._logs[name]
+        for key in [k for k, (until, _) in self._blocked.items() if until <= now]:
+            del self._blocked[key]
+        self._sweep_at = max(SWEEP_MIN_KEYS, 2 * max(len(self._logs), len(self._blocked)))
 
     def try_take(self, key: str, tokens: int) -> Grant | Refusal:
         """Charge one call of ``tokens`` to ``key`` now, or say how long to wait."""
         with self._lock:
             now = self._clock()
+            if max(len(self._logs), len(self._blocked)) >= self._sweep_at:
+                self._sweep(now)
             until, reason = self._blocked.get(key, (0.0, ""))
             if until > now:
                 return Refusal(PROVIDER_LIMIT, until - now, reason)
@@ -283,8 +302,10 @@ class LimitsParts:
     ``get()`` returns ``(sliding, fixed, storage, items)``: requests use the
     sliding-window-counter strategy (atomic on Redis), tokens a fixed window, whose
     counter takes the after-the-fact correction (``storage.incr``); ``items[i]`` is the
-    ``limits`` item of ``windows[i]``. The async side keeps one set per event loop
-    (a Redis connection belongs to one loop).
+    ``limits`` item of ``windows[i]``. Given the ``store`` (a RedisStore), the storage
+    runs over the store's own connection pool, so closing the store (the client) closes
+    its connections too; a new pool after a close gets new parts. Without a store: one
+    set (sync) or one per event loop (a Redis connection belongs to one loop).
     """
 
     def __init__(
@@ -294,14 +315,18 @@ class LimitsParts:
         options: dict[str, Any],
         *,
         asynchronous: bool,
+        store: StateStore | None = None,
     ) -> None:
         self.windows = windows
         self.uri = uri
         self.options = options
         self.asynchronous = asynchronous
+        side = "async_client" if asynchronous else "sync_client"
+        #: the store's client of this side (``RedisStore.sync_client``...), if it has one
+        self._client_of: Callable[[], Any] | None = getattr(store, side, None)
         self._lock = threading.Lock()
         self._sync: tuple[Any, Any, Any, list[Any]] | None = None
-        self._by_loop: weakref.WeakKeyDictionary[Any, tuple[Any, Any, Any, list[Any]]] = (
+        self._by_owner: weakref.WeakKeyDictionary[Any, tuple[Any, Any, Any, list[Any]]] = (
             weakref.WeakKeyDictionary()
         )
         limits = _import_limits()  # a missing package is reported when the limiter is made
@@ -309,22 +334,32 @@ class LimitsParts:
         self.errors: tuple[type[BaseException], ...] = (limits.errors.StorageError,)
 
     def get(self) -> tuple[Any, Any, Any, list[Any]]:
+        if self._client_of is not None:
+            client = self._client_of()  # the store's current client (of this event loop)
+            with self._lock:
+                found = self._by_owner.get(client)
+                if found is None:
+                    found = self._by_owner[client] = self._make(client.connection_pool)
+                return found
         with self._lock:
             if not self.asynchronous:
                 if self._sync is None:
                     self._sync = self._make()
                 return self._sync
             loop = asyncio.get_running_loop()
-            found = self._by_loop.get(loop)
+            found = self._by_owner.get(loop)
             if found is None:
-                found = self._by_loop[loop] = self._make()
+                found = self._by_owner[loop] = self._make()
             return found
 
-    def _make(self) -> tuple[Any, Any, Any, list[Any]]:
+    def _make(self, pool: Any = None) -> tuple[Any, Any, Any, list[Any]]:
         limits = _import_limits()
         from limits.storage import storage_from_string
 
         options = {**self.options, "wrap_exceptions": True}
+        if pool is not None:  # the store's connections: its timeouts, closed with it
+            options = {"key_prefix": options.get("key_prefix"), "wrap_exceptions": True}
+            options["connection_pool"] = pool
         if self.asynchronous:
             from limits.aio import strategies
 
@@ -410,9 +445,10 @@ def used_tokens(usage: Any) -> int | None:
             parts = [usage.get(k) for k in ("prompt_tokens", "input_tokens", "output_tokens")]
             total = sum(p for p in parts if isinstance(p, int)) or None
     else:
-        total = getattr(usage, "total_tokens", 0) or (
-            getattr(usage, "input_tokens", 0) + getattr(usage, "output_tokens", 0)
-        )
+        total = getattr(usage, "total_tokens", None)
+        if not isinstance(total, int) or total <= 0:
+            parts = [getattr(usage, k, None) for k in ("input_tokens", "output_tokens")]
+            total = sum(p for p in parts if isinstance(p, int) and not isinstance(p, bool))
     return total if isinstance(total, int) and total > 0 else None
 
 
@@ -469,13 +505,53 @@ def _date_seconds(text: str, wall: float) -> float | None:
     return when.timestamp() - wall
 
 
-def _header_number(headers: Mapping[str, str], name: str | None) -> float | None:
-    raw = headers.get(name) if name else None
+#: the longest hold-back a provider's headers may impose (a day, like a Retry-After)
+MAX_HOLD_SECONDS = 86400.0
+
+
+def _header(headers: Mapping[str, str], name: Any) -> str | None:
+    """The value of header ``name`` (any case); None when absent or ``name`` is no str."""
+    if not isinstance(name, str) or not name:
+        return None
+    value = headers.get(name)
+    if value is None and not isinstance(headers, _case_insensitive()):  # a plain dict
+        wanted = name.lower()
+        value = next(
+            (v for k, v in headers.items() if isinstance(k, str) and k.lower() == wanted), None
+        )
+    return value if isinstance(value, str) else None
+
+
+def _case_insensitive() -> tuple[type, ...]:
+    """The case-insensitive header classes (``httpx.Headers`` once httpx is loaded)."""
+    module = sys.modules.get("httpx")
+    return (module.Headers,) if module is not None else ()
+
+
+def _header_number(headers: Mapping[str, str], name: Any) -> float | None:
+    raw = _header(headers, name)
     try:
         value = float(raw) if raw is not None else math.nan
     except ValueError:
         return None
     return value if math.isfinite(value) else None
+
+
+def _reset_name(names: Mapping[str, Any], kind: str) -> str | None:
+    """The reset header of ``kind``: declared, or named like its remaining header.
+
+    OpenAI's and Anthropic's manifests name only the remaining headers; their reset
+    headers follow the same pattern (``x-ratelimit-remaining-requests`` /
+    ``x-ratelimit-reset-requests``, ``anthropic-ratelimit-tokens-remaining`` /
+    ``anthropic-ratelimit-tokens-reset``).
+    """
+    declared = names.get(f"{kind}_reset")
+    if isinstance(declared, str) and declared:
+        return declared
+    remaining = names.get(f"{kind}_remaining")
+    if isinstance(remaining, str) and "remaining" in remaining:
+        return remaining.replace("remaining", "reset")
+    return None
 
 
 def provider_wait(
@@ -484,8 +560,9 @@ def provider_wait(
     """``(seconds, header)`` to hold calls back, from a response's rate-limit headers.
 
     ``names`` is the manifest's ``rate_limit_headers``. Holds back when the requests or
-    tokens remaining are 0 and the matching reset (or ``retry-after``) is readable;
-    None otherwise.
+    tokens remaining are 0 and the matching reset (declared, or named like the remaining
+    header) or ``retry-after`` is readable; None otherwise. Never more than
+    ``MAX_HOLD_SECONDS``; names that are not strings are ignored.
 
     Example::
 
@@ -501,14 +578,14 @@ def provider_wait(
         remaining = _header_number(headers, names.get(f"{kind}_remaining"))
         if remaining is None or remaining > 0:
             continue
-        reset_name = names.get(f"{kind}_reset")
-        wait = parse_reset(headers.get(reset_name) if reset_name else None, now)
+        reset_name: Any = _reset_name(names, kind)
+        wait = parse_reset(_header(headers, reset_name), now)
         if wait is None:
             reset_name = names.get("retry_after", "retry-after")
-            wait = parse_reset(headers.get(reset_name), now)
+            wait = parse_reset(_header(headers, reset_name), now)
             ms = _header_number(headers, names.get("retry_after_ms"))
             if ms is not None and ms >= 0:
                 wait, reset_name = ms / 1000, names["retry_after_ms"]
         if wait is not None and wait > 0 and (found is None or wait > found[0]):
-            found = (wait, f"{names[f'{kind}_remaining']} = 0, {reset_name}")
+            found = (min(wait, MAX_HOLD_SECONDS), f"{names[f'{kind}_remaining']} = 0, {reset_name}")
     return found

@@ -21,13 +21,48 @@ import attrs
 from ailib.errors import AiLibError, ConfigurationError, RemoteError, TransportError
 
 JITTERS = ("full", "equal", "none")
+#: the longest time any resilience setting may name (ten years): waits stay sleepable
+MAX_SECONDS = 315_360_000.0
+#: backoff doubles at most this many times (beyond, it is the cap anyway)
+MAX_DOUBLINGS = 64
 
 
-def _check_nonnegative(name: str, value: float | None) -> None:
+def _check_nonnegative(name: str, value: float | None, maximum: float = MAX_SECONDS) -> None:
     if value is None:
         return
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
-        raise ConfigurationError(f"RetryConfig.{name} must be a number >= 0, got {value!r}")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= maximum  # NaN fails too
+    ):
+        raise ConfigurationError(
+            f"RetryConfig.{name} must be a number >= 0 and <= {maximum:g}, got {value!r}"
+        )
+
+
+def _check_statuses(value: tuple[Any, ...] | None) -> None:
+    if value is None:
+        return
+    for status in value:
+        if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+            raise ConfigurationError(
+                f"RetryConfig.retry_on_http_status must hold HTTP statuses (ints 100-599), "
+                f"got {status!r} in {value!r}"
+            )
+
+
+def _statuses(value: Any) -> tuple[Any, ...]:
+    """Statuses as a tuple; one int or a str is refused (not split into characters)."""
+    if isinstance(value, str | bytes | int):
+        raise ConfigurationError(
+            f"RetryConfig.retry_on_http_status must be a list of HTTP statuses, got {value!r}"
+        )
+    try:
+        return tuple(value)
+    except TypeError:
+        raise ConfigurationError(
+            f"RetryConfig.retry_on_http_status must be a list of HTTP statuses, got {value!r}"
+        ) from None
 
 
 @attrs.frozen
@@ -55,7 +90,7 @@ class RetryConfig:
     max_delay_ms: float | None = None
     jitter: str | None = None
     retry_on_http_status: tuple[int, ...] | None = attrs.field(
-        default=None, converter=attrs.converters.optional(tuple)
+        default=None, converter=attrs.converters.optional(_statuses)
     )
     max_retry_after_seconds: float | None = None
     total_timeout_seconds: float | None = None
@@ -67,14 +102,11 @@ class RetryConfig:
             raise ConfigurationError(
                 f"RetryConfig.max_retries must be an int, got {self.max_retries!r}"
             )
-        for name in (
-            "max_retries",
-            "min_delay_ms",
-            "max_delay_ms",
-            "max_retry_after_seconds",
-            "total_timeout_seconds",
-        ):
+        for name in ("max_retries", "max_retry_after_seconds", "total_timeout_seconds"):
             _check_nonnegative(name, getattr(self, name))
+        for name in ("min_delay_ms", "max_delay_ms"):
+            _check_nonnegative(name, getattr(self, name), MAX_SECONDS * 1000)
+        _check_statuses(self.retry_on_http_status)
         if self.jitter is not None and self.jitter not in JITTERS:
             raise ConfigurationError(
                 f"RetryConfig.jitter must be one of {JITTERS}, got {self.jitter!r}"
@@ -151,17 +183,22 @@ class RetryPolicy:
         """Seconds to wait before attempt ``attempt`` (2 = the first retry).
 
         A server's Retry-After wins (capped at ``max_retry_after``); otherwise
-        exponential backoff from ``min_delay``, capped at ``max_delay``, with jitter.
+        exponential backoff from ``min_delay``, capped at ``max_delay``, with jitter:
+        ``"none"`` waits ``min_delay * 2**(attempt - 2)``; ``"full"`` draws between
+        ``min_delay`` and twice that (so even the first retries of many clients spread
+        out); ``"equal"`` draws in the upper half of that range.
         """
         if isinstance(exc, AiLibError) and exc.retry_after is not None:
             return max(0.0, min(exc.retry_after, self.max_retry_after))
         floor = self.min_delay
-        ceiling = max(floor, min(self.max_delay, floor * (2.0 ** (attempt - 2))))
-        if self.jitter == "full":  # anywhere between the policy's minimum and the backoff
+        doublings = min(max(attempt - 2, 0), MAX_DOUBLINGS)
+        backoff = max(floor, min(self.max_delay, floor * 2.0**doublings))
+        if self.jitter == "none":
+            return backoff
+        ceiling = max(floor, min(self.max_delay, backoff * 2))
+        if self.jitter == "full":  # anywhere between the policy's minimum and the bound
             return random.uniform(floor, ceiling)
-        if self.jitter == "equal":
-            return max(floor, ceiling / 2 + random.uniform(0, ceiling / 2))
-        return ceiling
+        return max(floor, ceiling / 2 + random.uniform(0, ceiling / 2))  # "equal"
 
     def describe(self) -> str:
         return (

@@ -25,7 +25,9 @@ class SignalsSnapshot:
     """Everything the resilience layers know at one instant.
 
     ``breaker_states`` maps each breaker key (``provider|base_url|model``) to
-    ``"closed"``, ``"open"`` or ``"half_open"``; ``breaker_transitions`` lists
+    ``"closed"``, ``"open"`` or ``"half_open"``; ``in_flight`` counts the calls started
+    and not finished (a stream until it ends), apart from the ``queued`` ones still
+    waiting for a backpressure slot; ``breaker_transitions`` lists
     ``(key, from_state, to_state)`` in order (the last 100); ``fallback_hops`` maps
     ``"from -> to"`` to a count; ``skipped_targets`` maps a target to the last reason it
     was skipped; ``waits_seconds`` sums time spent waiting per gate.
@@ -135,11 +137,13 @@ class ResilienceStats:
             if queued is not None:
                 self.queued = queued
 
-    def snapshot(self) -> SignalsSnapshot:
+    def snapshot(self, *, in_flight: int | None = None) -> SignalsSnapshot:
+        """The counters now; ``in_flight`` overrides the gauge (the client passes the calls
+        its signals layer sees in flight, so the snapshot agrees with ``current_inflight``)."""
         with self._lock:
             return SignalsSnapshot(
                 **self._counts,
-                in_flight=self.in_flight,
+                in_flight=self.in_flight if in_flight is None else in_flight,
                 queued=self.queued,
                 max_inflight=self.max_inflight,
                 breaker_states=dict(self._breakers),

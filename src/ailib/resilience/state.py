@@ -26,13 +26,14 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import threading
 import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from ailib.errors import ConfigurationError, StateStoreError
 
@@ -68,12 +69,18 @@ def decode(raw: str | bytes | None, key: str, label: str) -> Record | None:
     return value
 
 
+#: the longest TTL sent to Redis (ms): an endless one is clamped, not an overflow
+MAX_TTL_MS = 2**62
+
+
 def ttl_ms(ttl: float | None) -> int:
-    """A TTL in whole milliseconds for Redis (0: no expiry)."""
+    """A TTL in whole milliseconds for Redis (0: no expiry; at most ``MAX_TTL_MS``)."""
     if ttl is None:
         return 0
     if not ttl > 0:
         raise ConfigurationError(f"a state store TTL must be > 0 seconds, got {ttl!r}")
+    if ttl * 1000 >= MAX_TTL_MS:
+        return MAX_TTL_MS
     return max(1, int(ttl * 1000))
 
 
@@ -202,16 +209,56 @@ class MemoryCore:
             return result
 
 
+#: query parameters that carry a password (``redis://host/0?password=...``)
+_SECRET_PARAMS = frozenset({"password", "pass", "passwd", "pwd"})
+_USERINFO_PASSWORD = re.compile(r"(?<=://)([^:@/?#]*):.*@")  # greedy: a password may hold @
+_QUERY_PASSWORD = re.compile(r"(?i)([?&](?:password|pass|passwd|pwd)=)[^&#]*")
+
+
 def _redacted(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (for reprs and errors)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    """``url`` with any password (``user:pw@`` or ``?password=``) replaced by ``***``.
+
+    Never raises: a URL too malformed to parse is masked by pattern instead.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        masked = _USERINFO_PASSWORD.sub(r"\1:***@", url)
+        return _QUERY_PASSWORD.sub(r"\1***", masked)
+    shown = url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        masked = f"{userinfo.split(':', 1)[0]}:***@{hostport}"
+        shown = shown.replace(parts.netloc, masked, 1)
+    if parts.query:
+        query = "&".join(
+            f"{name}=***" if eq and name.lower() in _SECRET_PARAMS else f"{name}{eq}{value}"
+            for name, eq, value in (piece.partition("=") for piece in parts.query.split("&"))
+        )
+        shown = shown.replace("?" + parts.query, "?" + query, 1)
+    return shown
+
+
+def _checked_redis_url(url: Any) -> str:
+    """``url`` if it is a Redis URL one can connect with; else ConfigurationError (the
+    message shows the URL without its password)."""
+    shown = _redacted(url) if isinstance(url, str) else repr(url)
+    if not isinstance(url, str):
+        raise ConfigurationError(f"a Redis store URL must be a str, got {shown}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - parsing the port raises on a bad one
+    except ValueError:  # not echoed: what looks like a port may be a password
+        scheme = url.split("://", 1)[0][:16] if "://" in url else "?"
+        raise ConfigurationError(
+            f"malformed Redis store URL ({scheme}://...): the port must be a number "
+            f"0-65535 and an IPv6 host needs its brackets, as in redis://[::1]:6379/0"
+        ) from None
+    if parts.scheme.lower() not in ("redis", "rediss", "unix"):
+        raise ConfigurationError(
+            f"a Redis store URL must start with redis://, rediss:// or unix://, got {shown!r}"
+        )
+    return url
 
 
 class StateStore(ABC):
@@ -336,11 +383,7 @@ class RedisStore(StateStore):
         socket_timeout: float = 5.0,
     ) -> None:
         super().__init__(namespace)
-        if not isinstance(url, str) or urlsplit(url).scheme not in ("redis", "rediss", "unix"):
-            raise ConfigurationError(
-                f"a Redis store URL must start with redis://, rediss:// or unix://, got {url!r}"
-            )
-        self.url = url
+        self.url = _checked_redis_url(url)
         self.socket_timeout = socket_timeout
         self._redis = _import_redis()
         self._sync_client: Any = None
@@ -415,7 +458,12 @@ def store_from_url(url: str, *, namespace: str = "ailib") -> StateStore:
     """
     if not isinstance(url, str):
         raise ConfigurationError(f"a state store URL must be a str, got {url!r}")
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:
+        raise ConfigurationError(
+            f"malformed state store URL {_redacted(url)!r}: use memory:// or redis://host:port/db"
+        ) from None
     if scheme == "memory":
         return MemoryStore(namespace=namespace)
     if scheme in ("redis", "rediss", "unix"):

@@ -104,10 +104,7 @@ class AsyncPipeline:
         try:
             result = await self._call(ctx, 0)
         except BaseException as exc:
-            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
-                ctx.closed_early = True
-            else:
-                ctx.error = exc
+            stopped(ctx, exc)
             await afinish(ctx)
             raise
         ctx.result = result
@@ -127,14 +124,20 @@ class AsyncPipeline:
         try:
             opened = await self._call(ctx, 0)
         except BaseException as exc:
-            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
-                ctx.closed_early = True
-            else:
-                ctx.error = exc
+            stopped(ctx, exc)
             await afinish(ctx)
             raise
         ctx.served_by = ctx.target.label
         return opened
+
+
+def stopped(ctx: CallContext, exc: BaseException) -> None:
+    """Record how a call that raised ``exc`` ended: the caller gave up (a cancelled task,
+    a cancelled token: closed early, no failure), or it failed with ``exc``."""
+    if isinstance(exc, STOPPED) or ctx.closed_early:
+        ctx.closed_early = True
+    else:
+        ctx.error = exc
 
 
 async def afinish(ctx: CallContext) -> None:

@@ -7,15 +7,16 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, overload
 
-from ailib.errors import AiLibError
+from ailib.errors import AiLibError, StructuredOutputError
 from ailib.runtime.builder import ChatBuilderBase
 from ailib.runtime.client_builder import ClientBuilderBase
 from ailib.runtime.create_args import check_base_url, check_model_arg, manifest_path_list
 from ailib.runtime.registry import has_overrides, interpreted_spec, provider_class, split_model
+from ailib.structured._typing import ParsedT, SchemaT
 
 if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping import light
     import httpx
@@ -28,6 +29,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
     from ailib.runtime._sync_pipeline import Pipeline
     from ailib.runtime.context import CallContext
     from ailib.runtime.limits import Limits
+    from ailib.structured.json_mode import JsonModeConfig, StructuredMode
     from ailib.tokens.services import ModelInfo, TokenCount
     from ailib.transport import HttpClient
     from ailib.types.messages import Message
@@ -35,20 +37,88 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
     from ailib.types.tools import ToolDefinition
 
 
-class ChatBuilder(ChatBuilderBase):
+class ChatBuilder(ChatBuilderBase, Generic[ParsedT]):
     """Fluent request builder; finish with ``.execute()`` or ``.stream()``."""
 
     def __init__(self, client: AiClient | SyncEngine, model: str) -> None:
         super().__init__(model)
         self._client = client
 
-    def execute(self) -> ChatResponse:
-        """Send the request through the client's pipeline; the unified response."""
-        return self._client.execute(self.build(stream=False))
+    @overload
+    def response_format(self, schema: JsonModeConfig[SchemaT]) -> ChatBuilder[SchemaT]: ...
+    @overload
+    def response_format(
+        self,
+        schema: type[SchemaT],
+        *,
+        mode: StructuredMode | None = None,
+        max_repairs: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        strict: bool | None = None,
+    ) -> ChatBuilder[SchemaT]: ...
+    @overload
+    def response_format(
+        self,
+        schema: Mapping[str, Any],
+        *,
+        mode: StructuredMode | None = None,
+        max_repairs: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        strict: bool | None = None,
+    ) -> ChatBuilder[Any]: ...
+    def response_format(
+        self,
+        schema: Any,
+        *,
+        mode: StructuredMode | None = None,
+        max_repairs: int | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        strict: bool | None = None,
+    ) -> ChatBuilder[Any]:
+        """Ask for JSON fitting ``schema`` and get it back typed in ``resp.parsed``.
 
-    def stream(self) -> ChatStream:
+        ``schema``: an attrs class, dataclass, TypedDict, pydantic model, JSON Schema dict,
+        provider-shaped ``response_format`` dict or :class:`JsonModeConfig`. ``mode``:
+        ``"native"`` (the provider's own structured output; CapabilityError before sending
+        where it has none) or ``"prompt"`` (the schema in the system prompt).
+        ``max_repairs``: how often an invalid answer goes back to the model with the
+        problem before StructuredOutputError is raised.
+        """
+        options = {"mode": mode, "max_repairs": max_repairs, "name": name}
+        self._set_response_format(schema, description=description, strict=strict, **options)
+        return self
+
+    def execute(self) -> ChatResponse[ParsedT]:
+        """Send the request through the client's pipeline; the unified response.
+
+        With ``.response_format(...)`` the answer is validated into ``parsed``; an invalid
+        one is sent back for repair up to ``max_repairs`` times (each a new call through
+        the pipeline), then raises StructuredOutputError.
+        """
+        req = self.build(stream=False)
+        config = self._structured
+        if config is None:
+            return self._client.execute(req)
+        attempts = 0
+        while True:
+            response = self._client.execute(req)
+            attempts += 1
+            try:
+                return config.finish(response)
+            except StructuredOutputError as err:
+                err.attempts = attempts
+                if attempts > config.max_repairs:
+                    raise
+                req = config.repair_request(req, err)
+
+    def stream(self) -> ChatStream[ParsedT]:
         """The streamed events; open with ``with`` or iterate (the call starts then)."""
-        return self._client.stream(self.build(stream=True))
+        stream = self._client.stream(self.build(stream=True))
+        stream.structured = self._structured
+        return stream
 
 
 class ClientBuilder(ClientBuilderBase):
@@ -70,7 +140,7 @@ class ClientBuilder(ClientBuilderBase):
         client = AiClient.create(model, **self._options)
         try:
             for target in self._fallbacks:
-                options = fallback_options(self._options, target)
+                options = fallback_options(self._options, target, client.provider_id)
                 client._fallback_clients.append(AiClient.create(target.model, **options))
             client._install(self)
         except BaseException:
@@ -310,13 +380,14 @@ class AiClient:
 
     @property
     def current_inflight(self) -> int:
-        """Calls of this client in flight now (streams count until they end)."""
+        """Calls of this client in flight now (streams count until they end); those still
+        waiting for a backpressure slot are ``get_resilience_stats().queued``."""
         signals = self._layers.get("signals")
-        return int(signals.in_flight) if signals is not None else 0
+        return max(0, int(signals.in_flight) - self.stats.queued) if signals is not None else 0
 
     def get_resilience_stats(self) -> SignalsSnapshot:
         """One snapshot of attempts, retries, waits, breaker, in-flight and fallback hops."""
-        return self.stats.snapshot()
+        return self.stats.snapshot(in_flight=self.current_inflight)
 
     def close(self) -> None:
         for fallback in self._fallback_clients:

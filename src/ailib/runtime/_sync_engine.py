@@ -253,7 +253,10 @@ class SyncEngine:
 
         Returns a ``ChatResponse`` ("chat"), the opened response ("stream": headers
         arrived, status checked) or ``(body, headers)`` ("post", "get"). No retries here.
+        A cancelled ``ctx.cancel_token`` raises CancelledError (E4002) before sending.
         """
+        if ctx.cancel_token is not None:  # cancelled (e.g. between retries): send nothing
+            ctx.cancel_token.raise_if_cancelled()
         ctx.attempt += 1
         if ctx.operation == "stream":  # the headers within the attempt's deadline
             guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)

@@ -102,10 +102,7 @@ class Pipeline:
         try:
             result = self._call(ctx, 0)
         except BaseException as exc:
-            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
-                ctx.closed_early = True
-            else:
-                ctx.error = exc
+            stopped(ctx, exc)
             finish(ctx)
             raise
         ctx.result = result
@@ -125,14 +122,20 @@ class Pipeline:
         try:
             opened = self._call(ctx, 0)
         except BaseException as exc:
-            if isinstance(exc, STOPPED):  # the caller gave up (a cancelled task): no failure
-                ctx.closed_early = True
-            else:
-                ctx.error = exc
+            stopped(ctx, exc)
             finish(ctx)
             raise
         ctx.served_by = ctx.target.label
         return opened
+
+
+def stopped(ctx: CallContext, exc: BaseException) -> None:
+    """Record how a call that raised ``exc`` ended: the caller gave up (a cancelled task,
+    a cancelled token: closed early, no failure), or it failed with ``exc``."""
+    if isinstance(exc, STOPPED) or ctx.closed_early:
+        ctx.closed_early = True
+    else:
+        ctx.error = exc
 
 
 def finish(ctx: CallContext) -> None:

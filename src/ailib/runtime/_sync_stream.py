@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic
 
 from ailib.errors import RemoteError, StreamDecodeError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
@@ -20,8 +20,10 @@ from ailib.pipeline.frames import FrameReader
 from ailib.runtime._body import BodyGuard, StreamClock, is_content, next_within
 from ailib.runtime._sync_body import iter_body
 from ailib.runtime._sync_pipeline import STOPPED, Pipeline, finish, settle
-from ailib.runtime.context import CallContext, mark_served
+from ailib.runtime.context import CallContext, close_dropped, mark_served
+from ailib.runtime.replay import ReplayedStream
 from ailib.runtime.stream_format import SNIFF, stream_decoder, stream_kind
+from ailib.structured._typing import ParsedT
 from ailib.tokens.pricing import attach_cost
 from ailib.types.events import StreamEvent
 from ailib.types.response import ChatResponse
@@ -32,9 +34,10 @@ if TYPE_CHECKING:
 
     from ailib.runtime._sync_engine import SyncEngine
     from ailib.runtime.stream_format import Decoder
+    from ailib.structured.json_mode import JsonModeConfig
 
 
-class ChatStream:
+class ChatStream(Generic[ParsedT]):
     """Streamed events of one chat request, accumulated into ``final_response()``.
 
     Opening it runs the call's pipeline (retries and fallbacks happen there, before any
@@ -53,11 +56,15 @@ class ChatStream:
         self._pipeline = pipeline
         self._ctx = ctx
         self._engine: SyncEngine = ctx.target.engine
-        self._response: httpx.Response | None = None
+        self._response: httpx.Response | ReplayedStream | None = None
+        self._loop: Any = None  # the event loop the stream was opened on
         self._asm: Assembler | None = None
         self._started = False
         self._done = False
         self.request_id: str | None = None
+        #: set by ``.response_format(...)``: events carry the partial JSON value, the final
+        #: response the validated one
+        self.structured: JsonModeConfig[ParsedT] | None = None
 
     @property
     def context(self) -> CallContext:
@@ -90,13 +97,21 @@ class ChatStream:
             ctx.closed_early = True
             finish(ctx)
 
-    def _open(self) -> httpx.Response:
+    def __del__(self) -> None:
+        """Dropped while open (never read to its end, never closed): closed now."""
+        if self._response is not None and not self._ctx.finished:
+            close_dropped(self.close, self._loop)
+
+    def _open(self) -> httpx.Response | ReplayedStream:
         if self._response is None:
             ctx = self._ctx
             self._response = self._pipeline.open(ctx)
             engine = self._engine = ctx.target.engine  # a fallback may serve it
             self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error, ctx.model)
-            self.request_id = engine._request_id(self._response.headers)
+            if isinstance(self._response, ReplayedStream):  # a layer served it (cache hit)
+                self.request_id = self._response.response.request_id
+            else:
+                self.request_id = engine._request_id(self._response.headers)
         return self._response
 
     def __iter__(self) -> Iterator[StreamEvent]:
@@ -105,11 +120,16 @@ class ChatStream:
         self._started = True
         return self._events()
 
-    def _decoder(self, response: Any) -> tuple[Decoder, bytes, Iterator[bytes]]:
-        """The decoder the manifest's format and the Content-Type agree on, and the body."""
+    def _decoder(
+        self, response: Any, clock: StreamClock | None
+    ) -> tuple[Decoder, bytes, Iterator[bytes]]:
+        """The decoder the manifest's format and the Content-Type agree on, and the body
+        (each chunk within ``clock``, the first bytes read to choose the decoder too)."""
         engine = self._engine
         guard = BodyGuard(engine.limits, provider=engine.spec.id, stream=True)
         chunks = iter_body(response, guard, engine._wire)
+        if clock is not None:
+            chunks = self._timed(chunks, clock)
         fmt = engine.spec.manifest.streaming.get("decoder", {}).get("format", "sse")
         ctype = response.headers.get("content-type", "")
         kind = stream_kind(ctype, fmt)
@@ -131,7 +151,12 @@ class ChatStream:
         ctx = self._ctx
         failure: BaseException | None = None
         try:
-            events = self._decoded(response)
+            if isinstance(response, ReplayedStream):
+                events = self._replayed(response)
+            else:
+                events = self._decoded(response)
+            if self.structured is not None:
+                events = self._structured_view(events, self.structured)
             if ctx.event_hooks:  # plugins watching each event
                 events = self._observed(events)
             for event in events:
@@ -156,6 +181,18 @@ class ChatStream:
                     ctx.closed_early = True
                 finish(ctx)
 
+    def _replayed(self, replay: ReplayedStream) -> Iterator[StreamEvent]:
+        for event in replay.events:
+            yield event
+
+    def _structured_view(
+        self, events: Iterator[StreamEvent], config: JsonModeConfig[ParsedT]
+    ) -> Iterator[StreamEvent]:
+        view = config.stream_view()
+        for event in events:
+            for shown in view([event]):
+                yield shown
+
     def _observed(self, events: Iterator[StreamEvent]) -> Iterator[StreamEvent]:
         ctx = self._ctx
         for event in events:
@@ -173,12 +210,12 @@ class ChatStream:
         if engine.stream_idle_timeout is not None or engine.stream_timeout is not None:
             clock = StreamClock(engine.stream_idle_timeout, engine.stream_timeout)
         try:
-            decoder, head, chunks = self._decoder(response)  # may read the first bytes
+            decoder, head, chunks = self._decoder(response, clock)  # may read bytes
             for frame in frames.frames(decoder.feed(head), decoder.bytes_seen):
                 for event in feed(map_stream(frame)):
+                    if clock is not None and is_content(event):
+                        clock.content()
                     yield event  # the first bytes, read to choose the decoder
-            if clock is not None:
-                chunks = self._timed(chunks, clock)
             for chunk in chunks:
                 for frame in frames.frames(decoder.feed(chunk), decoder.bytes_seen):
                     for event in feed(map_stream(frame)):
@@ -228,17 +265,26 @@ class ChatStream:
         return self._final_asm().response(request_id=self.request_id)
 
     def _final(self) -> ChatResponse:
-        response = self._final_asm().response(request_id=self.request_id)
-        response = attach_cost(response, self._engine.spec, self._ctx.model)
+        if isinstance(self._response, ReplayedStream):
+            response = self._response.response
+        else:
+            response = self._final_asm().response(request_id=self.request_id)
+            response = attach_cost(response, self._engine.spec, self._ctx.model)
         if self._ctx.served_by is not None:
             mark_served(response, self._ctx.served_by)
         return response
 
-    def final_response(self) -> ChatResponse:
-        """The accumulated response; consumes the rest of the stream if needed."""
+    def final_response(self) -> ChatResponse[ParsedT]:
+        """The accumulated response; consumes the rest of the stream if needed.
+
+        A structured-output stream's answer is validated here into ``parsed``
+        (StructuredOutputError when it does not fit; no repair on streams).
+        """
         if not self._started:
             for _ in self:
                 pass
         if not self._done:
             raise RuntimeError("the stream was not fully consumed")
+        if self.structured is not None:
+            return self.structured.finish(self._final())
         return self._final()

@@ -42,11 +42,21 @@ _MODULES = {
 }
 
 
-def fallback_options(primary: dict[str, Any], target: FallbackTarget) -> dict[str, Any]:
-    """The ``create()`` options of a fallback: the shared ones of the primary, then its own."""
-    from ailib.resilience.fallback import SHARED_OPTIONS
+def fallback_options(
+    primary: dict[str, Any], target: FallbackTarget, primary_provider: str | None = None
+) -> dict[str, Any]:
+    """The ``create()`` options of a fallback: the shared ones of the primary, then its own.
 
-    options = {k: v for k, v in primary.items() if k in SHARED_OPTIONS}
+    Another model of ``primary_provider`` at the primary's base URL (the target names no
+    URL of its own) takes all of the primary's options, its key and headers included; a
+    target with its own URL never gets the primary's credentials."""
+    from ailib.resilience.fallback import SHARED_OPTIONS
+    from ailib.runtime.create_args import check_model_arg
+    from ailib.runtime.registry import split_model
+
+    own_url = target.base_url is not None or "base_url" in target.options
+    same = not own_url and split_model(check_model_arg(target.model))[0] == primary_provider
+    options = {k: v for k, v in primary.items() if same or k in SHARED_OPTIONS}
     if target.api_key is not None:
         options["api_key"] = target.api_key
     if target.base_url is not None:
@@ -56,10 +66,10 @@ def fallback_options(primary: dict[str, Any], target: FallbackTarget) -> dict[st
 
 
 def _layers(client: Any, settings: ClientBuilderBase | None, asynchronous: bool) -> list[Any]:
+    from ailib.resilience.fallback import LiveTarget
     from ailib.resilience.preflight import PreflightChecker
     from ailib.resilience.state import store_from_env, store_from_url
     from ailib.runtime.client_builder import resolve_resilience
-    from ailib.runtime.context import Target
 
     retry_mod, fallback_mod, breaker_mod, gates_mod, plugin_mod, prefix = _MODULES[asynchronous]
     resilience_pkg = "ailib.resilience."
@@ -104,7 +114,7 @@ def _layers(client: Any, settings: ClientBuilderBase | None, asynchronous: bool)
         )
         layers.append(breaker)
         client._layers["breaker"] = breaker
-    fallbacks = [Target(fb.provider, fb.model) for fb in client._fallback_clients]
+    fallbacks = [LiveTarget(fb) for fb in client._fallback_clients]  # hot reloads followed
     if fallbacks:
         layers.append(getattr(fallback, prefix + "FallbackLayer")(fallbacks, stats=stats))
         layers.append(
@@ -114,12 +124,27 @@ def _layers(client: Any, settings: ClientBuilderBase | None, asynchronous: bool)
         settings._plugins or settings._registries or settings._middlewares or settings._hooks
     ):
         plugins = importlib.import_module("ailib.plugins." + plugin_mod)
-        hooks = settings._hooks[-1] if settings._hooks else None
         layer = getattr(plugins, prefix + "PluginLayer")(
-            [*settings._registries, *settings._plugins], settings._middlewares, hooks
+            [*settings._registries, *settings._plugins], settings._middlewares, settings._hooks
         )
         layers.append(layer)
         client._layers["plugins"] = layer
+    if settings is not None and settings._cache is not None:
+        cache_mod = "ailib.cache." + ("_async_layer" if asynchronous else "_sync_layer")
+        cache = importlib.import_module(cache_mod)
+        layer = getattr(cache, prefix + "CacheLayer")(settings._cache)
+        layers.append(layer)
+        client._layers["cache"] = layer
+    if settings is not None and settings._telemetry is not None:
+        from ailib.telemetry.observer import Telemetry
+
+        telemetry_mod = "ailib.telemetry." + ("_async_layers" if asynchronous else "_sync_layers")
+        watch = importlib.import_module(telemetry_mod)
+        telemetry = Telemetry(settings._telemetry, stats=stats)
+        layer = getattr(watch, prefix + "TelemetryLayer")(telemetry)
+        layers.append(layer)
+        layers.append(getattr(watch, prefix + "TelemetryAttemptLayer")(telemetry))
+        client._layers["telemetry"] = layer
     if settings is not None:
         stats.max_inflight = config.backpressure.max_inflight if config.backpressure else None
     return layers

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ailib.dialects import ChatRequest
+    from ailib.structured.json_mode import JsonModeConfig, StructuredMode
     from ailib.types.messages import ContentBlock, Message
     from ailib.types.tools import ToolDefinition
 
@@ -22,6 +23,7 @@ class ChatBuilderBase:
         self._tools: list[ToolDefinition] = []
         self._params: dict[str, Any] = {}
         self._extra_body: dict[str, Any] = {}
+        self._structured: JsonModeConfig[Any] | None = None
 
     def system(self: _B, content: str) -> _B:
         from ailib.types.messages import Message
@@ -81,11 +83,22 @@ class ChatBuilderBase:
     def seed(self: _B, value: int) -> _B:
         return self.param("seed", value)
 
-    def response_format(self: _B, value: dict[str, Any]) -> _B:
-        return self.param("response_format", value)
+    def _set_response_format(self, value: Any, **options: Any) -> None:
+        """What ``response_format(...)`` (typed in the client's builder) records."""
+        from ailib.structured.json_mode import JsonModeConfig
 
-    def json_mode(self: _B) -> _B:
-        return self.param("response_format", {"type": "json_object"})
+        if isinstance(value, Mapping) and value.get("type") == "text":  # plain text: as is
+            self._structured = None
+            self.param("response_format", dict(value))
+            return
+        self._structured = JsonModeConfig.of(value, **options)
+        self._params.pop("response_format", None)
+
+    def json_mode(self: _B, *, mode: StructuredMode = "native", max_repairs: int = 0) -> _B:
+        """Ask for any JSON value (``parsed`` is the decoded value): the provider's JSON
+        mode, or with ``mode="prompt"`` an instruction in the system prompt."""
+        self._set_response_format(None, mode=mode, max_repairs=max_repairs)
+        return self
 
     def reasoning(self: _B, value: str | int | dict[str, Any] = "medium") -> _B:
         """Ask for reasoning: an effort ('none', 'minimal', 'low', 'medium', 'high', 'xhigh'),
@@ -118,10 +131,20 @@ class ChatBuilderBase:
     def build(self, *, stream: bool = False) -> ChatRequest:
         from ailib.dialects import ChatRequest
 
+        messages, params = list(self._messages), dict(self._params)
+        if self._structured is not None:  # the JSON asked for: a parameter or a prompt
+            from ailib.structured.json_mode import with_instruction
+
+            fmt = self._structured.response_format()
+            if fmt is not None:
+                params["response_format"] = fmt
+            instruction = self._structured.instruction()
+            if instruction is not None:
+                messages = with_instruction(messages, instruction)
         return ChatRequest(
             model=self._model,
-            messages=list(self._messages),
-            params=dict(self._params),
+            messages=messages,
+            params=params,
             tools=list(self._tools),
             stream=stream,
             extra_body=dict(self._extra_body),

@@ -73,6 +73,17 @@ class ClientBuilderBase:
         self._registries: list[Any] = []
         self._hooks: list[Any] = []
         self._state_store: Any = None
+        self._cache: Any = None  # a CacheManager (ailib.cache)
+        self._telemetry: Any = None  # a TelemetryOptions (ailib.telemetry)
+
+    def __repr__(self) -> str:
+        """The settings by name; option values (keys, headers) are never shown."""
+        shown = [f"model={self._model!r}", f"options={sorted(self._options)}"]
+        if self._production:
+            shown.append("production_ready")
+        if self._fallbacks:
+            shown.append(f"fallbacks={[fb.model for fb in self._fallbacks]}")
+        return f"{type(self).__name__}({', '.join(shown)})"
 
     # ---- what to call and how ----------------------------------------------------------
 
@@ -163,7 +174,73 @@ class ClientBuilderBase:
     def with_state_store(self: _B, store: Any) -> _B:
         """Share breaker, limiter and in-flight state: ``"redis://127.0.0.1:6379/0"``,
         ``"memory://"`` or a StateStore. Default: ``AI_LIB_STATE_URL``, else memory."""
+        from ailib.resilience.state import StateStore, store_from_url
+
+        if isinstance(store, str):
+            store_from_url(store)  # a malformed URL (or a missing extra) is refused here
+        elif store is not None and not isinstance(store, StateStore):
+            raise ConfigurationError(
+                "with_state_store() takes a URL ('redis://127.0.0.1:6379/0', 'memory://') "
+                f"or a StateStore, got {type(store).__name__}"
+            )
         self._state_store = store
+        return self
+
+    # ---- response cache ------------------------------------------------------------------
+
+    def with_cache(self: _B, cache: Any) -> _B:
+        """Answer repeated requests from ``cache`` (an ``ailib.cache.CacheManager``) without
+        calling the provider; streams are stored once complete and replayed as events."""
+        from ailib.cache.manager import CacheManager
+
+        if not isinstance(cache, CacheManager):
+            raise ConfigurationError(
+                f"with_cache() takes an ailib.cache.CacheManager, got {type(cache).__name__}"
+            )
+        self._cache = cache
+        return self
+
+    # ---- telemetry -------------------------------------------------------------------------
+
+    def with_telemetry(
+        self: _B,
+        metrics: Any = None,
+        tracing: bool = False,
+        tracer_provider: Any = None,
+        *,
+        meter_provider: Any = None,
+        otel_metrics: bool | None = None,
+        logs: bool = True,
+        log_content: bool = False,
+        capture_content: bool = False,
+    ) -> _B:
+        """Watch every call: ``metrics`` (an ``ailib.telemetry.MetricsCollector``),
+        OpenTelemetry GenAI spans with ``tracing=True`` (``ailib[otel]``; the global
+        provider or ``tracer_provider``), the GenAI client metrics (``otel_metrics``,
+        default: with tracing), one log record per call and per failed attempt on the
+        ``ailib.telemetry`` logger (``logs``). Prompts and completions go into log records /
+        spans only with ``log_content`` / ``capture_content``."""
+        from ailib.telemetry.metrics import MetricsCollector
+        from ailib.telemetry.observer import TelemetryOptions
+
+        if metrics is not None and not isinstance(metrics, MetricsCollector):
+            raise ConfigurationError(
+                f"with_telemetry(metrics=) takes a MetricsCollector, got {type(metrics).__name__}"
+            )
+        if tracing or otel_metrics:
+            from ailib.telemetry.tracing import require_otel
+
+            require_otel("with_telemetry(tracing=True)")  # here, not at the first call
+        self._telemetry = TelemetryOptions(
+            metrics=metrics,
+            tracing=bool(tracing),
+            tracer_provider=tracer_provider,
+            meter_provider=meter_provider,
+            otel_metrics=otel_metrics,
+            logs=bool(logs),
+            log_content=bool(log_content),
+            capture_content=bool(capture_content),
+        )
         return self
 
     # ---- plugins ---------------------------------------------------------------------------

@@ -16,6 +16,7 @@ Example::
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from enum import IntEnum
@@ -115,7 +116,9 @@ class CallContext:
       caller closed (or cancelled) before its end;
     * ``hops``: targets tried before the one that served the call (``served_by``);
     * ``metadata``: free room for layers and plugins;
-    * ``event_hooks``: ``hook(ctx, event)`` for each event a stream delivers to the caller.
+    * ``event_hooks``: ``hook(ctx, event)`` for each event a stream delivers to the caller;
+    * ``cancel_token``: a :class:`~ailib.client.CancelToken` watching the call: once it is
+      cancelled no further attempt is sent (the call ends closed early, not failed).
     """
 
     operation: str
@@ -141,6 +144,7 @@ class CallContext:
         factory=list, repr=False
     )
     finished: bool = False
+    cancel_token: Any = attrs.field(default=None, repr=False)
 
     @property
     def stream(self) -> bool:
@@ -186,14 +190,37 @@ class CallContext:
             self._done_hooks.append(hook)
 
     def take_done_hooks(self) -> list[OutcomeHook]:
-        """The hooks to run now (each runs once); marks the outcome final."""
+        """The hooks to run now (each runs once); marks the outcome final.
+
+        The event hooks go too: no event comes after the outcome, and a hook holding the
+        context (a plugin's view of the call) would keep it, and its response, alive.
+        """
         hooks, self._done_hooks = self._done_hooks, []
+        self.event_hooks = []
         self.finished = True
         return hooks
 
     def elapsed(self) -> float:
         """Seconds since the call started."""
         return time.monotonic() - self.started_at
+
+
+def close_dropped(close: Callable[[], Any], loop: Any = None) -> None:
+    """Close a stream its caller dropped while it was open (``__del__``): ``close()`` at
+    once, or, for an async stream, its ``aclose()`` run as a task on ``loop`` (the loop it
+    was opened on), so its connection, in-flight place and breaker permit come back.
+    Nothing is raised from here (a finalizer): a failure is logged."""
+    try:
+        result = close()
+        if inspect.isawaitable(result):
+            if loop is None or loop.is_closed():
+                getattr(result, "close", lambda: None)()  # nobody can run it any more
+            else:
+                loop.call_soon_threadsafe(loop.create_task, result)
+    except Exception as exc:  # a hook's error has no caller left to reach
+        import logging
+
+        logging.getLogger("ailib").warning("ailib: closing a dropped stream failed: %r", exc)
 
 
 def mark_served(response: Any, label: str) -> None:

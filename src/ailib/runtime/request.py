@@ -33,6 +33,7 @@ from ailib.runtime.redact import Secret as Secret
 from ailib.runtime.redact import mask_known, register
 from ailib.runtime.spec import ProviderSpec
 from ailib.runtime.tool_check import check_tools
+from ailib.structured.wire import fit_structured_output
 from ailib.types.messages import MessageRole
 
 log = logging.getLogger("ailib")
@@ -181,16 +182,23 @@ def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
     if req.params.get("parallel_tool_calls") is True:
         needs.append("parallel_tools")
     for need in needs:
+        hint = _STRUCTURED_HINT if need == "structured_output" else ""
         if caps and need not in caps:
             raise CapabilityError(
-                f"provider {manifest.id!r} does not declare the {need!r} capability",
+                f"provider {manifest.id!r} does not declare the {need!r} capability{hint}",
                 provider=manifest.id,
             )
         if model_caps is not None and need not in model_caps:
             raise CapabilityError(
-                f"model {req.model!r} of {manifest.id!r} does not declare the {need!r} capability",
+                f"model {req.model!r} of {manifest.id!r} does not declare the {need!r} "
+                f"capability{hint}",
                 provider=manifest.id,
             )
+
+
+_STRUCTURED_HINT = (
+    "; .response_format(..., mode='prompt') puts the schema in the system prompt instead"
+)
 
 
 def prepare(
@@ -207,6 +215,7 @@ def prepare(
     if not req.messages:
         raise InvalidRequestError("a chat request needs at least one message")
     check_capabilities(spec, req)  # first: "no vision here" says more than "no such parameter"
+    req = fit_structured_output(manifest, req)  # JSON schema, JSON mode or a forced tool
     params = check_params(manifest, req.params, drop_unsupported=drop_unsupported)
     params = drop_idle_reasoning(manifest, req.model, params)  # "none" where nothing reasons
     check_tools(manifest, req.tools, params.get("tool_choice"))  # names, schemas, choice

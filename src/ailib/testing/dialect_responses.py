@@ -35,7 +35,7 @@ import attrs
 
 from ailib.testing.dialects import OpenAIDialect
 from ailib.testing.routes import Route, register
-from ailib.testing.scenario import FRAGMENT, Call, Plan, compact_json
+from ailib.testing.scenario import FRAGMENT, Call, Plan, compact_json, split_words
 
 __all__ = ["DeepSeekResponsesDialect", "ResponsesDialect"]
 
@@ -168,7 +168,11 @@ class ResponsesDialect(OpenAIDialect):
         return item
 
     def _message_item(self, p: Plan, *, final: bool) -> dict[str, Any]:
-        part = {"type": "output_text", "annotations": [], "logprobs": [], "text": p.text}
+        part: dict[str, Any] = {
+            "type": "output_text", "annotations": [], "logprobs": [], "text": p.text
+        }  # fmt: skip
+        if p.scenario.refusal is not None:
+            part = {"type": "refusal", "refusal": p.scenario.refusal}
         return {
             "id": self._ids(p)["msg"],
             "type": "message",
@@ -292,6 +296,16 @@ class ResponsesDialect(OpenAIDialect):
         where = {"content_index": 0, "item_id": self._ids(p)["msg"], "output_index": index}
         ev.add("response.output_item.added", item=self._message_item(p, final=False),
                output_index=index)  # fmt: skip
+        refusal = p.scenario.refusal
+        if refusal is not None:  # a refusal part instead of output text
+            part = {"type": "refusal", "refusal": ""}
+            ev.add("response.content_part.added", part=part, **where)
+            ev.deltas("response.refusal.delta", split_words(refusal), **where)
+            ev.add("response.refusal.done", refusal=refusal, **where)
+            ev.add("response.content_part.done", part={**part, "refusal": refusal}, **where)
+            ev.add("response.output_item.done", item=self._message_item(p, final=True),
+                   output_index=index)  # fmt: skip
+            return
         empty = {"type": "output_text", "annotations": [], "logprobs": [], "text": ""}
         ev.add("response.content_part.added", part=empty, **where)
         ev.deltas("response.output_text.delta", p.pieces, logprobs=[],

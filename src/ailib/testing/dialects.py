@@ -25,7 +25,9 @@ from ailib.testing.scenario import (
     compact_json,
     last_user_text,
     make_plan,
+    split_words,
 )
+from ailib.testing.structured import refusal_scenario, structured_scenario
 
 __all__ = ["DIALECTS", "Call", "Reply", "error_reply", "render"]
 
@@ -133,10 +135,13 @@ class OpenAIDialect(Dialect):
             "prompt_tokens": p.input_tokens,
             "completion_tokens": p.output_tokens,
             "total_tokens": p.input_tokens + p.output_tokens,
-            "prompt_tokens_details": {"cached_tokens": p.cached, "audio_tokens": 0},
+            "prompt_tokens_details": {
+                "cached_tokens": p.cached,
+                "audio_tokens": p.scenario.audio_input_tokens,
+            },
             "completion_tokens_details": {
                 "reasoning_tokens": p.thoughts,
-                "audio_tokens": 0,
+                "audio_tokens": p.scenario.audio_output_tokens,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
             },
@@ -161,7 +166,9 @@ class OpenAIDialect(Dialect):
                  "function": {"name": t.name, "arguments": _compact(t.args)}}
                 for t in p.tools
             ]  # fmt: skip
-        message["refusal"] = None
+        message["refusal"] = p.scenario.refusal
+        if p.scenario.refusal is not None:
+            message["content"] = None
         message["annotations"] = []
         spoken = audio.wanted_format("openai", p.call.body)
         if spoken is not None:  # a spoken answer: the text is its transcript
@@ -207,6 +214,9 @@ class OpenAIDialect(Dialect):
             if p.reasoning is not None:
                 delta["reasoning_content"] = None
             out.extend(map(_template(event(delta)), p.pieces))
+        if p.scenario.refusal is not None:
+            pieces = split_words(p.scenario.refusal)
+            out.extend(map(_template(event({"refusal": _SLOT})), pieces))
         for i, tool in enumerate(p.tools):
             function = {"name": tool.name, "arguments": ""}
             call = {"index": i, "id": tool.id, "type": "function", "function": function}
@@ -403,7 +413,13 @@ class GeminiDialect(Dialect):
             usage["totalTokenCount"] = p.input_tokens + p.thoughts
         if p.cached:
             usage["cachedContentTokenCount"] = p.cached
-        usage["promptTokensDetails"] = [{"modality": "TEXT", "tokenCount": p.input_tokens}]
+        spoken_in, spoken_out = p.scenario.audio_input_tokens, p.scenario.audio_output_tokens
+        details = [{"modality": "TEXT", "tokenCount": p.input_tokens - spoken_in}]
+        if spoken_in:
+            details.append({"modality": "AUDIO", "tokenCount": spoken_in})
+        usage["promptTokensDetails"] = details
+        if final and spoken_out:
+            usage["candidatesTokensDetails"] = [{"modality": "AUDIO", "tokenCount": spoken_out}]
         if p.cached:
             usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": p.cached}]
         if p.thoughts:
@@ -548,6 +564,8 @@ def render(call: Call, scenario: Scenario, next_tool_id: Callable[[], int]) -> R
     problem = audio.format_problem(call.dialect, call.body)
     if problem is not None:
         return error_reply(call, 400, problem)
+    scenario = refusal_scenario(call, scenario)
+    scenario = structured_scenario(call, scenario, dialect.user_text(call))  # JSON asked for
     plan = make_plan(call, scenario, dialect.tool_prefix, next_tool_id, dialect.user_text(call))
     headers = _finish(dialect.headers(call), scenario)
     if call.stream:

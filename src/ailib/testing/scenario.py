@@ -69,6 +69,9 @@ class Scenario:
 
     * ``text`` -- answer text.  ``None`` echoes the last user message as
       ``"echo: <text>"`` (or produces no text when ``tool_calls`` are given).
+      A request asking for JSON (structured output, in any dialect) gets JSON fitting
+      its schema instead, and ``text`` goes into a forced tool's arguments where the
+      request forces one (:mod:`ailib.testing.structured`).
     * ``reasoning`` -- thinking text emitted before the content (OpenAI-compatible
       ``reasoning_content``, Anthropic ``thinking`` blocks, Gemini ``thought`` parts).
     * ``tool_calls`` -- ``(name, arguments)`` pairs rendered as native tool calls; a str
@@ -81,6 +84,8 @@ class Scenario:
       ``input_tokens = input - cached_tokens`` like the real API); ``output``
       includes ``reasoning_tokens``.
     * ``cached_tokens`` / ``reasoning_tokens`` -- rendered in each dialect's usage fields.
+    * ``audio_input_tokens`` / ``audio_output_tokens`` -- the spoken parts of the usage
+      (OpenAI ``*_tokens_details.audio_tokens``, Gemini ``*TokensDetails`` AUDIO entries).
     * ``chunks`` -- stream the content in exactly this many deltas (default: one per word).
     * ``chunk_delay`` -- seconds to sleep between stream events.
     * ``status`` / ``error_body`` / ``headers`` / ``retry_after`` -- HTTP errors: when
@@ -97,6 +102,8 @@ class Scenario:
       client hangs up. With ``cut_after`` the head and that many events (or body bytes)
       are sent first, then nothing more.
     * ``repeat`` -- how many requests this queued scenario answers.
+    * ``refusal`` -- the model refuses with this text: OpenAI ``refusal`` (a refusal part
+      on Responses), Anthropic ``stop_reason: "refusal"``, Gemini ``SAFETY``.
     """
 
     text: str | None = None
@@ -108,6 +115,8 @@ class Scenario:
     usage: tuple[int, int] | None = None
     cached_tokens: int = 0
     reasoning_tokens: int = 0
+    audio_input_tokens: int = 0
+    audio_output_tokens: int = 0
     chunks: int | None = attrs.field(default=None)
     chunk_delay: float = 0.0
     status: int = 200
@@ -119,6 +128,7 @@ class Scenario:
     delay: float = 0.0
     hang: bool = False
     repeat: int = attrs.field(default=1, validator=attrs.validators.ge(1))
+    refusal: str | None = None
 
     @chunks.validator
     def _check_chunks(self, _attribute: attrs.Attribute[int | None], value: int | None) -> None:
@@ -280,7 +290,7 @@ def make_plan(
     """Resolve echo text, tool ids, stream pieces and default usage."""
     if scenario.text is not None:
         text = scenario.text
-    elif scenario.tool_calls:
+    elif scenario.tool_calls or scenario.refusal is not None:
         text = ""
     else:
         echoed = user_text if user_text is not None else last_user_text(call.dialect, call.body)

@@ -28,17 +28,24 @@ _loaded: dict[str, Any] = {}
 
 
 def bare_model(model: str) -> str:
-    """``"openai/GPT-4o"`` → ``"gpt-4o"``: the vendor part dropped, lowercased."""
-    return model.rsplit("/", 1)[-1].lower()
+    """``"openai/GPT-4o"`` → ``"gpt-4o"``: the vendor part dropped, lowercased; a
+    fine-tuned id (``"ft:gpt-4o-mini:org::id"``) gives its base model."""
+    name = model.rsplit("/", 1)[-1].lower()
+    if name.startswith("ft:"):
+        name = name[3:].split(":", 1)[0]
+    return name
 
 
 def encoding_for_model(model: str) -> str | None:
     """The tiktoken encoding of an OpenAI model (``"o200k_base"``), None for other models.
 
     ``o200k_base``: gpt-4o, gpt-4.1, gpt-4.5, gpt-5, gpt-oss and the o-series;
-    ``cl100k_base``: gpt-4, gpt-3.5 and the text-embedding-3 / ada-002 models.
+    ``cl100k_base``: gpt-4, gpt-3.5 (Azure: gpt-35) and the text-embedding-3 / ada-002
+    models; fine-tuned ids (``ft:<base>:...``) as their base model.
     """
     name = bare_model(model)
+    if name.startswith("gpt-35"):  # Azure's deployment names: gpt-35-turbo
+        name = "gpt-3.5" + name[6:]
     for prefix in _O200K:
         if name == prefix or name.startswith(prefix + "-") or name.startswith(prefix + "."):
             return "o200k_base"

@@ -5,7 +5,8 @@ to fit 2048x2048, then its shortest side to 768, and each 512-px tile costs a fi
 amount on top of the base (gpt-4o: 85 + 170 per tile). Newer small models count 32-px
 patches (at most 1536, the image scaled down to fit) times a model multiplier. Anthropic:
 about ``width * height / 750`` after scaling to at most 1568 px on the long side. Gemini:
-258 per image up to 384 px on both sides, else 258 per 768x768 tile.
+258 per image up to 384 px on both sides, else 258 per tile (see
+:func:`gemini_image_tokens`).
 
 Example::
 
@@ -84,10 +85,19 @@ def anthropic_image_tokens(width: int, height: int) -> int:
 
 
 def gemini_image_tokens(width: int, height: int) -> int:
-    """Gemini: 258 tokens when both sides are at most 384 px, else 258 per 768x768 tile."""
+    """Gemini: 258 tokens when both sides are at most 384 px; a larger image is cut into
+    square crops of ``min(width, height) / 1.5`` px (kept within 256..768), each scaled
+    to a 258-token 768x768 tile, plus one tile for the whole image.
+
+    Google documents the 384-px rule and the 258-token tiles; the crop size and the
+    extra tile reproduce what Gemini billed for recorded requests (a 540x360 JPEG: 7
+    tiles, 1806 tokens, in the corpus's ``gemini-image-input``), where "768x768 tiles"
+    alone would say 258.
+    """
     if width <= 384 and height <= 384:
         return 258
-    return 258 * math.ceil(width / 768) * math.ceil(height / 768)
+    crop = min(768, max(256, min(width, height) * 2 // 3))
+    return 258 * (math.ceil(width / crop) * math.ceil(height / crop) + 1)
 
 
 def image_size_base64(data: str) -> tuple[int, int] | None:

@@ -11,7 +11,9 @@ Prices live in each manifest, per model, in currency units per 1M tokens::
 
 Keys: ``input_per_1m`` and ``output_per_1m`` (required), ``cached_input_per_1m`` (cache
 reads; default the input rate), ``cache_write_per_1m`` (default the input rate),
-``reasoning_per_1m`` (only where billed apart; default the output rate), ``currency``
+``reasoning_per_1m`` (only where billed apart; default the output rate),
+``audio_input_per_1m`` / ``audio_output_per_1m`` (spoken input and output tokens, where
+billed apart; default the input / output rate), ``currency``
 (default USD) and ``tiers``: ``[{above_input_tokens: 200000, input_per_1m: ..., ...}]``,
 rates for the whole call when its prompt is longer (keys a tier leaves out come from the
 base). Upstream spellings ``cache_read_per_1m`` / ``cache_hit_input_per_1m`` are read too.
@@ -38,7 +40,14 @@ if TYPE_CHECKING:
     from ailib.runtime.spec import ProviderSpec
 
 CACHED_KEYS = ("cached_input_per_1m", "cache_read_per_1m", "cache_hit_input_per_1m")
-RATE_KEYS = ("input_per_1m", "output_per_1m", "cache_write_per_1m", "reasoning_per_1m")
+RATE_KEYS = (
+    "input_per_1m",
+    "output_per_1m",
+    "cache_write_per_1m",
+    "reasoning_per_1m",
+    "audio_input_per_1m",
+    "audio_output_per_1m",
+)
 _SUFFIXES = (
     re.compile(r"-\d{4}-\d{2}-\d{2}$"),  # gpt-4o-2024-08-06
     re.compile(r"-\d{8}$"),  # claude-sonnet-4-5-20250929
@@ -47,32 +56,53 @@ _SUFFIXES = (
 )
 
 
+def _input_rate(rates: Rates) -> float:
+    return rates.input_per_1m
+
+
+def _output_rate(rates: Rates) -> float:
+    return rates.output_per_1m
+
+
 @attrs.frozen
 class Rates:
-    """Prices per 1M tokens, with defaults resolved (cached and cache writes: the input rate)."""
+    """Prices per 1M tokens, with defaults resolved (cached and cache writes: the input
+    rate; reasoning: the output rate; audio: the input / output rate)."""
 
     input_per_1m: float
     output_per_1m: float
     cached_input_per_1m: float
     cache_write_per_1m: float
     reasoning_per_1m: float
+    audio_input_per_1m: float = attrs.field(default=attrs.Factory(_input_rate, takes_self=True))
+    audio_output_per_1m: float = attrs.field(default=attrs.Factory(_output_rate, takes_self=True))
 
     def cost(self, usage: Usage, currency: str) -> Cost:
+        """The cost of ``usage``: each part at its rate (audio among the uncached input
+        and the non-reasoning output)."""
         cached = max(0, usage.cached_tokens)
         written = max(0, usage.cache_creation_tokens)
         fresh = max(0, usage.input_tokens - cached - written)
+        spoken_in = max(0, min(usage.audio_input_tokens, fresh))
         reasoning = max(0, min(usage.reasoning_tokens, usage.output_tokens))
         answer = max(0, usage.output_tokens - reasoning)
+        spoken_out = max(0, min(usage.audio_output_tokens, answer))
         cached_cost = cached * self.cached_input_per_1m / 1e6
         write_cost = written * self.cache_write_per_1m / 1e6
         reasoning_cost = reasoning * self.reasoning_per_1m / 1e6
+        audio_in_cost = spoken_in * self.audio_input_per_1m / 1e6
+        audio_out_cost = spoken_out * self.audio_output_per_1m / 1e6
+        text_in_cost = (fresh - spoken_in) * self.input_per_1m / 1e6
+        text_out_cost = (answer - spoken_out) * self.output_per_1m / 1e6
         return Cost(
-            input_cost=fresh * self.input_per_1m / 1e6 + cached_cost + write_cost,
-            output_cost=answer * self.output_per_1m / 1e6 + reasoning_cost,
+            input_cost=text_in_cost + audio_in_cost + cached_cost + write_cost,
+            output_cost=text_out_cost + audio_out_cost + reasoning_cost,
             cached_input_cost=cached_cost,
             cache_write_cost=write_cost,
             reasoning_cost=reasoning_cost,
             currency=currency,
+            audio_input_cost=audio_in_cost,
+            audio_output_cost=audio_out_cost,
         )
 
 
@@ -115,6 +145,14 @@ class ModelPricing:
     @property
     def reasoning_per_1m(self) -> float:
         return self.rates.reasoning_per_1m
+
+    @property
+    def audio_input_per_1m(self) -> float:
+        return self.rates.audio_input_per_1m
+
+    @property
+    def audio_output_per_1m(self) -> float:
+        return self.rates.audio_output_per_1m
 
     @property
     def input_price_per_1k(self) -> float:
@@ -181,12 +219,16 @@ def _rates(values: dict[str, Any], base: dict[str, Any] | None) -> Rates:
     cached = pick(*CACHED_KEYS)
     write = pick("cache_write_per_1m")
     reasoning = pick("reasoning_per_1m")
+    audio_in = pick("audio_input_per_1m")
+    audio_out = pick("audio_output_per_1m")
     return Rates(
         input_rate,
         output_rate,
         input_rate if cached is None else cached,
         input_rate if write is None else write,
         output_rate if reasoning is None else reasoning,
+        input_rate if audio_in is None else audio_in,
+        output_rate if audio_out is None else audio_out,
     )
 
 
@@ -301,12 +343,14 @@ def estimate_cost(
     cached_input_tokens: int = 0,
     cache_write_tokens: int = 0,
     reasoning_tokens: int = 0,
+    audio_input_tokens: int = 0,
+    audio_output_tokens: int = 0,
     provider: str | None = None,
 ) -> Cost:
     """The cost of a call of this size on ``model`` (PriceNotFoundError when unpriced).
 
-    ``input_tokens`` includes the cached and cache-write ones and ``output_tokens`` the
-    reasoning ones, as in ``resp.usage``.
+    ``input_tokens`` includes the cached, cache-write and audio ones and
+    ``output_tokens`` the reasoning and audio ones, as in ``resp.usage``.
     """
     for name, value in (
         ("input_tokens", input_tokens),
@@ -314,6 +358,8 @@ def estimate_cost(
         ("cached_input_tokens", cached_input_tokens),
         ("cache_write_tokens", cache_write_tokens),
         ("reasoning_tokens", reasoning_tokens),
+        ("audio_input_tokens", audio_input_tokens),
+        ("audio_output_tokens", audio_output_tokens),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidRequestError(f"{name} must be an int >= 0, got {value!r}")
@@ -331,5 +377,7 @@ def estimate_cost(
         cached_tokens=cached_input_tokens,
         reasoning_tokens=reasoning_tokens,
         cache_creation_tokens=cache_write_tokens,
+        audio_input_tokens=audio_input_tokens,
+        audio_output_tokens=audio_output_tokens,
     )
     return pricing.cost(usage)

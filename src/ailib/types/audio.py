@@ -81,8 +81,11 @@ def pcm16_to_wav(pcm: bytes, sample_rate: int = PCM16_RATE, channels: int = 1) -
 
 
 def output_format(data: bytes, mime_type: str | None, fallback: str | None) -> str | None:
-    """The format of answered audio: its signature, else the wire's MIME type, else
-    ``fallback`` (OpenAI's raw ``pcm16`` carries neither)."""
+    """The format of answered audio: raw PCM when the wire's MIME type says so, else its
+    signature, else the wire's MIME type, else ``fallback`` (OpenAI's raw ``pcm16``
+    carries neither)."""
+    if mime_type and media.normalize(mime_type) in media.RAW_AUDIO:
+        return "pcm16"  # the wire says raw samples: no signature to read (Gemini's L16)
     found = media.sniff(data) if data else None
     if found == "audio/ogg":
         return "opus" if b"OpusHead" in data[:64] else "ogg"
@@ -97,8 +100,4 @@ def output_format(data: bytes, mime_type: str | None, fallback: str | None) -> s
 
 def sample_rate_of(mime_type: str | None) -> int | None:
     """The ``rate=`` parameter of a MIME type such as ``audio/L16;codec=pcm;rate=24000``."""
-    for param in (mime_type or "").split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "rate" and value.strip().isdigit():
-            return int(value.strip())
-    return None
+    return media.sample_rate_of(mime_type)

@@ -116,8 +116,19 @@ class StreamEvent:
 
 @attrs.frozen
 class ContentDelta(StreamEvent):
+    """A piece of the answer's text.
+
+    In a structured-output stream (``.response_format(...)``) ``partial`` is the JSON
+    value of the answer so far (open objects closed, a string in progress included)::
+
+        for event in client.chat().user("Weather?").response_format(Weather).stream():
+            if event.is_content_delta:
+                show(event.as_content_delta.partial)  # {'city': 'Par'} ...
+    """
+
     content: str
     candidate: int = 0
+    partial: Any = attrs.field(default=None, eq=False, repr=False)
     kind = "content_delta"
 
 
@@ -167,10 +178,14 @@ class ToolCallStarted(StreamEvent):
 
 @attrs.frozen
 class ToolCallArgumentsDelta(StreamEvent):
+    """A piece of a tool call's argument text; ``partial_arguments`` is the JSON value
+    of the arguments so far (``{'city': 'Par'}``), read tolerantly as they grow."""
+
     index: int
     arguments_delta: str
     id: str = ""
     candidate: int = 0
+    partial_arguments: Any = attrs.field(default=None, eq=False, repr=False)
     kind = "tool_call_delta"
 
 

@@ -19,6 +19,8 @@ import base64
 import binascii
 import io
 import os
+import re
+import stat
 import struct
 
 from ailib.errors import MediaError
@@ -91,6 +93,24 @@ _OLE_TYPES = (
 )
 #: Bytes enough to sniff every signature above (base64 text: 4/3 of it).
 HEAD_BYTES = 64
+#: Bytes read to confirm an MPEG/ADTS frame header by the next one (longest frame: 8191).
+SNIFF_BYTES = 8200
+#: Declared types whose files always start with a magic number, and its first bytes: bytes
+#: that start otherwise contradict the declaration (raw samples, MP3 and container types
+#: may not show one). A short or cut file that starts right is let through.
+SIGNED_TYPES: dict[str, tuple[bytes, ...]] = {
+    "image/png": (b"\x89PNG",),
+    "image/jpeg": (b"\xff\xd8",),
+    "image/gif": (b"GIF8",),
+    "image/webp": (b"RIFF", b"RF64"),
+    "application/pdf": (b"%PDF",),
+    "audio/wav": (b"RIFF", b"RF64", b"BW64"),
+    "audio/flac": (b"fLaC",),
+    "audio/ogg": (b"OggS",),
+    "audio/aiff": (b"FORM",),
+}
+#: Raw samples: any bytes can be PCM, so only a strong container signature contradicts.
+RAW_AUDIO = frozenset({"audio/pcm", "audio/l16"})
 
 
 def normalize(media_type: str) -> str:
@@ -108,9 +128,17 @@ def sniff(data: bytes) -> str | None:
     kind = _binary_signature(head)
     if kind == "application/zip":
         return _zip_kind(data)
+    if kind in ("audio/mpeg", "audio/aac") and not head.startswith(b"ID3"):
+        kind = _frame_stream(bytes(data[:SNIFF_BYTES]))  # a bare frame sync: confirm it
     if kind is not None:
         return kind
     return "text/plain" if _is_text(bytes(data[:4096])) else None
+
+
+def weak_signature(data: bytes) -> bool:
+    """Whether the bytes' signature is only a frame sync or a 2-3 byte magic number
+    (MP3/AAC frames, JPEG, BMP, TIFF), which raw PCM samples can start with by chance."""
+    return bytes(data[:4]).startswith((b"\xff", b"BM", b"II*\x00", b"MM\x00*"))
 
 
 def _binary_signature(h: bytes) -> str | None:
@@ -167,14 +195,69 @@ def _iso_brand(brand: bytes) -> str:
 
 def _mpeg_frame(h: bytes) -> str | None:
     """An MPEG audio frame (MP3) or an ADTS frame (AAC) after the 11-bit frame sync."""
-    layer = (h[1] >> 1) & 0x03
-    if layer == 0:  # ADTS: layer bits are always 00
-        return "audio/aac" if (h[1] & 0xF6) == 0xF0 else None
-    version = (h[1] >> 3) & 0x03
-    bitrate, rate = h[2] >> 4, (h[2] >> 2) & 0x03
-    if version == 1 or bitrate == 0x0F or rate == 0x03:  # reserved values: not a frame
+    if _adts_length(h) is not None:
+        return "audio/aac"
+    if _mpeg_length(h) is not None:
+        return "audio/mpeg"
+    return None
+
+
+# kbit/s by bitrate index: MPEG-1 layers I, II, III; MPEG-2/2.5 layer I; layers II and III
+_KBPS_V1 = {
+    3: (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    2: (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+}
+_KBPS_V2_L1 = (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256)
+_KBPS_V2 = (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160)
+_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def _mpeg_length(h: bytes) -> int | None:
+    """The length of the MPEG audio frame whose header starts ``h`` (None: no header).
+
+    Free-format (bitrate index 0) and reserved values are not accepted: raw PCM often
+    starts with bytes like ``ff ff 00 00`` (samples -1, 0), which would pass a bare sync.
+    """
+    if len(h) < 4 or h[0] != 0xFF or (h[1] & 0xE0) != 0xE0:
         return None
-    return "audio/mpeg"
+    version, layer = (h[1] >> 3) & 0x03, (h[1] >> 1) & 0x03
+    index, rate_index, padding = h[2] >> 4, (h[2] >> 2) & 0x03, (h[2] >> 1) & 0x01
+    if version == 1 or layer == 0 or index in (0, 15) or rate_index == 3:
+        return None
+    kbps = (
+        _KBPS_V1[layer][index] if version == 3 else (_KBPS_V2_L1 if layer == 3 else _KBPS_V2)[index]
+    )
+    rate = _RATES[version][rate_index]
+    if layer == 3:  # layer I: 4-byte slots
+        return (12 * kbps * 1000 // rate + padding) * 4
+    per_frame = 72 if (layer == 1 and version != 3) else 144
+    return per_frame * kbps * 1000 // rate + padding
+
+
+def _adts_length(h: bytes) -> int | None:
+    """The length of the ADTS (AAC) frame whose header starts ``h`` (None: no header)."""
+    if len(h) < 7 or h[0] != 0xFF or (h[1] & 0xF6) != 0xF0 or ((h[2] >> 2) & 0x0F) > 12:
+        return None
+    length = ((h[3] & 0x03) << 11) | (h[4] << 3) | (h[5] >> 5)
+    return length if length >= 7 else None
+
+
+def _frame_stream(d: bytes) -> str | None:
+    """MP3 or AAC when the first frame header is followed by another at its end.
+
+    A lone header (bytes too short to hold the next one) is taken at its word.
+    """
+    for kind, length_of in (("audio/aac", _adts_length), ("audio/mpeg", _mpeg_length)):
+        length = length_of(d)
+        if length is None:
+            continue
+        following = d[length : length + 7]
+        if len(following) < 4 or (kind == "audio/aac" and len(following) < 7):
+            return kind
+        same_stream = (following[1] & 0xFE) == (d[1] & 0xFE)
+        return kind if same_stream and length_of(following) is not None else None
+    return None
 
 
 def _zip_kind(data: bytes) -> str:
@@ -236,11 +319,18 @@ def resolve_media_type(data: bytes, declared: str | None, kind: str) -> str:
         found = None  # no binary signature: the declared type stands (csv, md, json...)
     if declared is not None and (not isinstance(declared, str) or "/" not in declared):
         raise MediaError(f"{kind} media type must be a str like 'image/png', got {declared!r}")
+    if declared is not None and normalize(declared) in RAW_AUDIO and weak_signature(data):
+        found = None  # raw samples may start like a frame sync or a short magic number
     if found is None:
         if declared is None:
             raise MediaError(
                 f"cannot tell what kind of {kind} these bytes are ({describe(data)}): no "
                 "known signature; pass its media type"
+            )
+        if _lacks_signature(data, normalize(declared)):
+            raise MediaError(
+                f"the {kind} was declared {declared!r} but its bytes do not start like "
+                f"one ({describe(data)}); pass the right type, or none to have it detected"
             )
         return normalize(declared)
     if declared is not None and not consistent(declared, found):
@@ -259,6 +349,15 @@ def resolve_media_type(data: bytes, declared: str | None, kind: str) -> str:
             f"these bytes are {media!r} ({describe(data)}), not an {kind}", media_type=media
         )
     return media
+
+
+def _lacks_signature(data: bytes, declared: str) -> bool:
+    """A declared type every file of which starts with a magic number, and bytes that do
+    not (a PDF may have a little junk before ``%PDF-``, as readers allow)."""
+    starts = SIGNED_TYPES.get(declared)
+    if starts is None or bytes(data[:8]).startswith(starts):
+        return False
+    return not (declared == "application/pdf" and b"%PDF-" in bytes(data[:1024]))
 
 
 def describe(data: bytes) -> str:
@@ -286,11 +385,35 @@ def audio_media_type(format_or_type: str) -> str:
     return media
 
 
-def decode_head(data_b64: str, size: int = HEAD_BYTES) -> bytes:
+_SPACE = re.compile(r"\s")
+_URL_SAFE = str.maketrans("-_", "+/")
+
+
+def plain_base64(text: str) -> str:
+    """Base64 text as every wire takes it: line breaks removed, the URL-safe alphabet
+    (``-_``, as Google's SDKs write it) turned into the standard one (``+/``)."""
+    if _SPACE.search(text):  # wrapped over lines (MIME style)
+        text = "".join(text.split())
+    if "-" in text or "_" in text:
+        text = text.translate(_URL_SAFE)
+    return str(text)
+
+
+def sample_rate_of(media_type: str | None) -> int | None:
+    """The ``rate=`` parameter of a type such as ``audio/L16;codec=pcm;rate=24000``."""
+    for param in (media_type or "").split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "rate" and value.strip().isdigit():
+            return int(value.strip())
+    return None
+
+
+def decode_head(data_b64: str, size: int = SNIFF_BYTES) -> bytes:
     """The first ``size`` bytes of base64 text (decoding only what is needed)."""
     chars = (size + 2) // 3 * 4
+    text = plain_base64(data_b64[: chars + chars // 16])[:chars]  # line breaks skipped
     try:
-        return base64.b64decode(data_b64[:chars], validate=False)
+        return base64.b64decode(text[: len(text) - len(text) % 4], validate=False)
     except (binascii.Error, ValueError):
         return b""
 
@@ -304,34 +427,56 @@ def decode_all(data_b64: str, kind: str) -> bytes:
 
 
 def read_file(path: str | os.PathLike[str], kind: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
-    """The bytes of a local file, bounded; missing or unreadable files raise MediaError."""
+    """The bytes of a local regular file, bounded; anything else raises MediaError.
+
+    Symlinks are followed; what they lead to must be a regular file: a FIFO, socket or
+    device (``/dev/zero``, ``/dev/stdin``) is refused without reading from it (a FIFO is
+    opened non-blocking, so a missing writer cannot hang the call).
+    """
     try:
         name = os.fspath(path)
     except TypeError:
-        raise MediaError(f"a {kind} file path must be a str or a path, got {path!r:.80}") from None
+        raise MediaError(
+            f"{article(kind)} file path must be a str or a path, got {path!r:.80}"
+        ) from None
     if not isinstance(name, str):
         name = os.fsdecode(name)
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags |= getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
     try:
-        with open(name, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
-            if size > max_bytes:
-                raise _too_large(kind, name, size, max_bytes)
+        fd = os.open(name, flags)
+        with os.fdopen(fd, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise IsADirectoryError
+            if not stat.S_ISREG(info.st_mode):
+                raise MediaError(
+                    f"{name!r} is not a regular file (a FIFO, socket or device); "
+                    f"{article(kind)} file must be one",
+                    path=name,
+                )
+            if info.st_size > max_bytes:
+                raise _too_large(kind, name, info.st_size, max_bytes)
             data = handle.read(max_bytes + 1)
     except FileNotFoundError:
         raise MediaError(f"no such {kind} file: {name!r}", path=name) from None
     except IsADirectoryError:
-        raise MediaError(f"{name!r} is a directory, not a {kind} file", path=name) from None
+        raise MediaError(f"{name!r} is a directory, not {article(kind)} file", path=name) from None
     except PermissionError:
         raise MediaError(f"no permission to read the {kind} file {name!r}", path=name) from None
-    except OSError as exc:
-        raise MediaError(
-            f"cannot read the {kind} file {name!r}: {exc.strerror}", path=name
-        ) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise MediaError(f"cannot read the {kind} file {name!r}: {reason}", path=name) from None
     if len(data) > max_bytes:
         raise _too_large(kind, name, len(data), max_bytes)
     if not data:
         raise MediaError(f"the {kind} file {name!r} is empty", path=name)
     return data
+
+
+def article(kind: str) -> str:
+    """``"an image"``, ``"an audio"``, ``"a document"``: the kind with its article."""
+    return f"an {kind}" if kind[:1] in "aeiou" else f"a {kind}"
 
 
 def _too_large(kind: str, name: str, size: int, limit: int) -> MediaError:

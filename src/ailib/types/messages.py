@@ -64,7 +64,7 @@ def _inline(data: Any, where: str) -> str:
         raise InvalidRequestError(
             f"{where} data is a data: URL, not base64 text: pass the part after ';base64,'"
         )
-    return data
+    return media.plain_base64(data)
 
 
 class MessageRole(str, enum.Enum):
@@ -145,12 +145,28 @@ class ContentBlock:
         )
 
     @classmethod
-    def audio(cls, data: str | bytes, format: str | None = None) -> ContentBlock:
+    def audio(
+        cls, data: str | bytes, format: str | None = None, *, sample_rate: int | None = None
+    ) -> ContentBlock:
         """An audio clip (bytes or base64 text); ``format`` is ``"wav"``, ``"mp3"``... or
         a media type, and is checked against the bytes (raw ``"pcm16"`` has no signature).
+
+        Raw 16-bit mono PCM has no header to say its rate: pass ``sample_rate=`` (or a
+        type like ``"audio/L16;rate=16000"``); without one it is taken as 24 kHz, the
+        rate OpenAI and Gemini speak in, when it is wrapped as WAV for a provider.
         """
         declared = media.audio_media_type(format) if format is not None else None
         text, media_type = _inline_media(data, declared, "audio")
+        rate = sample_rate if sample_rate is not None else media.sample_rate_of(format)
+        if rate is not None:
+            if isinstance(rate, bool) or not isinstance(rate, int) or not 1 <= rate <= 768_000:
+                raise InvalidRequestError(f"sample_rate must be an int in Hz, got {rate!r}")
+            if media_type not in media.RAW_AUDIO:
+                raise InvalidRequestError(
+                    f"sample_rate is for raw pcm16 audio; this clip is {media_type!r}, "
+                    "whose header has its rate"
+                )
+            media_type = f"{media_type};rate={rate}"
         return cls("audio", data=text, media_type=media_type)
 
     @classmethod
@@ -159,10 +175,13 @@ class ContentBlock:
         path: str | os.PathLike[str],
         *,
         format: str | None = None,
+        sample_rate: int | None = None,
         max_bytes: int = media.MAX_FILE_BYTES,
     ) -> ContentBlock:
-        """An audio clip read from a local file (at most ``max_bytes``), typed by its bytes."""
-        return cls.audio(media.read_file(path, "audio", max_bytes), format)
+        """An audio clip read from a local file (at most ``max_bytes``), typed by its bytes
+        (``format`` and ``sample_rate`` as for :meth:`audio`)."""
+        data = media.read_file(path, "audio", max_bytes)
+        return cls.audio(data, format, sample_rate=sample_rate)
 
     @classmethod
     def audio_ref(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic
 
 import attrs
 
+from ailib.structured._typing import ParsedT
 from ailib.types.audio import AudioOutput
 from ailib.types.messages import ContentBlock, Message, MessageRole
 from ailib.types.tools import ToolCall
@@ -16,8 +17,10 @@ class Usage:
     """Token usage, normalized across providers.
 
     ``input_tokens`` includes cached and cache-creation tokens and ``output_tokens``
-    includes reasoning tokens on every provider (Anthropic and Gemini report those apart;
-    ailib adds them back), so ``total_tokens == input_tokens + output_tokens``.
+    includes reasoning tokens on every provider (Anthropic, Gemini and xAI report those
+    apart; ailib adds them back), so ``total_tokens == input_tokens + output_tokens``.
+    ``audio_input_tokens`` / ``audio_output_tokens`` are the spoken parts of the input
+    and output (OpenAI audio models, Gemini), billed at their own rates.
     """
 
     input_tokens: int = 0
@@ -26,6 +29,8 @@ class Usage:
     cached_tokens: int = 0
     reasoning_tokens: int = 0
     cache_creation_tokens: int = 0
+    audio_input_tokens: int = 0
+    audio_output_tokens: int = 0
 
     @property
     def prompt_tokens(self) -> int:
@@ -40,9 +45,9 @@ class Usage:
 class Cost:
     """What a call cost, from its usage and the model's prices (in ``currency`` units).
 
-    ``input_cost`` includes the cached-read and cache-write parts, ``output_cost`` the
-    reasoning part; each part is billed at its own rate. ``float(cost)`` and format
-    specs use ``total_cost``.
+    ``input_cost`` includes the cached-read, cache-write and audio-input parts,
+    ``output_cost`` the reasoning and audio-output parts; each part is billed at its own
+    rate. ``float(cost)`` and format specs use ``total_cost``.
 
     Example::
 
@@ -57,6 +62,8 @@ class Cost:
     cache_write_cost: float = 0.0
     reasoning_cost: float = 0.0
     currency: str = "USD"
+    audio_input_cost: float = 0.0
+    audio_output_cost: float = 0.0
 
     @property
     def total_cost(self) -> float:
@@ -82,8 +89,11 @@ class Candidate:
 
 
 @attrs.frozen
-class ChatResponse:
+class ChatResponse(Generic[ParsedT]):
     """The unified answer of a chat call, streamed or not.
+
+    With ``.response_format(Weather)`` it is a ``ChatResponse[Weather]`` whose ``parsed``
+    is the validated ``Weather`` (None when the model refused: see ``refusal``).
 
     Example::
 
@@ -113,6 +123,9 @@ class ChatResponse:
     # ``provider/model`` of the target that answered (differs from the asked one after a
     # fallback); set by the pipeline.
     served_by: str | None = attrs.field(default=None, eq=False)
+    # The structured output (``.response_format(...)``): validated and typed; None when
+    # none was asked for or the model refused.
+    parsed: ParsedT | None = attrs.field(default=None, eq=False)
 
     @property
     def has_tool_calls(self) -> bool:
