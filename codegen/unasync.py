@@ -43,6 +43,7 @@ NAMES = [
     ("AsyncRetryLayer", "RetryLayer"),
     ("AsyncPluginLayer", "PluginLayer"),
     ("afinish", "finish"),
+    ("wait_async", "wait"),
     ("anext_within", "next_within"),
     ("asettle", "settle"),
     ("_async_pipeline", "_sync_pipeline"),

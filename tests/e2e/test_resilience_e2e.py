@@ -282,7 +282,8 @@ def test_stream_outcome_reaches_the_signals_when_closed_early(mock_server: MockS
         assert client.current_inflight == 0
         assert stream.context.closed_early
         stats = client.get_resilience_stats()
-        assert stats.calls == 1 and stats.failures == 0
+        assert stats.calls == 1 and stats.failures == 0 and stats.successes == 0
+        assert stats.closed_early == 1
 
 
 def test_fault_in_one_call_does_not_leak_into_the_next(mock_server: MockServer) -> None:

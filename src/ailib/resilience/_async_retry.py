@@ -62,7 +62,7 @@ class AsyncRetryLayer:
             if wait is None:
                 raise
             self._count_retry(ctx, wait)
-            await asyncio.sleep(wait)
+            await self._pause(ctx, wait)
         return await self._retrying(ctx, call_next, policy)
 
     async def _retrying(self, ctx: CallContext, call_next: AsyncNext, policy: RetryPolicy) -> Any:
@@ -90,13 +90,22 @@ class AsyncRetryLayer:
             stop=stop,
             wait=wait,
             retry=retry_if_exception(policy.should_retry),
-            sleep=asyncio.sleep,
+            sleep=lambda seconds: self._pause(ctx, seconds),
             reraise=True,
         )
         async for attempt in retrying:
             with attempt:
                 return await call_next(ctx)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _pause(self, ctx: CallContext, seconds: float) -> None:
+        """Wait ``seconds`` before the next attempt; a cancelled call stops waiting at once
+        (its next attempt then refuses to send)."""
+        token = ctx.cancel_token
+        if token is None:
+            await asyncio.sleep(seconds)
+        else:
+            await token.wait_async(seconds)
 
     def _bounded_wait(self, ctx: CallContext, policy: RetryPolicy, seconds: float) -> float | None:
         """``seconds``, or None when waiting would pass the total timeout."""

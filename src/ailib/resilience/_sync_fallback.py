@@ -48,6 +48,8 @@ def _record_outcome(stats: ResilienceStats, ctx: CallContext) -> None:
     elif error is not None:
         stats.count("failures")
         stats.error(error.code if isinstance(error, AiLibError) else type(error).__name__)
+    else:  # the caller stopped it: a break, a close, a cancel
+        stats.count("closed_early")
 
 
 class SignalsLayer:

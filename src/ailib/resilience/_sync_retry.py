@@ -62,7 +62,7 @@ class RetryLayer:
             if wait is None:
                 raise
             self._count_retry(ctx, wait)
-            time.sleep(wait)
+            self._pause(ctx, wait)
         return self._retrying(ctx, call_next, policy)
 
     def _retrying(self, ctx: CallContext, call_next: Next, policy: RetryPolicy) -> Any:
@@ -90,13 +90,22 @@ class RetryLayer:
             stop=stop,
             wait=wait,
             retry=retry_if_exception(policy.should_retry),
-            sleep=time.sleep,
+            sleep=lambda seconds: self._pause(ctx, seconds),
             reraise=True,
         )
         for attempt in retrying:
             with attempt:
                 return call_next(ctx)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _pause(self, ctx: CallContext, seconds: float) -> None:
+        """Wait ``seconds`` before the next attempt; a cancelled call stops waiting at once
+        (its next attempt then refuses to send)."""
+        token = ctx.cancel_token
+        if token is None:
+            time.sleep(seconds)
+        else:
+            token.wait(seconds)
 
     def _bounded_wait(self, ctx: CallContext, policy: RetryPolicy, seconds: float) -> float | None:
         """``seconds``, or None when waiting would pass the total timeout."""

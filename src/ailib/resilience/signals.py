@@ -38,6 +38,7 @@ class SignalsSnapshot:
     retries: int = 0
     successes: int = 0
     failures: int = 0
+    closed_early: int = 0
     rate_limited: int = 0
     rejected_by_breaker: int = 0
     rejected_by_backpressure: int = 0
@@ -64,6 +65,7 @@ _COUNTERS = (
     "retries",
     "successes",
     "failures",
+    "closed_early",
     "rate_limited",
     "rejected_by_breaker",
     "rejected_by_backpressure",
