@@ -10,6 +10,7 @@ then says so in one line, naming each suite and how to run it, e.g.::
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -50,6 +51,62 @@ def pytest_configure(config: pytest.Config) -> None:
     cache = Path(tempfile.mkdtemp(prefix="ailib-tiktoken-"))
     seed_tiktoken_cache(read_encoding_files(data), cache)
     os.environ["TIKTOKEN_CACHE_DIR"] = str(cache)
+
+
+class KeyWatch(logging.Handler):
+    """Every record of ailib and the HTTP loggers, at every level, during the whole run,
+    checked for the keys live engines hold (issue 9: no key reaches a log record).
+
+    The loggers run at DEBUG for the session so the DEBUG dumps are checked too; a record
+    showing a key is kept (name, level, where the key was) and fails the run at the end.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.leaks: list[str] = []
+        self.seen = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from ailib.runtime.redact import MIN_SECRET, registered_secrets
+
+        self.seen += 1
+        try:
+            text = record.getMessage()
+        except Exception:
+            text = str(record.msg)
+        parts = [text, record.exc_text or ""]
+        parts += [repr(v) for k, v in vars(record).items() if k not in _PLAIN_RECORD_FIELDS]
+        shown = "\n".join(parts)
+        for secret in registered_secrets():
+            if len(secret) >= MIN_SECRET and secret in shown:
+                where = f"{record.name}:{record.levelname} {record.pathname}:{record.lineno}"
+                self.leaks.append(f"{where}: {text[:200]!r}")
+
+
+_PLAIN_RECORD_FIELDS = set(vars(logging.LogRecord("x", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+}
+KEY_WATCH = KeyWatch()
+WATCHED_LOGGERS = ("ailib", "httpx", "httpcore")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    for name in WATCHED_LOGGERS:
+        logger = logging.getLogger(name)
+        logger.addHandler(KEY_WATCH)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.DEBUG)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for name in WATCHED_LOGGERS:
+        logging.getLogger(name).removeHandler(KEY_WATCH)
+    if KEY_WATCH.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        shown = "\n  ".join(KEY_WATCH.leaks[:20])
+        print(f"\nAPI keys reached {len(KEY_WATCH.leaks)} log records:\n  {shown}")
 
 
 def _skip_reason(report: Any) -> str:
