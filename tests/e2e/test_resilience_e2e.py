@@ -497,3 +497,38 @@ def test_a_fallback_with_its_own_url_never_gets_the_primary_key(
             mock_server.push(Scenario(status=503, repeat=2))
             assert client.chat().user("hi").execute().served_by == "openai/gpt-4o-mini"
         assert other.requests[-1].headers["authorization"] == "Bearer sk-from-the-environment"
+
+
+# ---- the total timeout across attempts --------------------------------------------------------
+
+
+def test_total_timeout_also_ends_the_attempt_in_flight_sync(mock_server: MockServer) -> None:
+    import time
+
+    from ailib import TransportError
+
+    config = RetryConfig(max_retries=3, total_timeout_seconds=0.5)
+    with sync_builder(mock_server).timeout(30).with_retry(config).build() as client:
+        mock_server.push(Scenario(text="late", delay=3.0))
+        start = time.monotonic()
+        with pytest.raises(TransportError) as info:
+            client.chat().user("x").execute()
+        assert info.value.code == "E3003"
+        assert time.monotonic() - start < 2.5  # not the 3 s the server waits, nor 30 s
+
+
+async def test_total_timeout_also_ends_the_attempt_in_flight_async(
+    mock_server: MockServer,
+) -> None:
+    import time
+
+    from ailib import TransportError
+
+    config = RetryConfig(max_retries=3, total_timeout_seconds=0.5)
+    async with await async_builder(mock_server).timeout(30).with_retry(config).build() as c:
+        mock_server.push(Scenario(text="late", delay=3.0))
+        start = time.monotonic()
+        with pytest.raises(TransportError) as info:
+            await c.chat().user("x").execute()
+        assert info.value.code == "E3003"
+        assert time.monotonic() - start < 2.5

@@ -52,6 +52,10 @@ class AsyncRetryLayer:
         return policy.with_config(self.config)
 
     async def handle(self, ctx: CallContext, call_next: AsyncNext) -> Any:
+        config = self.config
+        if config is not None and config.total_timeout_seconds is not None:
+            ends_at = ctx.started_at + config.total_timeout_seconds  # attempts end by it too
+            ctx.ends_at = ends_at if ctx.ends_at is None else min(ctx.ends_at, ends_at)
         try:
             return await call_next(ctx)
         except AiLibError as exc:

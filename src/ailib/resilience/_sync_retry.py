@@ -52,6 +52,10 @@ class RetryLayer:
         return policy.with_config(self.config)
 
     def handle(self, ctx: CallContext, call_next: Next) -> Any:
+        config = self.config
+        if config is not None and config.total_timeout_seconds is not None:
+            ends_at = ctx.started_at + config.total_timeout_seconds  # attempts end by it too
+            ctx.ends_at = ends_at if ctx.ends_at is None else min(ctx.ends_at, ends_at)
         try:
             return call_next(ctx)
         except AiLibError as exc:

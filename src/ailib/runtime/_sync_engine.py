@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 import json
+import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
@@ -258,11 +259,12 @@ class SyncEngine:
         if ctx.cancel_token is not None:  # cancelled (e.g. between retries): send nothing
             ctx.cancel_token.raise_if_cancelled()
         ctx.attempt += 1
+        deadline = self._deadline if ctx.ends_at is None else self._call_deadline(ctx)
         if ctx.operation == "stream":  # the headers within the attempt's deadline
-            guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)
+            guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
             return run_within(guard, self._send_once, ctx.prepared(), guard)
         method = "GET" if ctx.operation == "get" else "POST"
-        response, raw = self._attempt(ctx.prepared(), method)
+        response, raw = self._attempt(ctx.prepared(), method, deadline)
         ctx.metadata["response_headers"] = response.headers  # rate-limit headers, for layers
         body = body_json(raw, self.limits)  # ResponseDecodeError: not JSON, or too deep
         if ctx.operation in ("post", "get"):
@@ -303,9 +305,24 @@ class SyncEngine:
 
     # ---- one attempt ---------------------------------------------------------------------
 
-    def _attempt(self, prepared: Prepared, method: str = "POST") -> tuple[httpx.Response, bytes]:
+    def _call_deadline(self, ctx: CallContext) -> float | None:
+        """This attempt's deadline within what is left of the call's total (a retry
+        config's ``total_timeout_seconds``); nothing left: E3003 before sending."""
+        left = (ctx.ends_at or 0.0) - time.monotonic()
+        if left <= 0:
+            raise AiTransportError(
+                "the call's total timeout passed before this attempt",
+                code="E3003",
+                provider=self.spec.id,
+            )
+        return left if self._deadline is None else min(self._deadline, left)
+
+    def _attempt(
+        self, prepared: Prepared, method: str = "POST", deadline: float | None = None
+    ) -> tuple[httpx.Response, bytes]:
         """Send and read the whole body within the attempt's deadline."""
-        guard = BodyGuard(self.limits, provider=self.spec.id, deadline=self._deadline)
+        deadline = self._deadline if deadline is None else deadline
+        guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
         return run_within(guard, self._send_and_read, prepared, guard, method)
 
     def _send_and_read(

@@ -137,6 +137,8 @@ class CallContext:
     hops: list[Hop] = attrs.field(factory=list)
     metadata: dict[str, Any] = attrs.field(factory=dict)
     started_at: float = attrs.field(factory=time.monotonic)
+    #: monotonic time by which the whole call must end (a retry total timeout), or None
+    ends_at: float | None = None
     _prepared: dict[int, Prepared] = attrs.field(factory=dict, repr=False)
     _done_hooks: list[OutcomeHook] = attrs.field(factory=list, repr=False)
     #: called with (ctx, event) for each event a stream delivers to the caller
