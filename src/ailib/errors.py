@@ -385,10 +385,12 @@ class StreamInterruptedError(TransportError):
 class RemoteError(AiLibError):
     """The provider answered with an error (an HTTP error status or an error in a stream).
 
-    For an error inside a 200 stream, ``partial`` holds what arrived before it.
+    For an error inside a 200 stream, ``partial`` holds what arrived before it;
+    ``headers`` are the error answer's response headers (rate-limit state, request ids).
     """
 
     partial: ChatResponse | None = None
+    headers: Any = None
 
 
 class RedirectError(RemoteError):

@@ -532,3 +532,40 @@ async def test_total_timeout_also_ends_the_attempt_in_flight_async(
             await c.chat().user("x").execute()
         assert info.value.code == "E3003"
         assert time.monotonic() - start < 2.5
+
+
+# ---- the limiter follows the rate-limit headers of an error answer ----------------------------
+
+EMPTY_BUDGET = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "30s"}
+
+
+def test_a_429s_rate_limit_headers_hold_the_next_call_back_sync(mock_server: MockServer) -> None:
+    from ailib import RateLimitExceededError
+
+    limit = RateLimiterConfig.from_rps(100, max_wait_seconds=0.5)
+    builder = sync_builder(mock_server).with_retry(RetryConfig(max_retries=0))
+    with builder.with_rate_limit(limit).build() as client:
+        mock_server.push(Scenario(status=429, headers=EMPTY_BUDGET))
+        with pytest.raises(RemoteError):
+            client.chat().user("x").execute()
+        sent = len(mock_server.requests)
+        with pytest.raises(RateLimitExceededError):
+            client.chat().user("x").execute()
+        assert len(mock_server.requests) == sent  # held back: nothing was sent
+
+
+async def test_a_429s_rate_limit_headers_hold_the_next_call_back_async(
+    mock_server: MockServer,
+) -> None:
+    from ailib import RateLimitExceededError
+
+    limit = RateLimiterConfig.from_rps(100, max_wait_seconds=0.5)
+    builder = async_builder(mock_server).with_retry(RetryConfig(max_retries=0))
+    async with await builder.with_rate_limit(limit).build() as client:
+        mock_server.push(Scenario(status=429, headers=EMPTY_BUDGET))
+        with pytest.raises(RemoteError):
+            await client.chat().user("x").execute()
+        sent = len(mock_server.requests)
+        with pytest.raises(RateLimitExceededError):
+            await client.chat().user("x").execute()
+        assert len(mock_server.requests) == sent

@@ -259,11 +259,16 @@ class AsyncEngine:
             ctx.cancel_token.raise_if_cancelled()
         ctx.attempt += 1
         deadline = self._deadline if ctx.ends_at is None else self._call_deadline(ctx)
-        if ctx.operation == "stream":  # the headers within the attempt's deadline
-            guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
-            return await arun_within(guard, self._send_once, ctx.prepared(), guard)
-        method = "GET" if ctx.operation == "get" else "POST"
-        response, raw = await self._attempt(ctx.prepared(), method, deadline)
+        try:
+            if ctx.operation == "stream":  # the headers within the attempt's deadline
+                guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
+                return await arun_within(guard, self._send_once, ctx.prepared(), guard)
+            method = "GET" if ctx.operation == "get" else "POST"
+            response, raw = await self._attempt(ctx.prepared(), method, deadline)
+        except RemoteError as exc:
+            if exc.headers is not None:  # rate-limit headers of an error answer, for layers
+                ctx.metadata["response_headers"] = exc.headers
+            raise
         ctx.metadata["response_headers"] = response.headers  # rate-limit headers, for layers
         body = body_json(raw, self.limits)  # ResponseDecodeError: not JSON, or too deep
         if ctx.operation in ("post", "get"):
@@ -356,7 +361,9 @@ class AsyncEngine:
             response.status_code
         )
         if response.status_code >= 400:
-            raise self._http_error(response, await aread_body(response, guard, self._wire))
+            error = self._http_error(response, await aread_body(response, guard, self._wire))
+            error.headers = response.headers  # the limiter reads a 429's rate-limit headers
+            raise error
         return response
 
     async def _hop_once(self, request: Any) -> Any:
