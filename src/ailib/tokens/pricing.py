@@ -239,8 +239,24 @@ def model_candidates(model: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+#: (id(manifest), model) -> (manifest, pricing): each response's lookup, done once
+_PRICED: dict[tuple[int, str], tuple[Manifest, ModelPricing | None]] = {}
+
+
 def manifest_pricing(manifest: Manifest, model: str) -> ModelPricing | None:
     """The pricing a manifest gives ``model`` (dated ids fall back to their base id)."""
+    key = (id(manifest), model)
+    found = _PRICED.get(key)
+    if found is not None and found[0] is manifest:
+        return found[1]
+    pricing = _manifest_pricing(manifest, model)
+    if len(_PRICED) > 4096:  # many models or hot-reloaded manifests: stay bounded
+        _PRICED.clear()
+    _PRICED[key] = (manifest, pricing)
+    return pricing
+
+
+def _manifest_pricing(manifest: Manifest, model: str) -> ModelPricing | None:
     models = manifest.models
     lowered = {k.lower(): k for k in models}
     as_of = manifest.prices_as_of
