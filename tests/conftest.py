@@ -54,7 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 class KeyWatch(logging.Handler):
-    """Every record of ailib and the HTTP loggers, at every level, during the whole run,
+    """Every record of ailib and the HTTP loggers, at every level, during the whole run
+    (a handler on the root logger; records propagate to it),
     checked for the keys live engines hold (issue 9: no key reaches a log record).
 
     The loggers run at DEBUG for the session so the DEBUG dumps are checked too; a record
@@ -69,6 +70,8 @@ class KeyWatch(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from ailib.runtime.redact import MIN_SECRET, registered_secrets
 
+        if not record.name.startswith(WATCHED_LOGGERS):
+            return
         self.seen += 1
         try:
             text = record.getMessage()
@@ -93,16 +96,15 @@ WATCHED_LOGGERS = ("ailib", "httpx", "httpcore")
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
+    logging.getLogger().addHandler(KEY_WATCH)  # on the root: ailib installs no handler
     for name in WATCHED_LOGGERS:
         logger = logging.getLogger(name)
-        logger.addHandler(KEY_WATCH)
         if logger.level == logging.NOTSET:
             logger.setLevel(logging.DEBUG)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    for name in WATCHED_LOGGERS:
-        logging.getLogger(name).removeHandler(KEY_WATCH)
+    logging.getLogger().removeHandler(KEY_WATCH)
     if KEY_WATCH.leaks:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         shown = "\n  ".join(KEY_WATCH.leaks[:20])
