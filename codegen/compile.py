@@ -8,6 +8,7 @@ which the differential tests check. Manifest values enter the source only throug
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 from ailib.protocol.expr import (
@@ -24,20 +25,34 @@ from ailib.protocol.expr import (
 from ailib.protocol.interpret import normalize_emit
 from codegen.safe import comment_text
 
-# Module-level names every compiled function relies on (rendered into each module).
-PRELUDE = (
-    "_E: dict[str, Any] = {}  # stands in for a missing object; never mutated\n"
-    "_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()\n"
-    "\n\n"
-    "def _dig(obj: Any, steps: tuple[Any, ...]) -> Any:\n"
-    '    """Follow keys and indexes (for the tail of a [*] path); None when absent."""\n'
-    "    for step in steps:\n"
-    "        if type(step) is str:\n"
-    "            obj = obj.get(step) if type(obj) is dict else None\n"
-    "        else:\n"
-    "            obj = obj[step] if type(obj) is list and -len(obj) <= step < len(obj) else None\n"
-    "    return obj\n"
-)
+#: The runtime module holding the helpers compiled functions call (``ailib.runtime``).
+HELPER_MODULE = "ailib.runtime.compiled_helpers"
+#: Name used in compiled code -> name in :data:`HELPER_MODULE`.
+HELPERS = {
+    "_E": "MISSING_OBJECT",
+    "_EMPTY_LIST": "EMPTY_LIST",
+    "_dig": "dig",
+    "_is_code": "is_code",
+}
+
+
+def helper_import(*sources: str) -> str:
+    """The import line for the helpers that ``sources`` use ("" when they use none)."""
+    loaded = {
+        node.id
+        for source in sources
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Name)
+    }
+    used = [name for name in HELPERS if name in loaded]
+    if not used:
+        return ""
+    names = ", ".join(f"{HELPERS[name]} as {name}" for name in used)
+    return f"from {HELPER_MODULE} import {names}\n"
+
+
+# Every helper compiled functions may rely on (for running compiled source on its own).
+PRELUDE = helper_import(*HELPERS)
 
 
 class Scope:

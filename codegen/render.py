@@ -19,11 +19,11 @@ from ailib.protocol.interpret import candidate_split
 from ailib.protocol.loader import parse_text, read_manifest_text, validate
 from ailib.protocol.manifest import resolve_extends
 from codegen.compile import (
-    PRELUDE,
     compile_codes_of,
     compile_event_map,
     compile_message_of,
     compile_params,
+    helper_import,
 )
 from codegen.safe import (
     UnsafeValueError,
@@ -123,6 +123,14 @@ def _identifiers(data: dict[str, Any], source: str) -> tuple[str, str]:
     return module, cls
 
 
+_COMPILED = ("stream_map", "response_map", "codes_of", "message_of", "encode_params")
+
+
+def _helpers_used(plan: dict[str, Any]) -> str:
+    """The runtime-helper import line for the compiled functions a plan still holds."""
+    return helper_import(*(plan[name] for name in _COMPILED))
+
+
 def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
     """Everything one provider template needs, computed from its manifest.
 
@@ -143,7 +151,7 @@ def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
     errors = data.get("error_classification", {})
     rl = data.get("rate_limit_headers", {})
     models = list(data.get("metadata", {}).get("models", {}))
-    return {
+    plan = {
         "id": pid,
         "module": module,
         "name": data.get("name", pid),
@@ -176,9 +184,11 @@ def plan_provider(data: dict[str, Any], source: str) -> dict[str, Any]:
         "retry_after_ms_headers": repr((rl.get("retry_after_ms", "retry-after-ms"),)),
         "code_headers": repr(tuple(errors.get("error_code_headers", ()))),
         "params": params,
-        "prelude": PRELUDE,
+        "shared_maps": {},  # owner module -> compiled map names imported from it
         "aliases": sorted(data.get("aliases", [])),
     }
+    plan["helper_import"] = _helpers_used(plan)
+    return plan
 
 
 def load_manifests(root: Path) -> list[tuple[dict[str, Any], str]]:
@@ -234,11 +244,17 @@ def share_event_maps(plans: list[dict[str, Any]], depth: dict[str, int]) -> None
             owner = owners.setdefault((name, source), plan["module"])
             if owner != plan["module"]:
                 func = "_stream_one" if name == "stream_map" else "_response_one"
-                plan[name] = f"from ailib.providers.{owner} import {func}  # same rules\n"
+                plan["shared_maps"].setdefault(owner, []).append(func)
+                plan[name] = ""
+        plan["helper_import"] = _helpers_used(plan)
 
 
 def render_provider(env: jinja2.Environment, plan: dict[str, Any]) -> str:
-    """The source of one generated provider module, formatted."""
+    """The source of one generated provider module, formatted.
+
+    Its imports all sit at the top: the runtime helpers its compiled functions use and
+    the compiled maps it shares with an earlier provider.
+    """
     text = env.get_template("provider.py.jinja").render(**plan)
     text = re.sub(r"\n{3,}(?=\s*@overload|\s*(async )?def chat)", "\n\n", text)
     return ruff_format(text, f"{plan['module']}.py")

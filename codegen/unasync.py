@@ -32,11 +32,13 @@ UNASYNC_FILES = [
     ),
     ("src/ailib/telemetry/_async_layers.py", "src/ailib/telemetry/_sync_layers.py"),
     ("src/ailib/cache/_async_layer.py", "src/ailib/cache/_sync_layer.py"),
+    ("src/ailib/routing/_async_array.py", "src/ailib/routing/_sync_array.py"),
 ]
 
 # Whole-word replacements, applied in order.
 NAMES = [
     ("AsyncEngine", "SyncEngine"),
+    ("AsyncModelArray", "ModelArray"),
     ("AsyncPipeline", "Pipeline"),
     ("AsyncLayer", "Layer"),
     ("AsyncNext", "Next"),

@@ -22,6 +22,9 @@ from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.compiled_helpers import EMPTY_LIST as _EMPTY_LIST
+from ailib.runtime.compiled_helpers import MISSING_OBJECT as _E
+from ailib.runtime.compiled_helpers import is_code as _is_code
 from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
@@ -330,6 +333,7 @@ MANIFEST: dict[str, Any] = {
         "prices_as_of": "2026-12-07",
         "models": {
             "gemini-2.5-pro": {
+                "quality": 89,
                 "context_window": 1048576,
                 "max_output_tokens": 65536,
                 "capabilities": [
@@ -357,6 +361,7 @@ MANIFEST: dict[str, Any] = {
                 },
             },
             "gemini-2.5-flash": {
+                "quality": 78,
                 "context_window": 1048576,
                 "max_output_tokens": 65536,
                 "capabilities": [
@@ -377,6 +382,7 @@ MANIFEST: dict[str, Any] = {
                 },
             },
             "gemini-2.0-flash": {
+                "quality": 70,
                 "context_window": 1048576,
                 "max_output_tokens": 8192,
                 "capabilities": [
@@ -436,24 +442,6 @@ MANIFEST: dict[str, Any] = {
         "response": {"vectors": "$.embeddings[*].values"},
     },
 }
-
-
-_E: dict[str, Any] = {}  # stands in for a missing object; never mutated
-_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
-
-
-def _dig(obj: Any, steps: tuple[Any, ...]) -> Any:
-    """Follow keys and indexes (for the tail of a [*] path); None when absent."""
-    for step in steps:
-        if type(step) is str:
-            obj = obj.get(step) if type(obj) is dict else None
-        else:
-            obj = obj[step] if type(obj) is list and -len(obj) <= step < len(obj) else None
-    return obj
-
-
-def _is_code(value: Any) -> bool:
-    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
 
 def _stream_one(f: Any, cand: int) -> list[Emitted]:

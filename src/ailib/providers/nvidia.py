@@ -19,9 +19,12 @@ from typing import Any, Literal, overload
 from ailib.dialects import ChatRequest
 from ailib.protocol.interpret import Emitted, fan_out
 from ailib.protocol.manifest import Manifest
+from ailib.providers.openai_compatible import _response_one, _stream_one
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.compiled_helpers import MISSING_OBJECT as _E
+from ailib.runtime.compiled_helpers import is_code as _is_code
 from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
@@ -494,30 +497,6 @@ MANIFEST: dict[str, Any] = {
         },
     },
 }
-
-
-_E: dict[str, Any] = {}  # stands in for a missing object; never mutated
-_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
-
-
-def _dig(obj: Any, steps: tuple[Any, ...]) -> Any:
-    """Follow keys and indexes (for the tail of a [*] path); None when absent."""
-    for step in steps:
-        if type(step) is str:
-            obj = obj.get(step) if type(obj) is dict else None
-        else:
-            obj = obj[step] if type(obj) is list and -len(obj) <= step < len(obj) else None
-    return obj
-
-
-def _is_code(value: Any) -> bool:
-    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
-
-
-from ailib.providers.openai_compatible import (
-    _response_one,  # same rules
-    _stream_one,  # same rules
-)
 
 
 def _codes_of(body: Any) -> list[str]:

@@ -22,6 +22,9 @@ from ailib.protocol.manifest import Manifest
 from ailib.runtime._async_engine import AsyncChatStream, AsyncEngine
 from ailib.runtime._sync_engine import ChatStream, SyncEngine
 from ailib.runtime.classify import ErrorTables
+from ailib.runtime.compiled_helpers import EMPTY_LIST as _EMPTY_LIST
+from ailib.runtime.compiled_helpers import MISSING_OBJECT as _E
+from ailib.runtime.compiled_helpers import is_code as _is_code
 from ailib.runtime.input_check import check_extra_body, coerce_messages, coerce_tools
 from ailib.runtime.spec import ProviderSpec
 from ailib.types.messages import Message
@@ -278,6 +281,7 @@ MANIFEST: dict[str, Any] = {
         "prices_as_of": "2026-12-07",
         "models": {
             "gpt-4o": {
+                "quality": 80,
                 "context_window": 128000,
                 "max_output_tokens": 16384,
                 "capabilities": [
@@ -291,6 +295,7 @@ MANIFEST: dict[str, Any] = {
                 "pricing": {"input_per_1m": 2.5, "output_per_1m": 10, "cached_input_per_1m": 1.25},
             },
             "gpt-4o-mini": {
+                "quality": 66,
                 "context_window": 128000,
                 "max_output_tokens": 16384,
                 "capabilities": [
@@ -308,6 +313,7 @@ MANIFEST: dict[str, Any] = {
                 },
             },
             "gpt-4.1": {
+                "quality": 84,
                 "context_window": 1047576,
                 "max_output_tokens": 32768,
                 "capabilities": [
@@ -321,6 +327,7 @@ MANIFEST: dict[str, Any] = {
                 "pricing": {"input_per_1m": 2, "output_per_1m": 8, "cached_input_per_1m": 0.5},
             },
             "o3-mini": {
+                "quality": 78,
                 "context_window": 200000,
                 "max_output_tokens": 100000,
                 "capabilities": [
@@ -334,6 +341,7 @@ MANIFEST: dict[str, Any] = {
                 "pricing": {"input_per_1m": 1.1, "output_per_1m": 4.4, "cached_input_per_1m": 0.55},
             },
             "o3": {
+                "quality": 90,
                 "context_window": 200000,
                 "max_output_tokens": 100000,
                 "capabilities": [
@@ -457,24 +465,6 @@ MANIFEST: dict[str, Any] = {
         },
     },
 }
-
-
-_E: dict[str, Any] = {}  # stands in for a missing object; never mutated
-_EMPTY_LIST: list[Any] = []  # an empty list counts as absent for exists()
-
-
-def _dig(obj: Any, steps: tuple[Any, ...]) -> Any:
-    """Follow keys and indexes (for the tail of a [*] path); None when absent."""
-    for step in steps:
-        if type(step) is str:
-            obj = obj.get(step) if type(obj) is dict else None
-        else:
-            obj = obj[step] if type(obj) is list and -len(obj) <= step < len(obj) else None
-    return obj
-
-
-def _is_code(value: Any) -> bool:
-    return isinstance(value, str | int) and not isinstance(value, bool) and str(value) != ""
 
 
 def _stream_one(f: Any, cand: int) -> list[Emitted]:
