@@ -270,7 +270,8 @@ def _manifest_pricing(manifest: Manifest, model: str) -> ModelPricing | None:
 
 
 def attach_cost(response: ChatResponse, spec: ProviderSpec, model: str | None) -> ChatResponse:
-    """``response`` with ``cost`` set from its usage and ``spec``'s prices.
+    """``response``, its ``cost`` set from its usage and ``spec``'s prices (in place: the
+    engine calls it on the response it has just built).
 
     The served model (``response.model``) is priced first, then the requested ``model``.
     Left as it is (``cost`` None) when neither has a price or the usage is empty.
@@ -281,8 +282,9 @@ def attach_cost(response: ChatResponse, spec: ProviderSpec, model: str | None) -
     for name in (response.model, model):
         if name:
             pricing = manifest_pricing(spec.manifest, name)
-            if pricing is not None:
-                return attrs.evolve(response, cost=pricing.cost(usage))
+            if pricing is not None:  # set on the response just built (frozen: no copy)
+                object.__setattr__(response, "cost", pricing.cost(usage))
+                return response
     return response
 
 
