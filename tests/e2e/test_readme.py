@@ -63,3 +63,61 @@ def test_tools_example_runs_as_shown(pointed_at_mock: MockServer) -> None:
     assert namespace["call"].arguments == {"location": "Tokyo"}  # type: ignore[attr-defined]
     last = pointed_at_mock.requests[-1].json()["messages"][-1]
     assert last["role"] == "tool" and last["content"] == '{"temp": 21}'
+
+
+def _as_coroutine(block: str) -> str:
+    """A README block written with top-level ``await``, as the body of ``async def main()``."""
+    body = "".join(f"    {line}\n" if line.strip() else "\n" for line in block.splitlines())
+    return f"async def main():\n{body}    return locals()\n"
+
+
+def test_production_example_runs_as_shown(
+    pointed_at_mock: MockServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-test")
+    monkeypatch.setenv("GEMINI_API_KEY", "gemini-test-key")
+    pointed_at_mock.push(Scenario(status=401))  # E1002: not retried, falls back to anthropic
+    namespace: dict[str, object] = {}
+    exec(compile(_block("## Production: one request pipeline"), "README.md", "exec"), namespace)
+    shown = capsys.readouterr().out
+    assert shown.startswith("Pipeline(per call: signals -> fallback[anthropic/")
+    assert "rate_limit(10/s" in shown and "circuit_breaker(threshold=5" in shown
+    assert namespace["resp"].served_by == "anthropic/claude-sonnet-4-5"  # type: ignore[attr-defined]
+    stats = namespace["client"].get_resilience_stats()  # type: ignore[attr-defined]
+    assert stats.fallbacks == 1 and stats.successes == 1
+    namespace["client"].close()  # type: ignore[attr-defined]
+
+
+def test_cancellation_example_runs_as_shown(
+    pointed_at_mock: MockServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-test")
+    pointed_at_mock.set_default(Scenario(text="a long story indeed"))
+    namespace: dict[str, object] = {}
+    exec(compile(_block("### Stream cancellation"), "README.md", "exec"), namespace)
+    asyncio.run(namespace["cancellable_stream"]())  # type: ignore[operator]
+    assert "a long story indeed" in capsys.readouterr().out.replace("echo: ", "")
+
+
+def test_plugin_example_runs_as_shown(
+    pointed_at_mock: MockServer, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-test")
+    namespace: dict[str, object] = {}
+    block = _as_coroutine(_block("### Plugins, hooks and middleware"))
+    exec(compile(block, "README.md", "exec"), namespace)
+    found = asyncio.run(namespace["main"]())  # type: ignore[operator]
+    client = found["client"]
+
+    async def call() -> str:
+        async with client:
+            return str((await client.chat().user("hello").execute()).content)
+
+    assert asyncio.run(call()) == "echo: hello"
+    out = capsys.readouterr().out
+    assert "Request to gpt-4o" in out and "Starting gpt-4o" in out  # the manual trigger
+    assert "Response received" in out  # the plugin ran around the client's call
