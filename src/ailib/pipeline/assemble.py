@@ -140,7 +140,11 @@ class Assembler:
         termination: dict[str, str] | None = None,
         on_error: Callable[[dict[str, Any]], AiLibError] | None = None,
         default_model: str | None = None,
+        *,
+        usage_events: bool = True,
     ) -> None:
+        #: False for a whole (non-streamed) response: nobody reads its usage events
+        self.usage_events = usage_events
         self.termination = termination or {}
         self.on_error = on_error
         self.cands: dict[int, _CandState] = {}
@@ -306,7 +310,7 @@ class Assembler:
             if key in USAGE_FIELDS and isinstance(value, int | float):
                 self.usage[key] = int(value)
                 changed = True
-        if changed:
+        if changed and self.usage_events:
             out.append(UsageEvent(self.current_usage()))
 
     def _close_tools(self, cand: int) -> list[StreamEvent]:

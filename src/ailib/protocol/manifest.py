@@ -49,6 +49,8 @@ class Manifest:
 
     data: dict[str, Any] = attrs.field(repr=False)
     source: str = "<builtin>"
+    #: facts derived from ``data`` once (a manifest is never changed: a reload makes a new one)
+    _memo: dict[str, Any] = attrs.field(factory=dict, init=False, repr=False, eq=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "<builtin>") -> Manifest:
@@ -151,11 +153,28 @@ class Manifest:
         return s
 
     @property
-    def capabilities(self) -> set[str]:
-        caps = self.data.get("capabilities", {})
-        if isinstance(caps, list):
-            return set(caps)
-        return set(caps.get("required", [])) | set(caps.get("optional", []))
+    def capabilities(self) -> frozenset[str]:
+        found: frozenset[str] | None = self._memo.get("capabilities")
+        if found is None:
+            caps = self.data.get("capabilities", {})
+            if isinstance(caps, list):
+                found = frozenset(caps)
+            else:
+                found = frozenset(caps.get("required", [])) | frozenset(caps.get("optional", []))
+            self._memo["capabilities"] = found
+        return found
+
+    @property
+    def required_defaults(self) -> dict[str, Any]:
+        """Declared parameters that are required and have a default: name → default."""
+        found: dict[str, Any] | None = self._memo.get("required_defaults")
+        if found is None:
+            found = self._memo["required_defaults"] = {
+                name: spec["default"]
+                for name, spec in self.declared_parameters.items()
+                if spec.get("required") and "default" in spec
+            }
+        return found
 
     def with_overrides(self, overlay: dict[str, Any], source: str) -> Manifest:
         return Manifest(deep_merge(self.data, overlay), f"{self.source} + {source}")

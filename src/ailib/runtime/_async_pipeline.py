@@ -60,10 +60,11 @@ class AsyncPipeline:
         response = await pipeline.run(ctx)
     """
 
-    __slots__ = ("_layers",)
+    __slots__ = ("_entry", "_layers")
 
     def __init__(self, layers: Iterable[AsyncLayer] = ()) -> None:
         self._layers: tuple[AsyncLayer, ...] = tuple(sorted(layers, key=lambda la: la.stage))
+        self._entry = _chain(self._layers)
 
     @property
     def layers(self) -> tuple[AsyncLayer, ...]:
@@ -90,19 +91,10 @@ class AsyncPipeline:
         parts.append("per attempt: " + " -> ".join([*per_attempt, "engine"]))
         return f"{type(self).__name__}({'; '.join(parts)})"
 
-    async def _call(self, ctx: CallContext, index: int) -> Any:
-        if index == len(self._layers):
-            return await ctx.target.engine.attempt(ctx)
-
-        async def call_next(next_ctx: CallContext) -> Any:
-            return await self._call(next_ctx, index + 1)
-
-        return await self._layers[index].handle(ctx, call_next)
-
     async def run(self, ctx: CallContext) -> Any:
         """Run a plain call (chat or post) through the chain; its outcome hooks run here."""
         try:
-            result = await self._call(ctx, 0)
+            result = await self._entry(ctx)
         except BaseException as exc:
             stopped(ctx, exc)
             await afinish(ctx)
@@ -122,13 +114,35 @@ class AsyncPipeline:
         (the stream calls :func:`afinish`).
         """
         try:
-            opened = await self._call(ctx, 0)
+            opened = await self._entry(ctx)
         except BaseException as exc:
             stopped(ctx, exc)
             await afinish(ctx)
             raise
         ctx.served_by = ctx.target.label
         return opened
+
+
+async def _attempt(ctx: CallContext) -> Any:
+    """The innermost step: one attempt of the current target's engine."""
+    return await ctx.target.engine.attempt(ctx)
+
+
+def _chain(layers: tuple[AsyncLayer, ...]) -> AsyncNext:
+    """The chain's entry: each layer's ``call_next`` built once, not per call."""
+    entry: AsyncNext = _attempt
+    for layer in reversed(layers):
+        entry = _step(layer, entry)
+    return entry
+
+
+def _step(layer: AsyncLayer, call_next: AsyncNext) -> AsyncNext:
+    handle = layer.handle
+
+    async def step(ctx: CallContext) -> Any:
+        return await handle(ctx, call_next)
+
+    return step
 
 
 def stopped(ctx: CallContext, exc: BaseException) -> None:

@@ -58,10 +58,11 @@ class Pipeline:
         response = pipeline.run(ctx)
     """
 
-    __slots__ = ("_layers",)
+    __slots__ = ("_entry", "_layers")
 
     def __init__(self, layers: Iterable[Layer] = ()) -> None:
         self._layers: tuple[Layer, ...] = tuple(sorted(layers, key=lambda la: la.stage))
+        self._entry = _chain(self._layers)
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -88,19 +89,10 @@ class Pipeline:
         parts.append("per attempt: " + " -> ".join([*per_attempt, "engine"]))
         return f"{type(self).__name__}({'; '.join(parts)})"
 
-    def _call(self, ctx: CallContext, index: int) -> Any:
-        if index == len(self._layers):
-            return ctx.target.engine.attempt(ctx)
-
-        def call_next(next_ctx: CallContext) -> Any:
-            return self._call(next_ctx, index + 1)
-
-        return self._layers[index].handle(ctx, call_next)
-
     def run(self, ctx: CallContext) -> Any:
         """Run a plain call (chat or post) through the chain; its outcome hooks run here."""
         try:
-            result = self._call(ctx, 0)
+            result = self._entry(ctx)
         except BaseException as exc:
             stopped(ctx, exc)
             finish(ctx)
@@ -120,13 +112,35 @@ class Pipeline:
         (the stream calls :func:`finish`).
         """
         try:
-            opened = self._call(ctx, 0)
+            opened = self._entry(ctx)
         except BaseException as exc:
             stopped(ctx, exc)
             finish(ctx)
             raise
         ctx.served_by = ctx.target.label
         return opened
+
+
+def _attempt(ctx: CallContext) -> Any:
+    """The innermost step: one attempt of the current target's engine."""
+    return ctx.target.engine.attempt(ctx)
+
+
+def _chain(layers: tuple[Layer, ...]) -> Next:
+    """The chain's entry: each layer's ``call_next`` built once, not per call."""
+    entry: Next = _attempt
+    for layer in reversed(layers):
+        entry = _step(layer, entry)
+    return entry
+
+
+def _step(layer: Layer, call_next: Next) -> Next:
+    handle = layer.handle
+
+    def step(ctx: CallContext) -> Any:
+        return handle(ctx, call_next)
+
+    return step
 
 
 def stopped(ctx: CallContext, exc: BaseException) -> None:

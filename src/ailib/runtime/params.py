@@ -76,9 +76,9 @@ def check_params(
         _check_value(manifest.id, name, spec, value)
         check_param(name, value)  # plain JSON, no NaN; stop and reasoning shapes
         out[name] = value
-    for name, spec in declared.items():
-        if spec.get("required") and name not in out and "default" in spec:
-            out[name] = spec["default"]
+    for name, default in manifest.required_defaults.items():
+        if name not in out:
+            out[name] = default
     return out
 
 

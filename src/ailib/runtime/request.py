@@ -156,12 +156,14 @@ class Prepared:
     body: bytes = attrs.field(repr=False)
     payload: dict[str, Any] = attrs.field(repr=False)
     stream: bool
+    #: the body's media type when it is not JSON (a multipart file upload)
+    content_type: str | None = None
 
 
 def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
     """Refuse requests needing a capability the provider or model does not declare."""
     manifest = spec.manifest
-    caps = set(manifest.capabilities)
+    caps = manifest.capabilities
     model_caps = manifest.models.get(req.model, {}).get("capabilities")
     needs = ["text"]  # a chat request; embeddings-only providers and models refuse it
     if req.tools:

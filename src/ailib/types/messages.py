@@ -267,6 +267,8 @@ def _content_converter(value: str | list[ContentBlock] | None) -> str | list[Con
 
 
 def _role_converter(value: MessageRole | str) -> MessageRole:
+    if type(value) is MessageRole:  # the common case, first
+        return value
     try:
         return MessageRole(value)
     except ValueError:
@@ -275,6 +277,8 @@ def _role_converter(value: MessageRole | str) -> MessageRole:
 
 
 def _list_converter(value: Any) -> list[Any]:
+    if type(value) is list:  # the common case, first (an ABC isinstance check is slow)
+        return list(value)
     if value is None:
         return []
     if isinstance(value, str | bytes | Mapping) or not hasattr(value, "__iter__"):
