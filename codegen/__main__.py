@@ -1,9 +1,11 @@
 """``python -m codegen [--check]``: render every generated file, or check they are fresh.
 
 Generated: ``src/ailib/providers/<id>.py`` per manifest, ``providers/_registry.py`` and
-``providers/__init__.py``, the sync twins of the async runtime (an unasync pass), and the
-runtime copy of the manifest JSON Schema. ``--check`` renders in memory, compares the
-whole file set byte for byte (missing, changed, orphaned), prints a diff and exits 1.
+``providers/__init__.py``, the sync twins of the async runtime (an unasync pass), the
+runtime copy of the manifest JSON Schema, and the documentation site's provider pages
+(``docs/providers/*.md`` and their entries in ``mkdocs.yml``, see ``codegen.docs``).
+``--check`` renders in memory, compares the whole file set byte for byte (missing,
+changed, orphaned), prints a diff and exits 1.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import difflib
 import sys
 from pathlib import Path
 
+from codegen.docs import render_docs
 from codegen.render import render_all
 
 ROOT = Path(__file__).resolve().parent.parent
-GENERATED_DIRS = [ROOT / "src/ailib/providers"]
+# (directory, pattern): a file there that nothing renders is orphaned
+GENERATED_DIRS = [(ROOT / "src/ailib/providers", "*.py"), (ROOT / "docs/providers", "*.md")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,7 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="fail if any generated file is stale")
     args = parser.parse_args(argv)
     files = render_all(ROOT)
-    existing = {p for d in GENERATED_DIRS for p in d.glob("*.py")}
+    files.update(render_docs(ROOT))  # the docs site's provider pages and their nav entries
+    existing = {p for d, pattern in GENERATED_DIRS for p in d.glob(pattern)}
     problems = 0
     for path, text in sorted(files.items()):
         current = path.read_text(encoding="utf-8") if path.exists() else None

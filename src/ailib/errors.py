@@ -599,3 +599,87 @@ class StructuredOutputError(AiLibError):
         self.problem = problem or message
         self.response = response
         self.attempts = 1
+
+
+class BatchTimeoutError(AiLibError):
+    """A batch item ran past the batch's per-item timeout (E3003).
+
+    ``index`` is the item's position in the input, ``timeout`` the limit in seconds.
+    The async executor cancelled the item's task; the thread executor stopped waiting
+    for it (the worker thread is abandoned; ailib calls inside end by the same deadline).
+
+    Example::
+
+        for index, err in result.get_errors():
+            if isinstance(err, BatchTimeoutError):
+                print(index, err.timeout)
+    """
+
+    default_code = "E3003"
+
+    def __init__(self, message: str, *, index: int, timeout: float, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.index = index
+        self.timeout = timeout
+
+
+class BatchCheckpointError(ConfigurationError):
+    """A batch checkpoint file cannot be used (E1001): a malformed line, an item key
+    that does not match the input, or a result that cannot be written to it.
+
+    ``path`` names the file and ``line`` the 1-based line (None: not about one line).
+
+    Example::
+
+        except BatchCheckpointError as err:
+            print(err.path, err.line)
+    """
+
+    def __init__(self, message: str, *, path: str, line: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.path = path
+        self.line = line
+
+
+class BatchItemError(AiLibError):
+    """An item's error restored from a batch checkpoint (the original is not rebuilt).
+
+    ``code`` is the original error's standard code (E9999 for a non-ailib exception),
+    ``error_type`` the original's class name, ``index`` the item's position; the
+    retryable/fallbackable flags are the original's.
+
+    Example::
+
+        for index, err in result.get_errors():
+            print(index, err.code, getattr(err, "error_type", type(err).__name__))
+    """
+
+    def __init__(self, message: str, *, index: int, error_type: str, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.index = index
+        self.error_type = error_type
+
+
+class BatchJobError(ProtocolError):
+    """A provider batch job (``client.batches``) went wrong outside any one HTTP answer.
+
+    A batch or file id unfit for a URL path (E1001, raised before sending), a status the
+    manifest does not map, a malformed results line (``line``: its 1-based number; the
+    other lines are still delivered), or an item that ended unanswered (cancelled:
+    E4002, expired: E3003); ``custom_id`` names the item where there is one.
+
+    Example::
+
+        for custom_id, outcome in client.batches.results(job.id):
+            if isinstance(outcome, BatchJobError):
+                print(custom_id, outcome.line, outcome.code)
+    """
+
+    default_code = "E9999"
+
+    def __init__(
+        self, message: str, *, custom_id: str | None = None, line: int | None = None, **kw: Any
+    ) -> None:
+        super().__init__(message, **kw)
+        self.custom_id = custom_id
+        self.line = line

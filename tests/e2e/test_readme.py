@@ -121,3 +121,28 @@ def test_plugin_example_runs_as_shown(
     out = capsys.readouterr().out
     assert "Request to gpt-4o" in out and "Starting gpt-4o" in out  # the manual trigger
     assert "Response received" in out  # the plugin ran around the client's call
+
+
+def test_batch_example_runs_as_shown(
+    pointed_at_mock: MockServer,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import asyncio
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-openai-test")
+    monkeypatch.chdir(tmp_path)  # the example's checkpoint file lands here
+    pointed_at_mock.set_default(
+        lambda body: Scenario(status=429) if body["messages"][-1]["content"] == "q3" else Scenario()
+    )
+    namespace: dict[str, object] = {}
+    exec(compile(_block("## Batch\n"), "README.md", "exec"), namespace)
+    questions = [f"q{i}" for i in range(5)]
+    answers = asyncio.run(namespace["answer_all"](questions))  # type: ignore[operator]
+    assert answers == ["echo: q0", "echo: q1", "echo: q2", None, "echo: q4"]
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[0] == "4 answered, 1 failed" and shown[1].startswith("3 E2001 [E2001")
+    sent = len(pointed_at_mock.requests)
+    assert asyncio.run(namespace["answer_all"](questions)) == answers  # type: ignore[operator]
+    assert len(pointed_at_mock.requests) == sent  # resumed from answers.jsonl: nothing sent

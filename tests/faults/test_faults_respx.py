@@ -36,6 +36,7 @@ from tests.faults.invariant import (
 
 BASE = "http://127.0.0.1:9/v1"
 SSE = {"content-type": "text/event-stream"}
+pytestmark = pytest.mark.httpx_only  # respx stands in for the server inside httpx
 
 
 class Chunks(httpx.SyncByteStream, httpx.AsyncByteStream):

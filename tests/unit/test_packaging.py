@@ -24,7 +24,7 @@ from codegen.compile import HELPER_MODULE, HELPERS
 ROOT = Path(__file__).resolve().parents[2]
 SRC = ROOT / "src"
 #: Extras that are not runtime features: left out of ``all``.
-NOT_RUNTIME_EXTRAS = {"all", "dev", "codegen"}
+NOT_RUNTIME_EXTRAS = {"all", "dev", "codegen", "docs"}
 PIP = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
 
 

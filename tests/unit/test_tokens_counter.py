@@ -154,10 +154,35 @@ def test_offline_without_cached_files_names_tiktoken_cache_dir(
     monkeypatch.setattr(_tiktoken, "_loaded", {})
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
     with pytest.raises(TokenizerUnavailableError) as info:
-        TokenCounter.for_model("gpt-4o")
+        TokenCounter.for_model("gpt-4o", exact=True)
     assert "TIKTOKEN_CACHE_DIR" in str(info.value) and info.value.encoding == "o200k_base"
     assert info.value.code == "E1001" and not info.value.retryable
     assert info.value.__cause__ is None and info.value.__suppress_context__
+
+
+def test_offline_the_default_counter_estimates_and_says_so_once(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import tiktoken.load
+    import tiktoken.registry
+
+    from ailib.tokens import counter as counter_module
+
+    def offline(blobpath: str) -> bytes:
+        raise OSError(f"cannot resolve host for {blobpath}")
+
+    monkeypatch.setattr(tiktoken.load, "read_file", offline)
+    monkeypatch.setattr(tiktoken.registry, "ENCODINGS", {})
+    monkeypatch.setattr(_tiktoken, "_loaded", {})
+    monkeypatch.setattr(counter_module, "_WARNED", set())
+    monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(tmp_path))
+    with caplog.at_level("WARNING", logger="ailib"):
+        first = TokenCounter.for_model("gpt-4o")
+        second = TokenCounter.for_model("openai/gpt-4o-mini")
+    assert first.method == second.method == "estimate:openai" and not first.is_exact
+    assert first.count_messages([Message.user("Hello there")]) > 0
+    warnings = [r for r in caplog.records if "estimating token counts" in r.getMessage()]
+    assert len(warnings) == 1 and "TIKTOKEN_CACHE_DIR" in warnings[0].getMessage()
 
 
 def test_without_tiktoken_the_estimate_or_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:

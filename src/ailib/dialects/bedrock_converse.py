@@ -4,12 +4,15 @@ The model id travels in the URL path (``/model/{model}/converse``), so the body 
 only ``messages``, ``system``, ``toolConfig`` and ``additionalModelRequestFields``;
 ``inferenceConfig`` (maxTokens, temperature, topP, stopSequences) is placed by the
 manifest's ``wire:`` paths. Reasoning is model-specific on Bedrock and is sent in
-``additionalModelRequestFields``: Anthropic Claude ``thinking`` with a token budget,
-Amazon Nova ``reasoningConfig`` with an effort, OpenAI gpt-oss ``reasoning_effort``.
+``additionalModelRequestFields`` as the manifest declares per model family
+(``dialect_options.model_families``: which ids belong, which constant fields, where the
+effort or token budget goes); a new family is a manifest entry, not code.
 """
 
 from __future__ import annotations
 
+import copy
+import fnmatch
 import re
 from typing import Any
 
@@ -21,26 +24,67 @@ from ailib.types.messages import ContentBlock, Message, MessageRole
 #: Document formats Converse accepts (the ``format`` field's values).
 DOCUMENT_FORMATS = ("pdf", "csv", "doc", "docx", "xls", "xlsx", "html", "txt", "md")
 IMAGE_FORMATS = {"png": "png", "jpeg": "jpeg", "jpg": "jpeg", "gif": "gif", "webp": "webp"}
-#: Room left for the answer when a thinking budget is set and max_tokens is not.
+#: Room left for the answer when a family declares its budget inside max_tokens and
+#: declares no ``answer_tokens`` of its own.
 ANSWER_TOKENS = 4096
-_GEO_PREFIXES = ("us", "eu", "apac", "global", "us-gov", "jp", "au", "ca", "apne")
 
 
-def model_family(model: str) -> str:
-    """The model provider of a Bedrock model id, inference profile id or ARN.
+def _builtin_options() -> dict[str, Any]:
+    """The built-in Bedrock manifest's ``dialect_options`` (families, profile prefixes)."""
+    from ailib.protocol.loader import builtin_manifest
+
+    options: dict[str, Any] = builtin_manifest("bedrock").get("dialect_options", {})
+    return options
+
+
+def _declared(options: dict[str, Any] | None, key: str) -> Any:
+    """A declaration from the request's manifest, else from the built-in Bedrock manifest."""
+    if options and key in options:
+        return options[key]
+    return _builtin_options().get(key, {} if key == "model_families" else [])
+
+
+def _bare_name(model: str, options: dict[str, Any] | None) -> str:
+    """The model id without its ARN path and inference profile prefix."""
+    name = model.rsplit("/", 1)[-1]
+    head, _, rest = name.partition(".")
+    if rest and head in _declared(options, "inference_profile_prefixes"):
+        return rest
+    return name
+
+
+def _specificity(pattern: str) -> int:
+    return len(pattern.replace("*", "").replace("?", ""))
+
+
+def _family_entry(model: str, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """(family name, its declaration) for a model id; ``("", {})`` when none matches.
+
+    The family whose matching ``match`` pattern is longest (wildcards not counted) wins.
+    """
+    name = _bare_name(model, options)
+    best: tuple[int, str, dict[str, Any]] = (-1, "", {})
+    for family, entry in _declared(options, "model_families").items():
+        for pattern in entry.get("match", ()):
+            if fnmatch.fnmatchcase(name, pattern) and _specificity(pattern) > best[0]:
+                best = (_specificity(pattern), family, entry)
+    return best[1], best[2]
+
+
+def model_family(model: str, options: dict[str, Any] | None = None) -> str:
+    """The model family of a Bedrock model id, inference profile id or ARN.
+
+    Families are declared in the manifest (``dialect_options.model_families``); ``options``
+    are the request's dialect options (default: the built-in Bedrock manifest's). An id
+    no family matches gives its provider segment.
 
     >>> model_family("us.anthropic.claude-sonnet-4-5-20250929-v1:0")
     'anthropic'
     >>> model_family("arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0")
     'amazon'
     """
-    name = model.rsplit("/", 1)[-1]
-    head, _, rest = name.partition(".")
-    if head in _GEO_PREFIXES and rest:
-        head = rest.partition(".")[0]
-    if head == name and "claude" in name:
-        return "anthropic"
-    return head
+    family, _ = _family_entry(model, options)
+    return family or _bare_name(model, options).partition(".")[0]
 
 
 def _error(message: str) -> ParameterError:
@@ -198,33 +242,55 @@ def _tool_choice(value: Any) -> dict[str, Any]:
     return {"tool": {"name": value}}
 
 
+def _put(fields: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set ``value`` at a dotted place in ``fields``, creating the mappings on the way."""
+    *parents, last = dotted.split(".")
+    node = fields
+    for key in parents:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = node[key] = {}
+        node = child
+    node[last] = value
+
+
 def _reasoning(req: ChatRequest, inference: dict[str, Any]) -> dict[str, Any]:
-    """``additionalModelRequestFields`` asking the model to reason."""
+    """``additionalModelRequestFields`` asking the model to reason, as its family declares."""
+    family, entry = _family_entry(req.model, req.options)
+    how = entry.get("reasoning")
+    if not how:
+        known = f" (family {family!r} declares no reasoning)" if family else ""
+        raise _error(
+            f"ailib does not know how to ask Bedrock model {req.model!r} to reason{known}; "
+            "pass .extra_body({'additionalModelRequestFields': {...}}) with the model's own "
+            "fields, or declare its family under dialect_options.model_families in a "
+            "bedrock manifest overlay"
+        )
+    if how.get("always"):
+        return {}
     cfg = reasoning_config(req.params["reasoning"])
-    named = str(cfg.get("effort", "medium"))
-    effort = {"minimal": "low", "xhigh": "high"}.get(named, named)  # Nova, gpt-oss: low..high
-    family = model_family(req.model)
-    if family == "anthropic":
+    fields: dict[str, Any] = copy.deepcopy(how.get("fields", {}))
+    if "effort_at" in how:
+        named = str(cfg.get("effort", "medium"))
+        _put(fields, how["effort_at"], how.get("efforts", {}).get(named, named))
+    if "budget_at" in how:
         budget = int(cfg["budget_tokens"])
-        max_tokens = req.params.get("max_tokens")
-        if isinstance(max_tokens, int) and budget >= max_tokens:
-            raise _error(
-                f"the thinking budget ({budget} tokens) must be below max_tokens ({max_tokens}); "
-                "raise max_tokens or lower the reasoning effort"
-            )
-        if max_tokens is None:
-            inference["maxTokens"] = budget + ANSWER_TOKENS
-        return {"thinking": {"type": "enabled", "budget_tokens": budget}}
-    if family == "amazon":
-        return {"reasoningConfig": {"type": "enabled", "maxReasoningEffort": effort}}
-    if family == "openai":
-        return {"reasoning_effort": effort}
-    if family == "deepseek":
-        return {}  # DeepSeek-R1 always reasons
-    raise _error(
-        f"ailib does not know how to ask Bedrock model {req.model!r} to reason; pass "
-        ".extra_body({'additionalModelRequestFields': {...}}) with the model's own fields"
-    )
+        _put(fields, how["budget_at"], budget)
+        if how.get("budget_within_max_tokens"):
+            _budget_room(req, inference, budget, int(how.get("answer_tokens", ANSWER_TOKENS)))
+    return fields
+
+
+def _budget_room(req: ChatRequest, inference: dict[str, Any], budget: int, answer: int) -> None:
+    """A budget counted inside max_tokens: below a given max_tokens, else room added."""
+    max_tokens = req.params.get("max_tokens")
+    if isinstance(max_tokens, int) and budget >= max_tokens:
+        raise _error(
+            f"the thinking budget ({budget} tokens) must be below max_tokens ({max_tokens}); "
+            "raise max_tokens or lower the reasoning effort"
+        )
+    if max_tokens is None:
+        inference["maxTokens"] = budget + answer
 
 
 def encode(req: ChatRequest) -> dict[str, Any]:

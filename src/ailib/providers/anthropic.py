@@ -381,6 +381,27 @@ MANIFEST: dict[str, Any] = {
             },
         },
     },
+    "batch": {
+        "format": "anthropic_messages",
+        "create": {"path": "/messages/batches"},
+        "retrieve": "/messages/batches/{id}",
+        "cancel": "/messages/batches/{id}/cancel",
+        "results": {"source": "file", "path": "/messages/batches/{id}/results"},
+        "id_pattern": "^[A-Za-z0-9_-]{1,128}$",
+        "custom_id_pattern": "^[a-zA-Z0-9_-]{1,64}$",
+        "status": {
+            "path": "$.processing_status",
+            "map": {"in_progress": "in_progress", "canceling": "cancelling", "ended": "completed"},
+        },
+        "fields": {"id": "$.id", "created_at": "$.created_at", "ended_at": "$.ended_at"},
+        "counts": {
+            "processing": "$.request_counts.processing",
+            "succeeded": "$.request_counts.succeeded",
+            "failed": "$.request_counts.errored",
+            "cancelled": "$.request_counts.canceled",
+            "expired": "$.request_counts.expired",
+        },
+    },
 }
 
 

@@ -38,6 +38,46 @@ MANIFEST: dict[str, Any] = {
     "class_name": "Bedrock",
     "version": "1.0.0",
     "dialect": "bedrock_converse",
+    "dialect_options": {
+        "inference_profile_prefixes": [
+            "us",
+            "eu",
+            "apac",
+            "global",
+            "us-gov",
+            "jp",
+            "au",
+            "ca",
+            "apne",
+        ],
+        "model_families": {
+            "anthropic": {
+                "match": ["anthropic.*", "*claude*"],
+                "reasoning": {
+                    "fields": {"thinking": {"type": "enabled"}},
+                    "budget_at": "thinking.budget_tokens",
+                    "budget_within_max_tokens": True,
+                    "answer_tokens": 4096,
+                },
+            },
+            "amazon": {
+                "match": ["amazon.*"],
+                "reasoning": {
+                    "fields": {"reasoningConfig": {"type": "enabled"}},
+                    "effort_at": "reasoningConfig.maxReasoningEffort",
+                    "efforts": {"minimal": "low", "xhigh": "high"},
+                },
+            },
+            "openai": {
+                "match": ["openai.*"],
+                "reasoning": {
+                    "effort_at": "reasoning_effort",
+                    "efforts": {"minimal": "low", "xhigh": "high"},
+                },
+            },
+            "deepseek": {"match": ["deepseek.*"], "reasoning": {"always": True}},
+        },
+    },
     "tool_name_pattern": "^[a-zA-Z0-9_-]{1,64}$",
     "endpoint": {
         "base_url": "https://bedrock-runtime.{region}.amazonaws.com",

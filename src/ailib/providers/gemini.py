@@ -441,6 +441,38 @@ MANIFEST: dict[str, Any] = {
         },
         "response": {"vectors": "$.embeddings[*].values"},
     },
+    "batch": {
+        "format": "gemini_inline",
+        "create": {"path": "/models/{model}:batchGenerateContent"},
+        "retrieve": "/batches/{id}",
+        "cancel": "/batches/{id}:cancel",
+        "results": {"source": "inline", "items": "$.response.inlinedResponses.inlinedResponses"},
+        "id_prefix": "batches/",
+        "id_pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$",
+        "custom_id_pattern": "^[^\\x00-\\x1f]{1,512}$",
+        "status": {
+            "path": "$.metadata.state",
+            "map": {
+                "BATCH_STATE_PENDING": "validating",
+                "BATCH_STATE_RUNNING": "in_progress",
+                "BATCH_STATE_SUCCEEDED": "completed",
+                "BATCH_STATE_FAILED": "failed",
+                "BATCH_STATE_CANCELLED": "cancelled",
+                "BATCH_STATE_EXPIRED": "expired",
+            },
+        },
+        "fields": {
+            "id": "$.name",
+            "created_at": "$.metadata.createTime",
+            "ended_at": "$.metadata.endTime",
+        },
+        "counts": {
+            "total": "$.metadata.batchStats.requestCount",
+            "succeeded": "$.metadata.batchStats.successfulRequestCount",
+            "failed": "$.metadata.batchStats.failedRequestCount",
+            "processing": "$.metadata.batchStats.pendingRequestCount",
+        },
+    },
 }
 
 

@@ -464,6 +464,47 @@ MANIFEST: dict[str, Any] = {
             },
         },
     },
+    "batch": {
+        "format": "openai_files",
+        "upload": {"path": "/files", "purpose": "batch"},
+        "create": {
+            "path": "/batches",
+            "endpoint": "/v1/chat/completions",
+            "completion_window": "24h",
+        },
+        "retrieve": "/batches/{id}",
+        "cancel": "/batches/{id}/cancel",
+        "results": {
+            "source": "files",
+            "path": "/files/{id}/content",
+            "files": ["$.output_file_id", "$.error_file_id"],
+        },
+        "id_pattern": "^[A-Za-z0-9_-]{1,128}$",
+        "custom_id_pattern": "^[^\\x00-\\x1f]{1,512}$",
+        "status": {
+            "path": "$.status",
+            "map": {
+                "validating": "validating",
+                "in_progress": "in_progress",
+                "finalizing": "finalizing",
+                "completed": "completed",
+                "failed": "failed",
+                "expired": "expired",
+                "cancelling": "cancelling",
+                "cancelled": "cancelled",
+            },
+        },
+        "fields": {
+            "id": "$.id",
+            "created_at": "$.created_at",
+            "ended_at": ["$.completed_at", "$.failed_at", "$.expired_at", "$.cancelled_at"],
+        },
+        "counts": {
+            "total": "$.request_counts.total",
+            "succeeded": "$.request_counts.completed",
+            "failed": "$.request_counts.failed",
+        },
+    },
 }
 
 

@@ -41,6 +41,8 @@ _EXPORTS = {
     "RedisStore": "ailib.resilience.state",
     "store_from_url": "ailib.resilience.state",
     "FallbackTarget": "ailib.resilience.fallback",
+    "FallbackChain": "ailib.resilience.chain",
+    "AsyncFallbackChain": "ailib.resilience.chain",
     "CancelReason": "ailib.resilience.cancel",
     "CancelToken": "ailib.resilience.cancel",
     "CancelHandle": "ailib.resilience.cancel",

@@ -124,6 +124,9 @@ class AsyncStreamDriver:
         if not self._iterating:
             async for _ in self.events():
                 pass
+        elif not (self._progress.cancelled or self._progress.closed) and self._stopping():
+            # the loop broke out on a cancel it had not seen yet
+            await self.aclose()
         if self._progress.cancelled:
             raise cancelled_error(self._stream, self._token, self._progress)
         return await self._stream.final_response()

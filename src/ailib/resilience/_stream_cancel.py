@@ -227,6 +227,9 @@ class SyncStreamDriver:
         if not self._iterating:
             for _ in self.events():
                 pass
+        elif not (self._progress.cancelled or self._progress.closed) and self._stopping():
+            # the loop broke out on a cancel it had not seen yet
+            self.close()
         if self._progress.cancelled:
             raise cancelled_error(self._stream, self._token, self._progress)
         return self._stream.final_response()

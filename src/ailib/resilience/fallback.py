@@ -93,6 +93,8 @@ def current_target(target: Target | LiveTarget) -> Target:
 #: create() options a fallback inherits from the primary target
 SHARED_OPTIONS = (
     "timeout",
+    "transport",
+    "pool",
     "max_retries",
     "drop_unsupported",
     "limits",

@@ -30,6 +30,10 @@ class Selector(Protocol):
     def select(self, candidates: Sequence[T]) -> T: ...
 
 
+#: The seed project's name for a selection strategy (cost, quality, latency...): a Selector.
+ModelSelectionStrategy = Selector
+
+
 def _nonempty(candidates: Sequence[T]) -> Sequence[T]:
     if not candidates:
         raise InvalidRequestError("no candidate to select from (empty list)")

@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
     import httpx
     from typing_extensions import Self  # typing.Self needs Python 3.11
 
+    from ailib.batches._async_batches import AsyncBatches
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
     from ailib.resilience.signals import ResilienceStats, SignalsSnapshot
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
     from ailib.structured.json_mode import JsonModeConfig, StructuredMode
     from ailib.tokens.services import ModelInfo, TokenCount
     from ailib.transport import AsyncHttpClient
+    from ailib.transport.pool import ConnectionPool
     from ailib.types.messages import Message
     from ailib.types.response import ChatResponse
     from ailib.types.tools import ToolDefinition
@@ -219,6 +221,8 @@ class AsyncAiClient:
         allow_insecure_http: bool = False,
         stream_idle_timeout: float | None = None,
         stream_timeout: float | None = None,
+        transport: str | None = None,
+        pool: ConnectionPool | None = None,
     ) -> AsyncAiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -238,6 +242,9 @@ class AsyncAiClient:
         ``limits`` bounds response bodies, lines and inflation (``Limits``).
         ``stream_idle_timeout`` / ``stream_timeout``: a stream fails (E3003, with its
         partial) after that long without content / in all.
+        ``transport`` picks the HTTP backend (``"httpx"``, ``"httpx2"``, ``"aiohttp"``;
+        default: ``AI_LIB_TRANSPORT``, else httpx); ``pool`` shares an
+        ``ailib.transport.ConnectionPool``'s connections with other clients.
         Environment: ``AI_HTTP_TIMEOUT_SECS`` is the default ``timeout``; a set
         ``AI_LIB_RPS`` / ``AI_LIB_MAX_INFLIGHT`` adds a rate limiter / an in-flight cap.
         """
@@ -262,6 +269,8 @@ class AsyncAiClient:
             "allow_insecure_http": allow_insecure_http,
             "stream_idle_timeout": stream_idle_timeout,
             "stream_timeout": stream_timeout,
+            "transport": transport,
+            "pool": pool,
         }
         from ailib.protocol.hot import ProtocolLoader
         from ailib.runtime._async_engine import AsyncEngine
@@ -358,6 +367,16 @@ class AsyncAiClient:
         from ailib.tokens import _async_endpoints as endpoints
 
         return await endpoints.alist_models(self._current())
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """The provider's batch API (manifest ``batch:``; CapabilityError if none)::
+
+        job = await client.batches.create([client.chat().user("Hi")])
+        """
+        from ailib.batches._async_batches import AsyncBatches
+
+        return AsyncBatches(self)
 
     # ---- what the pipeline holds and knows ---------------------------------------------
 

@@ -94,7 +94,7 @@ class AsyncPipeline:
     async def run(self, ctx: CallContext) -> Any:
         """Run a plain call (chat or post) through the chain; its outcome hooks run here."""
         try:
-            result = await self._entry(ctx)
+            result: Any = await self._entry(ctx)
         except BaseException as exc:
             stopped(ctx, exc)
             await afinish(ctx)

@@ -60,7 +60,7 @@ class WireErrors(NamedTuple):
 
 def wire_errors(client: Any) -> WireErrors:
     """The timeout, transport, incomplete-body and decoding exceptions of ``client``'s package."""
-    package = type(client).__module__.split(".")[0]
+    package = getattr(client, "exceptions_from", None) or type(client).__module__.split(".")[0]
     module: Any = httpx if package == "httpx" else importlib.import_module(package)
 
     def find(name: str) -> type[BaseException]:

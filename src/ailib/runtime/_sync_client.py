@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
     import httpx
     from typing_extensions import Self  # typing.Self needs Python 3.11
 
+    from ailib.batches._sync_batches import Batches
     from ailib.protocol.hot import ProtocolLoader
     from ailib.protocol.manifest import Manifest
     from ailib.resilience.signals import ResilienceStats, SignalsSnapshot
@@ -32,6 +33,7 @@ if TYPE_CHECKING:  # the engine, httpx and the types load on create(), keeping i
     from ailib.structured.json_mode import JsonModeConfig, StructuredMode
     from ailib.tokens.services import ModelInfo, TokenCount
     from ailib.transport import HttpClient
+    from ailib.transport.pool import ConnectionPool
     from ailib.types.messages import Message
     from ailib.types.response import ChatResponse
     from ailib.types.tools import ToolDefinition
@@ -220,6 +222,8 @@ class AiClient:
         allow_insecure_http: bool = False,
         stream_idle_timeout: float | None = None,
         stream_timeout: float | None = None,
+        transport: str | None = None,
+        pool: ConnectionPool | None = None,
     ) -> AiClient:
         """Create a client for ``provider/model-id``; the key defaults to the manifest's env var.
 
@@ -239,6 +243,9 @@ class AiClient:
         ``limits`` bounds response bodies, lines and inflation (``Limits``).
         ``stream_idle_timeout`` / ``stream_timeout``: a stream fails (E3003, with its
         partial) after that long without content / in all.
+        ``transport`` picks the HTTP backend (``"httpx"``, ``"httpx2"``, ``"aiohttp"``;
+        default: ``AI_LIB_TRANSPORT``, else httpx); ``pool`` shares an
+        ``ailib.transport.ConnectionPool``'s connections with other clients.
         Environment: ``AI_HTTP_TIMEOUT_SECS`` is the default ``timeout``; a set
         ``AI_LIB_RPS`` / ``AI_LIB_MAX_INFLIGHT`` adds a rate limiter / an in-flight cap.
         """
@@ -263,6 +270,8 @@ class AiClient:
             "allow_insecure_http": allow_insecure_http,
             "stream_idle_timeout": stream_idle_timeout,
             "stream_timeout": stream_timeout,
+            "transport": transport,
+            "pool": pool,
         }
         from ailib.protocol.hot import ProtocolLoader
         from ailib.runtime._sync_engine import SyncEngine
@@ -359,6 +368,16 @@ class AiClient:
         from ailib.tokens import _sync_endpoints as endpoints
 
         return endpoints.list_models(self._current())
+
+    @property
+    def batches(self) -> Batches:
+        """The provider's batch API (manifest ``batch:``; CapabilityError if none)::
+
+        job = client.batches.create([client.chat().user("Hi")])
+        """
+        from ailib.batches._sync_batches import Batches
+
+        return Batches(self)
 
     # ---- what the pipeline holds and knows ---------------------------------------------
 

@@ -45,7 +45,6 @@ from ailib.runtime.create_args import (
     host_and_port,
     resolve_base_url,
 )
-from ailib.runtime.deadline_io import deadline_bound
 from ailib.runtime.decode_body import body_json, error_body_json, recognised, unrecognised
 from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 from ailib.runtime.redact import mask_known
@@ -69,16 +68,18 @@ from ailib.runtime.request import (
 from ailib.runtime.spec import ProviderSpec
 from ailib.tokens.pricing import attach_cost
 from ailib.transport import HttpClient, error_classes, request_signer
+from ailib.transport.backends import new_http_client
 from ailib.types.response import ChatResponse
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # typing.Self needs Python 3.11
 
+    from ailib.transport.pool import ConnectionPool
+
 
 __all__ = ["ChatStream", "SyncEngine"]
 
 DEFAULT_TIMEOUT = 60.0
-POOL = httpx.Limits(max_connections=100, max_keepalive_connections=100)  # own clients
 #: what a provider object used on its own runs through: the manifest's retry policy
 DEFAULT_PIPELINE = Pipeline([RetryLayer()])
 
@@ -110,6 +111,8 @@ class SyncEngine:
         allow_insecure_http: bool = False,
         stream_idle_timeout: float | None = None,
         stream_timeout: float | None = None,
+        transport: str | None = None,
+        pool: ConnectionPool | None = None,
     ) -> None:
         check_engine_args(  # each option refused here, typed
             timeout=timeout,
@@ -153,9 +156,14 @@ class SyncEngine:
             allow_insecure_http,
             http_client,  # its own headers and auth= count as credentials too
         )
-        self._owns_client = http_client is None
-        self._client = http_client or deadline_bound(  # sync: socket waits end by the deadline
-            httpx.Client(timeout=DEFAULT_TIMEOUT if timeout is None else timeout, limits=POOL)
+        self._owns_client = http_client is None and pool is None  # a pool closes its own
+        self._client = http_client or new_http_client(  # transport=, pool=, AI_LIB_TRANSPORT
+            transport,
+            DEFAULT_TIMEOUT if timeout is None else timeout,
+            asynchronous=False,
+            pool=pool,
+            base_url=self.base_url,
+            name=self.spec.id,
         )
         self._timeout_error, self._transport_error = error_classes(self._client)
         self._wire = wire_errors(self._client)  # the body-reading seam's exceptions
@@ -253,7 +261,8 @@ class SyncEngine:
         """One attempt of ``ctx`` against this provider: the innermost step of a pipeline.
 
         Returns a ``ChatResponse`` ("chat"), the opened response ("stream": headers
-        arrived, status checked) or ``(body, headers)`` ("post", "get"). No retries here.
+        arrived, status checked), ``(body, headers)`` ("post", "get") or ``(bytes,
+        headers)`` ("download": a GET whose body is not JSON). No retries here.
         A cancelled ``ctx.cancel_token`` raises CancelledError (E4002) before sending.
         """
         if ctx.cancel_token is not None:  # cancelled (e.g. between retries): send nothing
@@ -264,13 +273,15 @@ class SyncEngine:
             if ctx.operation == "stream":  # the headers within the attempt's deadline
                 guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
                 return run_within(guard, self._send_once, ctx.prepared(), guard)
-            method = "GET" if ctx.operation == "get" else "POST"
+            method = "GET" if ctx.operation in ("get", "download") else "POST"
             response, raw = self._attempt(ctx.prepared(), method, deadline)
         except RemoteError as exc:
             if exc.headers is not None:  # rate-limit headers of an error answer, for layers
                 ctx.metadata["response_headers"] = exc.headers
             raise
         ctx.metadata["response_headers"] = response.headers  # rate-limit headers, for layers
+        if ctx.operation == "download":  # the bytes as read (within Limits.max_body_bytes)
+            return raw, response.headers
         body = body_json(raw, self.limits)  # ResponseDecodeError: not JSON, or too deep
         if ctx.operation in ("post", "get"):
             return body, response.headers
@@ -279,7 +290,9 @@ class SyncEngine:
     def parse_response(
         self, body: Any, headers: httpx.Headers, *, model: str | None = None
     ) -> ChatResponse:
-        asm = Assembler(self.spec.manifest.termination, self._stream_error, model)
+        asm = Assembler(
+            self.spec.manifest.termination, self._stream_error, model, usage_events=False
+        )
         asm.feed(self.spec.map_response(body) if isinstance(body, dict) else [])
         asm.finish()
         if not recognised(asm):  # {}, null, [1, 2], an error object: never an empty response
@@ -340,6 +353,9 @@ class SyncEngine:
         self, prepared: Prepared, guard: BodyGuard | None = None, method: str = "POST"
     ) -> Any:
         headers = self._headers
+        if prepared.content_type is not None:  # e.g. a multipart upload
+            headers = MaskedDict({**headers, "content-type": prepared.content_type})
+            headers.extra_secret = self._headers.extra_secret
         if self._signer is not None:  # e.g. AWS SigV4: signs method, URL, body and headers
             headers = MaskedDict(
                 {**headers, **self._signer(method, prepared.url, prepared.body, headers)}

@@ -92,7 +92,7 @@ class Pipeline:
     def run(self, ctx: CallContext) -> Any:
         """Run a plain call (chat or post) through the chain; its outcome hooks run here."""
         try:
-            result = self._entry(ctx)
+            result: Any = self._entry(ctx)
         except BaseException as exc:
             stopped(ctx, exc)
             finish(ctx)

@@ -52,6 +52,8 @@ CREATE_OPTIONS = frozenset(
         "allow_insecure_http",
         "stream_idle_timeout",
         "stream_timeout",
+        "transport",
+        "pool",
     }
 )
 
@@ -109,6 +111,22 @@ class ClientBuilderBase:
 
     def timeout(self: _B, seconds: float) -> _B:
         return self.option("timeout", seconds)
+
+    def transport(self: _B, name: str) -> _B:
+        """The HTTP backend: ``"httpx"`` (default), ``"httpx2"`` or ``"aiohttp"`` (async)."""
+        from ailib.transport.backends import resolve_transport
+
+        return self.option("transport", resolve_transport(name))  # unknown/missing: here
+
+    def pool(self: _B, pool: Any) -> _B:
+        """Share the connections of an ``ailib.transport.ConnectionPool``."""
+        from ailib.transport.pool import ConnectionPool
+
+        if not isinstance(pool, ConnectionPool):
+            raise ConfigurationError(
+                f"pool() takes an ailib.transport.ConnectionPool, got {type(pool).__name__}"
+            )
+        return self.option("pool", pool)
 
     def stream_timeouts(self: _B, *, idle: float | None = None, total: float | None = None) -> _B:
         """A stream fails (E3003, with its partial) after ``idle`` seconds without content

@@ -19,6 +19,7 @@ from __future__ import annotations
 import inspect
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +53,10 @@ class Stage(IntEnum):
 
 #: the first stage that runs once per attempt rather than once per call
 PER_ATTEMPT = Stage.RETRY
+
+#: monotonic time by which calls started in this context must end, or None; set by a
+#: batch item with a timeout (ailib.batch) so the calls inside end on their own by it
+CALL_ENDS_AT: ContextVar[float | None] = ContextVar("ailib_call_ends_at", default=None)
 
 
 class EngineLike(Protocol):
@@ -138,7 +143,7 @@ class CallContext:
     metadata: dict[str, Any] = attrs.field(factory=dict)
     started_at: float = attrs.field(factory=time.monotonic)
     #: monotonic time by which the whole call must end (a retry total timeout), or None
-    ends_at: float | None = None
+    ends_at: float | None = attrs.field(factory=CALL_ENDS_AT.get)
     _prepared: dict[int, Prepared] = attrs.field(factory=dict, repr=False)
     _done_hooks: list[OutcomeHook] = attrs.field(factory=list, repr=False)
     #: called with (ctx, event) for each event a stream delivers to the caller

@@ -74,6 +74,16 @@ HTTP_LOGGERS = (
     "httpcore.socks",
     "hpack.hpack",
     "hpack.table",
+    # the other transport backends (ailib.transport.backends)
+    "httpx2",
+    "httpcore2.connection",
+    "httpcore2.connection_pool",
+    "httpcore2.http11",
+    "httpcore2.http2",
+    "httpcore2.proxy",
+    "httpcore2.socks",
+    "aiohttp.client",
+    "aiohttp.internal",
 )
 
 _QUERY_PAIR = re.compile(r"(?<=[?&;])([^=&#;\s\"'<>]+)=([^&#;\s\"'<>]*)")

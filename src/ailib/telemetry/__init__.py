@@ -25,6 +25,7 @@ from typing import Any
 _EXPORTS = {
     "get_logger": "ailib.telemetry.logs",
     "StructuredLogger": "ailib.telemetry.logs",
+    "AiLibLogger": "ailib.telemetry.logs",  # the seed's name for StructuredLogger
     "JsonFormatter": "ailib.telemetry.logs",
     "TELEMETRY_LOGGER": "ailib.telemetry.logs",
     "MetricsCollector": "ailib.telemetry.metrics",

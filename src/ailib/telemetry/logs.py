@@ -145,6 +145,10 @@ class StructuredLogger:
         return f"StructuredLogger({self.logger.name!r})"
 
 
+#: The seed project's name for the structured, masking logger.
+AiLibLogger = StructuredLogger
+
+
 def get_logger(name: str = "ailib", **fields: Any) -> StructuredLogger:
     """A :class:`StructuredLogger` for the stdlib logger ``name`` (no handler added).
 

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from ailib.testing.batch_routes import BatchStore, dispatch_batch
 from ailib.testing.dialects import DIALECTS, Reply, error_reply, render
 from ailib.testing.routes import BASE_PATHS, ROUTES, Route, load_plugins
 from ailib.testing.scenario import Call, RecordedRequest, Scenario
@@ -90,6 +91,8 @@ class MockServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         #: streamed responses (with ``chunk_delay``) the client closed before their end
         self.aborted_streams = 0
+        #: in-memory batch jobs (see :mod:`ailib.testing.batch_routes`)
+        self.batches = BatchStore()
 
     # ------------------------------------------------------------------ control
 
@@ -130,6 +133,7 @@ class MockServer:
             self.requests.clear()
             self._seq = itertools.count(1)
             self._tool_ids = itertools.count(1)
+        self.batches.clear()
 
     def start(self) -> MockServer:
         """Start serving in a background thread; returns once listening."""
@@ -308,6 +312,9 @@ class MockServer:
         headers: dict[str, str],
         body: bytes,
     ) -> tuple[Reply, Scenario | None]:
+        batch = dispatch_batch(self, method, path, query, headers, body)
+        if batch is not None:  # OpenAI / Anthropic / Gemini batch APIs
+            return batch, None
         for route in ROUTES:
             found = route.match(method, path)
             if found is not None:

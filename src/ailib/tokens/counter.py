@@ -10,6 +10,7 @@ not public, the same structure is sized by :mod:`ailib.tokens.heuristic`.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -38,6 +39,17 @@ _TOOL_CONSTANTS_4O = (7, 3, 3, -3, 3, 12)
 _TOOL_CONSTANTS_OLDER = (10, 3, 3, -3, 3, 12)
 
 
+log = logging.getLogger("ailib")
+_WARNED: set[str] = set()
+
+
+def _warn_once(encoding: str, exc: TokenizerUnavailableError) -> None:
+    """Say once per encoding that counts are estimated because its file is missing."""
+    if encoding not in _WARNED:
+        _WARNED.add(encoding)
+        log.warning("ailib: estimating token counts: %s", exc)
+
+
 class TokenCounter:
     """Counts tokens for one model: exact with tiktoken (OpenAI encodings), else estimated.
 
@@ -63,8 +75,9 @@ class TokenCounter:
         """The counter for ``model`` (``"gpt-4o"`` or ``"openai/gpt-4o"``).
 
         ``exact=None``: tiktoken when it is installed and the model has an OpenAI
-        encoding, else the estimate. ``exact=True``: tiktoken or a TokenizerUnavailableError
-        (not installed, no public encoding for this model, file not reachable offline).
+        encoding whose file can be had (cached, or downloaded), else the estimate (a
+        warning logged once). ``exact=True``: tiktoken or a TokenizerUnavailableError (not
+        installed, no public encoding for this model, file not reachable offline).
         ``exact=False``: always the estimate.
         """
         if not isinstance(model, str) or not model:
@@ -78,8 +91,13 @@ class TokenCounter:
                 "(o200k_base, cl100k_base); use the provider's count_tokens endpoint "
                 "(client.count_tokens) or exact=False for an estimate"
             )
-        if encoding is not None and (exact or tiktoken_installed()):
+        if encoding is not None and exact:
             return cls(model, encoding=encoding)
+        if encoding is not None and tiktoken_installed():
+            try:
+                return cls(model, encoding=encoding)
+            except TokenizerUnavailableError as exc:  # offline, no cached file: estimate
+                _warn_once(encoding, exc)
         if exact:
             raise TokenizerUnavailableError(f"exact counting needs tiktoken: {EXTRA_HINT}")
         return cls(model)

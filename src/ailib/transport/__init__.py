@@ -9,10 +9,17 @@ A client from another package with the same API (for example
 ``httpx2``) can be passed as ``http_client=``; its timeout and transport exceptions are
 found from its package, so errors are still classified.
 
+Backends ailib creates itself: ``transport="httpx"`` (default), ``"httpx2"`` or
+``"aiohttp"`` (:mod:`ailib.transport.backends`); connections shared by many clients:
+:class:`~ailib.transport.pool.ConnectionPool` with a :class:`~ailib.transport.pool.PoolConfig`
+(both loaded on first use).
+
 Example::
 
     import httpx2
     client = AiClient.create("openai/gpt-4o", http_client=httpx2.Client())
+    pool = ConnectionPool(PoolConfig.high_throughput())
+    client = AiClient.create("openai/gpt-4o", pool=pool, transport="httpx2")
 """
 
 from __future__ import annotations
@@ -28,6 +35,34 @@ import httpx
 if TYPE_CHECKING:
     from ailib.runtime.spec import ProviderSpec
 
+__all__ = [
+    "AsyncHttpClient",
+    "AsyncPooledClient",
+    "ConnectionPool",
+    "HttpClient",
+    "PoolConfig",
+    "PooledClient",
+    "error_classes",
+    "request_signer",
+    "resolve_region",
+]
+
+_LAZY = {
+    "ConnectionPool": "ailib.transport.pool",
+    "PoolConfig": "ailib.transport.pool",
+    "PooledClient": "ailib.transport.pool",
+    "AsyncPooledClient": "ailib.transport.pool",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``ConnectionPool`` and friends, imported on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'ailib.transport' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
+
 #: Signs one request: (method, url, body, headers) -> headers to add (e.g. AWS SigV4).
 Signer = Callable[[str, str, bytes, dict[str, str]], dict[str, str]]
 
@@ -37,8 +72,9 @@ AsyncHttpClient = httpx.AsyncClient | Any
 
 
 def error_classes(client: Any) -> tuple[type[BaseException], type[BaseException]]:
-    """(timeout exception, transport exception) of the package the client comes from."""
-    package = type(client).__module__.split(".")[0]
+    """(timeout exception, transport exception) of the package the client comes from
+    (an adapter such as the aiohttp backend names it in ``exceptions_from``)."""
+    package = getattr(client, "exceptions_from", None) or type(client).__module__.split(".")[0]
     if package == "httpx":
         return httpx.TimeoutException, httpx.TransportError
     module = importlib.import_module(package)

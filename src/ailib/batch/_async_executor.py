@@ -1,0 +1,175 @@
+"""Run an async function over many items, a few at a time: :class:`AsyncBatchExecutor`.
+
+Hand-written (no generated twin): the sync :class:`~ailib.batch.BatchExecutor` runs
+items on threads (``thread_executor.py``), which a token rewrite of this file cannot
+express. Both share the bookkeeping in :mod:`ailib.batch.run`.
+
+Example::
+
+    from ailib import AsyncAiClient
+    from ailib.batch import AsyncBatchExecutor
+
+    async with await AsyncAiClient.create("openai/gpt-4o") as client:
+        async def ask(question: str) -> str:
+            return (await client.chat().user(question).execute()).content
+
+        executor = AsyncBatchExecutor(ask, max_concurrent=8, timeout=60, checkpoint="run.jsonl")
+        result = await executor.execute(questions)
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from ailib.batch.checkpoint import check_return_type
+from ailib.batch.config import BatchConfig, resolve_config
+from ailib.batch.progress import check_progress_setting
+from ailib.batch.result import BatchResult
+from ailib.batch.run import BatchRun
+from ailib.errors import CancelledError as AiCancelledError
+from ailib.errors import ConfigurationError
+from ailib.runtime.context import CALL_ENDS_AT
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class AsyncBatchExecutor(Generic[T, R]):
+    """Runs ``await fn(item)`` for every item, ``max_concurrent`` at a time, in one event loop.
+
+    Results come back in input order in a :class:`~ailib.batch.BatchResult`; an item
+    that raises does not stop the others (unless ``fail_fast``). ``timeout`` cancels an
+    item's call after that many seconds (:class:`~ailib.errors.BatchTimeoutError`).
+    ``checkpoint`` makes the run resumable: finished items are appended to that JSONL
+    file, and a run with the same file and inputs does not call ``fn`` for them again.
+    Every :class:`~ailib.batch.BatchConfig` option can be given here or in ``config``.
+
+    Example::
+
+        executor = AsyncBatchExecutor(process_question, max_concurrent=5)
+        result = await executor.execute(["What is AI?", "What is Python?"])
+        print(result.successful_count, result.failed_count)
+        for index, err in result.get_errors():
+            print(index, err)
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[T], Awaitable[R]],
+        max_concurrent: int | None = None,
+        *,
+        config: BatchConfig | None = None,
+        timeout: float | None = None,
+        fail_fast: bool | None = None,
+        stop_on_error: bool | None = None,
+        progress: bool | Callable[[int, int], Any] | None = None,
+        checkpoint: str | Path | None = None,
+        **options: Any,
+    ) -> None:
+        if not callable(fn):
+            raise ConfigurationError(f"AsyncBatchExecutor needs a function, got {fn!r}")
+        self.config = resolve_config(
+            config,
+            {
+                "max_concurrent": max_concurrent,
+                "timeout": timeout,
+                "fail_fast": fail_fast,
+                "stop_on_error": stop_on_error,
+                "progress": progress,
+                "checkpoint": checkpoint,
+                **options,
+            },
+            type(self).__name__,
+        )
+        check_progress_setting(self.config.progress)
+        if self.config.checkpoint is not None and self.config.encode is None:
+            check_return_type(fn, type(self).__name__)
+        self._fn = fn
+
+    @property
+    def max_concurrent(self) -> int:
+        """Items in flight at once."""
+        return self.config.max_concurrent
+
+    async def execute(self, items: Iterable[T]) -> BatchResult[R]:
+        """Run every item (skipping those the checkpoint holds); results in input order."""
+        return await self._execute(items, self.config)
+
+    async def _execute(self, items: Iterable[T], config: BatchConfig) -> BatchResult[R]:
+        run: BatchRun[R] = BatchRun(items, config)
+        queue = iter(run.pending)
+        not_run: list[int] = []
+
+        async def worker() -> None:
+            for index in queue:  # one iterator shared by the workers: each index once
+                if run.stopping:
+                    not_run.append(index)
+                    continue
+                await self._one(run, index)
+
+        count = min(config.max_concurrent, len(run.pending))
+        workers = [asyncio.create_task(worker()) for _ in range(count)]
+        try:
+            await asyncio.gather(*workers)
+        except BaseException:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            run.close()
+            raise
+        return run.finish(sorted(not_run))
+
+    async def execute_with_progress(
+        self, items: Iterable[T], on_progress: Callable[[int, int], Any]
+    ) -> BatchResult[R]:
+        """:meth:`execute`, calling ``on_progress(done, total)`` after each item."""
+        config = resolve_config(self.config, {"progress": on_progress}, type(self).__name__)
+        return await self._execute(items, config)
+
+    async def _one(self, run: BatchRun[R], index: int) -> None:
+        token = CALL_ENDS_AT.set(run.deadline())  # ailib calls inside end by it
+        try:  # the item's own task (it copies the context: the deadline goes with it)
+            call = asyncio.ensure_future(self._fn(run.items[index]))
+        except Exception as exc:  # fn raised before giving an awaitable
+            run.failed(index, exc)
+            return
+        finally:
+            CALL_ENDS_AT.reset(token)
+        try:
+            done, _ = await asyncio.wait({call}, timeout=run.config.timeout)
+        except BaseException:  # the run itself is cancelled: so is the item
+            call.cancel()
+            raise
+        if not done:
+            call.cancel()
+            await asyncio.wait({call})  # let it unwind (a cancelled ailib call cleans up)
+            run.failed(index, run.timeout_error(index))
+            return
+        if call.cancelled():  # fn's task was cancelled from inside: a failed item
+            run.failed(index, AiCancelledError(f"batch item {index}'s call was cancelled"))
+            return
+        error = call.exception()
+        if error is None:
+            run.succeeded(index, call.result())
+        elif isinstance(error, Exception):
+            run.failed(index, error)
+        else:
+            raise error  # KeyboardInterrupt / SystemExit in fn: stop the run
+
+
+async def batch_execute(
+    items: Iterable[T],
+    fn: Callable[[T], Awaitable[R]],
+    max_concurrent: int = 5,
+    fail_fast: bool = False,
+) -> BatchResult[R]:
+    """``AsyncBatchExecutor(fn, max_concurrent, fail_fast=fail_fast).execute(items)``.
+
+    Example::
+
+        result = await batch_execute(questions, ask, max_concurrent=8)
+    """
+    return await AsyncBatchExecutor(fn, max_concurrent, fail_fast=fail_fast).execute(items)

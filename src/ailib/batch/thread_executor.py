@@ -1,0 +1,189 @@
+"""Run a function over many items on threads, a few at a time: :class:`BatchExecutor`.
+
+Hand-written, not generated from ``_async_executor.py``: the sync executor runs each
+item on its own worker thread, which a token rewrite of the async source cannot
+express. Both share the bookkeeping in :mod:`ailib.batch.run`.
+
+Example::
+
+    from ailib import AiClient
+    from ailib.batch import BatchExecutor
+
+    with AiClient.create("openai/gpt-4o") as client:
+        def ask(question: str) -> str:
+            return client.chat().user(question).execute().content
+
+        result = BatchExecutor(ask, max_concurrent=8, timeout=60).execute(questions)
+"""
+
+from __future__ import annotations
+
+import contextvars
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from ailib.batch.checkpoint import check_return_type
+from ailib.batch.config import BatchConfig, resolve_config
+from ailib.batch.progress import check_progress_setting
+from ailib.batch.result import BatchResult
+from ailib.batch.run import BatchRun
+from ailib.errors import ConfigurationError
+from ailib.runtime.context import CALL_ENDS_AT
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+#: (index, succeeded, value or exception) sent by a worker thread
+Outcome = tuple[int, bool, Any]
+
+
+class BatchExecutor(Generic[T, R]):
+    """Runs ``fn(item)`` for every item, ``max_concurrent`` at a time, on worker threads.
+
+    The sync twin of :class:`~ailib.batch.AsyncBatchExecutor`, with the same options and
+    the same :class:`~ailib.batch.BatchResult` (input order, per-item typed errors,
+    checkpoint, progress). ``fn`` must be safe to call from several threads at once
+    (an :class:`~ailib.AiClient` is).
+
+    A per-item ``timeout`` cannot stop a thread: past it the item is recorded as a
+    :class:`~ailib.errors.BatchTimeoutError` at once and its thread is abandoned (a
+    daemon thread; its late result is dropped, its slot given to the next item). ailib
+    calls made inside the item get the same deadline and end on their own with E3003,
+    so the abandoned thread finishes shortly after; for other blocking work, read
+    :func:`~ailib.batch.item_time_left`.
+
+    ``KeyboardInterrupt`` / ``SystemExit`` raised by ``fn`` (or in the calling thread)
+    stop the run and propagate; items already finished are in the checkpoint.
+
+    Example::
+
+        executor = BatchExecutor(ask, max_concurrent=5, checkpoint="run.jsonl")
+        result = executor.execute(["What is AI?", "What is Python?"])
+        print(result.successful_count, result.get_successful_results())
+    """
+
+    def __init__(
+        self,
+        fn: Callable[[T], R],
+        max_concurrent: int | None = None,
+        *,
+        config: BatchConfig | None = None,
+        timeout: float | None = None,
+        fail_fast: bool | None = None,
+        stop_on_error: bool | None = None,
+        progress: bool | Callable[[int, int], Any] | None = None,
+        checkpoint: str | Path | None = None,
+        **options: Any,
+    ) -> None:
+        if not callable(fn):
+            raise ConfigurationError(f"BatchExecutor needs a function, got {fn!r}")
+        self.config = resolve_config(
+            config,
+            {
+                "max_concurrent": max_concurrent,
+                "timeout": timeout,
+                "fail_fast": fail_fast,
+                "stop_on_error": stop_on_error,
+                "progress": progress,
+                "checkpoint": checkpoint,
+                **options,
+            },
+            type(self).__name__,
+        )
+        check_progress_setting(self.config.progress)
+        if self.config.checkpoint is not None and self.config.encode is None:
+            check_return_type(fn, type(self).__name__)
+        self._fn = fn
+
+    @property
+    def max_concurrent(self) -> int:
+        """Items in flight at once."""
+        return self.config.max_concurrent
+
+    def execute(self, items: Iterable[T]) -> BatchResult[R]:
+        """Run every item (skipping those the checkpoint holds); results in input order."""
+        return self._execute(items, self.config)
+
+    def _execute(self, items: Iterable[T], config: BatchConfig) -> BatchResult[R]:
+        run: BatchRun[R] = BatchRun(items, config)
+        try:
+            not_run = self._drive(run)
+        except BaseException:
+            run.close()
+            raise
+        return run.finish(not_run)
+
+    def execute_with_progress(
+        self, items: Iterable[T], on_progress: Callable[[int, int], Any]
+    ) -> BatchResult[R]:
+        """:meth:`execute`, calling ``on_progress(done, total)`` after each item."""
+        config = resolve_config(self.config, {"progress": on_progress}, type(self).__name__)
+        return self._execute(items, config)
+
+    def _drive(self, run: BatchRun[R]) -> list[int]:
+        """Start items while slots are free, record outcomes as they come; the items
+        not run (fail_fast stopped the batch)."""
+        outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        waiting = iter(run.pending)
+        running: dict[int, float | None] = {}  # index -> monotonic deadline
+        not_run: list[int] = []
+        while True:
+            while len(running) < run.config.max_concurrent:
+                index = next(waiting, None)
+                if index is None:
+                    break
+                if run.stopping:
+                    not_run.append(index)
+                    continue
+                running[index] = self._start(run, index, outcomes)
+            if not running:
+                return not_run
+            try:
+                index, ok, value = outcomes.get(timeout=self._wait(running))
+            except queue.Empty:
+                self._expire(run, running)
+                continue
+            if index not in running:  # an abandoned (timed-out) item's late outcome
+                continue
+            del running[index]
+            if isinstance(value, BaseException) and not isinstance(value, Exception):
+                raise value  # KeyboardInterrupt / SystemExit in fn: stop the run
+            if ok:
+                run.succeeded(index, value)
+            else:
+                run.failed(index, value)
+
+    def _start(
+        self, run: BatchRun[R], index: int, outcomes: queue.SimpleQueue[Outcome]
+    ) -> float | None:
+        deadline = run.deadline()
+        context = contextvars.copy_context()  # the caller's context vars, plus the deadline
+        context.run(CALL_ENDS_AT.set, deadline)
+        item = run.items[index]
+
+        def work() -> None:
+            try:
+                outcomes.put((index, True, self._fn(item)))
+            except BaseException as exc:  # handed to the calling thread, which decides
+                outcomes.put((index, False, exc))
+
+        name = f"ailib-batch-{index}"
+        threading.Thread(target=context.run, args=(work,), name=name, daemon=True).start()
+        return deadline
+
+    @staticmethod
+    def _wait(running: dict[int, float | None]) -> float | None:
+        deadlines = [d for d in running.values() if d is not None]
+        return None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
+
+    @staticmethod
+    def _expire(run: BatchRun[R], running: dict[int, float | None]) -> None:
+        now = time.monotonic()
+        for index, deadline in list(running.items()):
+            if deadline is not None and deadline <= now:
+                del running[index]  # its thread is abandoned; a late outcome is dropped
+                run.failed(index, run.timeout_error(index))
