@@ -141,10 +141,11 @@ class Assembler:
         on_error: Callable[[dict[str, Any]], AiLibError] | None = None,
         default_model: str | None = None,
         *,
-        usage_events: bool = True,
+        events: bool = True,
     ) -> None:
-        #: False for a whole (non-streamed) response: nobody reads its usage events
-        self.usage_events = usage_events
+        #: False for a whole (non-streamed) response: nobody reads its content, finish and
+        #: usage events, so they are not built
+        self.events = events
         self.termination = termination or {}
         self.on_error = on_error
         self.cands: dict[int, _CandState] = {}
@@ -169,7 +170,8 @@ class Assembler:
                     text = _text(text)
                 if isinstance(text, str) and text:
                     self._cand(cand).content.append(text)
-                    out.append(ContentDelta(text, cand))
+                    if self.events:
+                        out.append(ContentDelta(text, cand))
             elif kind == "meta":  # repeated on every chunk by some providers: first wins
                 if len(self.meta) < len(f):
                     for key, value in f.items():
@@ -310,7 +312,7 @@ class Assembler:
             if key in USAGE_FIELDS and isinstance(value, int | float):
                 self.usage[key] = int(value)
                 changed = True
-        if changed and self.usage_events:
+        if changed and self.events:
             out.append(UsageEvent(self.current_usage()))
 
     def _close_tools(self, cand: int) -> list[StreamEvent]:
@@ -329,7 +331,8 @@ class Assembler:
         out = self._close_tools(cand)
         state.raw_finish = str(raw)
         state.finish = self.normalize_finish(str(raw), bool(state.tools))
-        out.append(StreamEnd(state.finish, state.raw_finish, cand))
+        if self.events:
+            out.append(StreamEnd(state.finish, state.raw_finish, cand))
         return out
 
     def normalize_finish(self, raw: str, has_tools: bool) -> str:

@@ -39,13 +39,12 @@ SIGNALS_STAGE = Stage.FALLBACK - 10
 
 
 def _record_outcome(stats: ResilienceStats, ctx: CallContext) -> None:
-    stats.count("attempts", ctx.attempt)
     error = ctx.error
-    if error is None and not ctx.closed_early:
-        stats.count("successes")
-        if ctx.served_by is not None:
-            stats.served(ctx.served_by)
-    elif error is not None:
+    if error is None and not ctx.closed_early:  # the common case: one lock
+        stats.succeeded(ctx.attempt, ctx.served_by)
+        return
+    stats.count("attempts", ctx.attempt)
+    if error is not None:
         stats.count("failures")
         stats.error(error.code if isinstance(error, AiLibError) else type(error).__name__)
     else:  # the caller stopped it: a break, a close, a cancel

@@ -96,6 +96,15 @@ class ResilienceStats:
         self._waits: dict[str, float] = {}
         self._errors: dict[str, int] = {}
 
+    def succeeded(self, attempts: int, served_by: str | None) -> None:
+        """One call ended well after ``attempts`` attempts, served by ``served_by``."""
+        with self._lock:
+            counts = self._counts
+            counts["attempts"] += attempts
+            counts["successes"] += 1
+            if served_by is not None:
+                self._served[served_by] = self._served.get(served_by, 0) + 1
+
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._counts[name] += n

@@ -290,7 +290,7 @@ class AsyncEngine:
         self, body: Any, headers: httpx.Headers, *, model: str | None = None
     ) -> ChatResponse:
         asm = Assembler(
-            self.spec.manifest.termination, self._stream_error, model, usage_events=False
+            self.spec.manifest.termination, self._stream_error, model, events=False
         )
         asm.feed(self.spec.map_response(body) if isinstance(body, dict) else [])
         asm.finish()

@@ -225,7 +225,16 @@ def prepare(
         # a defaulted max_tokens must leave room for the thinking budget plus the answer
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
         params["max_tokens"] = max(params["max_tokens"], budget + params["max_tokens"])
-    req = attrs.evolve(req, params=params, options=manifest.data.get("dialect_options", {}))
+    options = manifest.data.get("dialect_options", {})
+    req = ChatRequest(  # attrs.evolve without its per-call introspection (every field:
+        model=req.model,  # tests/unit/test_prepare_fields.py fails when one is added)
+        messages=req.messages,
+        params=params,
+        tools=req.tools,
+        stream=req.stream,
+        extra_body=req.extra_body,
+        options=options,
+    )
     req = fit_media(manifest, req)  # declared image limits and audio formats (extras convert)
     body = get_dialect(manifest.dialect)(req)
     wire = spec.encode_params(params)
