@@ -289,9 +289,7 @@ class AsyncEngine:
     def parse_response(
         self, body: Any, headers: httpx.Headers, *, model: str | None = None
     ) -> ChatResponse:
-        asm = Assembler(
-            self.spec.manifest.termination, self._stream_error, model, events=False
-        )
+        asm = Assembler(self.spec.manifest.termination, self._stream_error, model, events=False)
         asm.feed(self.spec.map_response(body) if isinstance(body, dict) else [])
         asm.finish()
         if not recognised(asm):  # {}, null, [1, 2], an error object: never an empty response
