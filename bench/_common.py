@@ -61,7 +61,7 @@ class Settings:
             return cls(True, 3, 60, 20, 128, 1, 64, 2000, 2, disable_gc)
         # httpx's async pool tops out near ~110 req/s at 64 in flight here, so the
         # async phase (3 rounds x 700 = 2,100 requests per contender) dominates.
-        return cls(False, 7, 1200, 50, 700, 3, 64, 2000, 15, disable_gc)
+        return cls(False, 7, 4000, 50, 700, 3, 64, 2000, 15, disable_gc)
 
 
 def have(module: str) -> bool:

@@ -20,6 +20,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -132,12 +133,18 @@ class AsyncBatchExecutor(Generic[T, R]):
     async def _one(self, run: BatchRun[R], index: int) -> None:
         token = CALL_ENDS_AT.set(run.deadline())  # ailib calls inside end by it
         try:  # the item's own task (it copies the context: the deadline goes with it)
-            call = asyncio.ensure_future(self._fn(run.items[index]))
+            produced = self._fn(run.items[index])
+            call = asyncio.ensure_future(produced) if inspect.isawaitable(produced) else None
         except Exception as exc:  # fn raised before giving an awaitable
             run.failed(index, exc)
             return
         finally:
             CALL_ENDS_AT.reset(token)
+        if call is None:  # a plain function: stop now rather than call it for every item
+            raise ConfigurationError(
+                f"AsyncBatchExecutor: fn returned a {type(produced).__name__}, not an"
+                " awaitable: give an async function, or use BatchExecutor for plain functions"
+            )
         try:
             done, _ = await asyncio.wait({call}, timeout=run.config.timeout)
         except BaseException:  # the run itself is cancelled: so is the item

@@ -9,9 +9,13 @@ The first line names the format; every later line is one finished item::
 
 Each line is written whole and flushed when its item finishes. A line counts only
 with its newline: a last line cut by a crash is ignored (and cut off the file before
-the run appends); any other line that is not such a record is a
+the run appends; a file whose only line is unfinished and no header is refused, never
+cut); any other line that is not such a record is a
 :class:`~ailib.errors.BatchCheckpointError` naming the file and line, and so is a
 line whose item key does not match the input at its index.
+
+One run at a time appends to a file: the run holds an exclusive lock on it (``flock``
+where the OS has it) and a second run is refused with BatchCheckpointError.
 
 Results are written as: JSON values as they are (``"as": "json"``); a
 :class:`~ailib.types.response.ChatResponse` through the response cache's codec
@@ -32,6 +36,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import os
 import threading
 import types
 import typing
@@ -44,6 +49,8 @@ import attrs
 from ailib.errors import AiLibError, BatchCheckpointError, BatchItemError, ConfigurationError
 
 FORMAT = "ailib.batch.checkpoint/1"
+#: the first line of every checkpoint file
+HEADER = json.dumps({"format": FORMAT}).encode() + b"\n"
 #: longest error message kept in a checkpoint line
 MAX_MESSAGE = 2000
 #: an ailib error's context kept beside its code and message, with its type
@@ -193,12 +200,16 @@ class Checkpoint:
         """The finished items the file holds (a later line for an index wins); cuts a
         last line left unfinished by a crash off the file. No file: nothing finished."""
         finished: dict[int, Finished] = {}
+        if self.path.is_dir():
+            raise self._error(None, "is a directory, not a checkpoint file")
         if not self.path.exists():
             return finished
         good_end = 0
         with self.path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if not raw.endswith(b"\n"):
+                    if number == 1 and not HEADER.startswith(raw):  # not ours: never cut it
+                        raise self._error(1, f"not an ailib batch checkpoint (no {FORMAT} header)")
                     break  # written up to the crash: never committed
                 if number == 1:
                     self._check_header(raw)
@@ -220,7 +231,7 @@ class Checkpoint:
     def _check_header(self, raw: bytes) -> None:
         try:
             header = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             header = None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
             raise self._error(1, f"not an ailib batch checkpoint (expected a {FORMAT} header)")
@@ -298,9 +309,15 @@ class Checkpoint:
 
         head = {"i": index, "key": self.keys[index], "ok": True}
         if self.encode is not None:
-            body = json.dumps(
-                {**head, "as": "custom", "value": self.encode(value)}, allow_nan=False
-            )
+            encoded = self.encode(value)
+            try:
+                body = json.dumps({**head, "as": "custom", "value": encoded}, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise self._error(
+                    None,
+                    f"BatchConfig.encode gave item {index}'s result as a"
+                    f" {type(encoded).__name__}, which is not JSON data ({exc})",
+                ) from None
         elif isinstance(value, ChatResponse):
             from ailib.cache.codec import CacheEntry, encode_entry
 
@@ -345,10 +362,17 @@ class Checkpoint:
 
     def _opened(self) -> IO[bytes]:
         if self._file is None:
-            fresh = not self.path.exists() or self.path.stat().st_size == 0
-            self._file = self.path.open("ab")
-            if fresh:
-                self._file.write(json.dumps({"format": FORMAT}).encode() + b"\n")
+            handle = self.path.open("ab")
+            try:
+                _lock_exclusively(handle)
+            except BlockingIOError:
+                handle.close()
+                raise self._error(
+                    None, "in use by another run (one run at a time per checkpoint file)"
+                ) from None
+            if os.fstat(handle.fileno()).st_size == 0:  # checked under the lock: one header
+                handle.write(HEADER)
+            self._file = handle
         return self._file
 
     def close(self) -> None:
@@ -357,3 +381,19 @@ class Checkpoint:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def _lock_exclusively(handle: IO[bytes]) -> None:
+    """Hold an exclusive lock on the open file until it is closed (BlockingIOError:
+    another run holds it). Where the OS or file system has no such lock (Windows, some
+    network file systems), none is taken."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise
+    except OSError:  # pragma: no cover - no lock support here (e.g. ENOLCK)
+        return

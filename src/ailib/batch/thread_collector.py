@@ -185,7 +185,7 @@ class BatchCollector(Generic[T, R]):
             results = self._handler([item for item, _ in live])
             if not isinstance(results, Sequence) or len(results) != len(live):
                 raise wrong_count(self._handler, results, len(live))
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit too: no caller may wait forever
             for _, future in live:
                 future.set_exception(exc)
             return

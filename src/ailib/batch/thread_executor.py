@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import contextvars
+import inspect
 import queue
 import threading
 import time
@@ -40,6 +41,11 @@ R = TypeVar("R")
 #: (index, succeeded, value or exception) sent by a worker thread
 Outcome = tuple[int, bool, Any]
 
+_ASYNC_FN = (
+    "BatchExecutor runs plain functions on threads and got an async one (its calls would"
+    " never run): use AsyncBatchExecutor for async functions"
+)
+
 
 class BatchExecutor(Generic[T, R]):
     """Runs ``fn(item)`` for every item, ``max_concurrent`` at a time, on worker threads.
@@ -51,9 +57,11 @@ class BatchExecutor(Generic[T, R]):
 
     A per-item ``timeout`` cannot stop a thread: past it the item is recorded as a
     :class:`~ailib.errors.BatchTimeoutError` at once and its thread is abandoned (a
-    daemon thread; its late result is dropped, its slot given to the next item). ailib
-    calls made inside the item get the same deadline and end on their own with E3003,
-    so the abandoned thread finishes shortly after; for other blocking work, read
+    daemon thread; its late result is dropped, its slot given to the next item). At most
+    ``max_concurrent`` abandoned threads are kept alive: past that, the next item waits
+    until one of them ends, so hung items never pile up threads. ailib calls made inside
+    the item get the same deadline and end on their own with E3003, so the abandoned
+    thread finishes shortly after; for other blocking work, read
     :func:`~ailib.batch.item_time_left`.
 
     ``KeyboardInterrupt`` / ``SystemExit`` raised by ``fn`` (or in the calling thread)
@@ -81,6 +89,8 @@ class BatchExecutor(Generic[T, R]):
     ) -> None:
         if not callable(fn):
             raise ConfigurationError(f"BatchExecutor needs a function, got {fn!r}")
+        if inspect.iscoroutinefunction(fn):
+            raise ConfigurationError(_ASYNC_FN)
         self.config = resolve_config(
             config,
             {
@@ -128,26 +138,29 @@ class BatchExecutor(Generic[T, R]):
         """Start items while slots are free, record outcomes as they come; the items
         not run (fail_fast stopped the batch)."""
         outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
-        waiting = iter(run.pending)
+        pending, position = run.pending, 0
         running: dict[int, float | None] = {}  # index -> monotonic deadline
+        abandoned: set[int] = set()  # timed out, their threads still alive
+        most = run.config.max_concurrent
         not_run: list[int] = []
         while True:
-            while len(running) < run.config.max_concurrent:
-                index = next(waiting, None)
-                if index is None:
-                    break
-                if run.stopping:
-                    not_run.append(index)
-                    continue
+            if run.stopping:
+                not_run.extend(pending[position:])
+                position = len(pending)
+            # live threads stay <= 2 * max_concurrent: past that, wait for an abandoned one
+            while position < len(pending) and len(running) < min(most, 2 * most - len(abandoned)):
+                index = pending[position]
+                position += 1
                 running[index] = self._start(run, index, outcomes)
-            if not running:
+            if not running and (position == len(pending) or not abandoned):
                 return not_run
             try:
                 index, ok, value = outcomes.get(timeout=self._wait(running))
             except queue.Empty:
-                self._expire(run, running)
+                abandoned.update(self._expire(run, running))
                 continue
             if index not in running:  # an abandoned (timed-out) item's late outcome
+                abandoned.discard(index)
                 continue
             del running[index]
             if isinstance(value, BaseException) and not isinstance(value, Exception):
@@ -167,7 +180,11 @@ class BatchExecutor(Generic[T, R]):
 
         def work() -> None:
             try:
-                outcomes.put((index, True, self._fn(item)))
+                value = self._fn(item)
+                if inspect.isawaitable(value):  # an async call nobody would await
+                    getattr(value, "close", lambda: None)()
+                    raise ConfigurationError(_ASYNC_FN)
+                outcomes.put((index, True, value))
             except BaseException as exc:  # handed to the calling thread, which decides
                 outcomes.put((index, False, exc))
 
@@ -181,9 +198,13 @@ class BatchExecutor(Generic[T, R]):
         return None if not deadlines else max(0.0, min(deadlines) - time.monotonic())
 
     @staticmethod
-    def _expire(run: BatchRun[R], running: dict[int, float | None]) -> None:
+    def _expire(run: BatchRun[R], running: dict[int, float | None]) -> list[int]:
+        """Fail the items past their deadline; their indexes (threads abandoned)."""
         now = time.monotonic()
+        expired = []
         for index, deadline in list(running.items()):
             if deadline is not None and deadline <= now:
                 del running[index]  # its thread is abandoned; a late outcome is dropped
+                expired.append(index)
                 run.failed(index, run.timeout_error(index))
+        return expired

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import AsyncIterator, Iterable, Mapping
 from time import monotonic
 from typing import TYPE_CHECKING, Any
@@ -134,8 +135,12 @@ class AsyncBatches:
     ) -> BatchJob:
         """Poll every ``poll_interval`` seconds until the job is done (completed, failed,
         expired or cancelled); BatchJobError (E3003) after ``timeout`` seconds."""
-        if poll_interval < 0 or (timeout is not None and timeout < 0):
-            raise BatchJobError("poll_interval and timeout must not be negative", code="E1001")
+        if not _seconds(poll_interval) or (timeout is not None and not _seconds(timeout)):
+            raise BatchJobError(
+                f"poll_interval and timeout must be finite seconds >= 0 (timeout may be None),"
+                f" got poll_interval={poll_interval!r}, timeout={timeout!r}",
+                code="E1001",
+            )
         ends_at = None if timeout is None else monotonic() + timeout
         while True:
             job = await self.retrieve(batch_id)
@@ -194,3 +199,13 @@ class AsyncBatches:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(provider={self._client.provider_id!r})"
+
+
+def _seconds(value: Any) -> bool:
+    """A finite, non-negative number of seconds (not a bool, not a string)."""
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )

@@ -64,7 +64,7 @@ def _count(value: Any) -> int:
         return 0
     if isinstance(value, int):
         return max(value, 0)
-    if isinstance(value, str) and value.isdigit() and len(value) < 19:
+    if isinstance(value, str) and value.isdecimal() and len(value) < 19:  # not "²"
         return int(value)
     return 0
 

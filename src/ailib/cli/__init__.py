@@ -198,13 +198,19 @@ def main(argv: list[str] | None = None) -> int:
         print("ailib: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as exc:
-        if args.debug:
-            traceback.print_exc()
+        secret = getattr(args, "api_key", None)
+        if args.debug:  # error text can come from a server: escaped, and no key in it
+            shown = traceback.format_exc()
+            print(
+                clean(shown.replace(secret, "***") if secret else shown, keep_lines=True),
+                end="",
+                file=sys.stderr,
+            )
         session = getattr(args, "session", None)
         line, status = explain(
             exc,
             key_names=session.key_names if session is not None else (),
-            secret=getattr(args, "api_key", None),
+            secret=secret,
         )
         print(line, file=sys.stderr)
         return status

@@ -75,6 +75,9 @@ class Totals:
     cost: float = 0.0
     currency: str = "USD"
     unpriced: bool = False  # some call's model had no price
+    _priced: bool = False  # some call had a price: ``currency`` is its currency
+    #: costs in currencies other than ``currency`` (models of several providers): never summed
+    other_costs: dict[str, float] = attrs.field(factory=dict)
 
     def add(self, response: ChatResponse) -> None:
         self.calls += 1
@@ -82,9 +85,13 @@ class Totals:
         self.output_tokens += response.usage.output_tokens
         if response.cost is None:
             self.unpriced = True
-        else:
+        elif response.cost.currency == self.currency or not self._priced:
             self.cost += response.cost.total_cost
             self.currency = response.cost.currency
+            self._priced = True
+        else:
+            spent = self.other_costs.get(response.cost.currency, 0.0)
+            self.other_costs[response.cost.currency] = spent + response.cost.total_cost
 
     def describe(self) -> str:
         """``tokens in=12 out=30 total=42 · cost $0.000150`` (or ``cost unknown``)."""
@@ -92,7 +99,10 @@ class Totals:
         price = "cost unknown (no price)" if self.unpriced else f"cost ${self.cost:.6f}"
         if self.currency != "USD":
             price += f" {self.currency}"
-        return f"tokens in={self.input_tokens} out={self.output_tokens} total={total} · {price}"
+        for currency, spent in sorted(self.other_costs.items()):
+            price += f" + {spent:.6f} {currency}"
+        text = f"tokens in={self.input_tokens} out={self.output_tokens} total={total} · {price}"
+        return clean(text)  # the currency is manifest text: no control character goes raw
 
 
 class ToolRoundsExceeded(CommandError):

@@ -32,10 +32,11 @@ EXIT_CODES_HELP = (
 
 # C0 and C1 controls and DEL: printed raw, manifest text, error messages or model output
 # could drive the terminal (retitle it, clear it, fake lines). Shown escaped instead.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-# what json.dumps(ensure_ascii=False) leaves raw: DEL and the C1 controls
-_RAW_IN_JSON = re.compile("[\x7f-\x9f]")
+# Lone surrogates (a JSON "\ud800" escape) cannot be written to a UTF-8 stream at all.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+# what json.dumps(ensure_ascii=False) leaves raw: DEL, the C1 controls, lone surrogates
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\ud800-\udfff]")
 
 
 def clean(text: object, *, keep_lines: bool = False) -> str:
@@ -45,7 +46,12 @@ def clean(text: object, *, keep_lines: bool = False) -> str:
     ``keep_lines`` keeps newlines and tabs (multi-line output such as JSON or an answer).
     """
     pattern = _CONTROL_BUT_LINES if keep_lines else _CONTROL
-    return pattern.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+    return pattern.sub(_escaped, str(text))
+
+
+def _escaped(match: re.Match[str]) -> str:
+    point = ord(match.group())
+    return f"\\x{point:02x}" if point <= 0xFF else f"\\u{point:04x}"
 
 
 def json_line(obj: Any) -> str:

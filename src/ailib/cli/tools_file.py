@@ -79,6 +79,8 @@ class ToolFile:
 
 def _import(path: str) -> ModuleType:
     file = Path(path)
+    if file.is_dir():
+        raise UsageError(f"--tools {path}: is a directory; give a Python file (tools.py)")
     if not file.is_file():
         raise UsageError(f"--tools {path}: no such file")
     name = f"ailib_cli_tools_{abs(hash(str(file.resolve())))}"

@@ -278,6 +278,10 @@ class AsyncRateLimitLayer:
 # ---- backpressure ------------------------------------------------------------------------------
 
 
+#: the id of every slot in this process's own (counting) slots
+_LOCAL_SLOT_ID = "local"
+
+
 class AsyncBackpressure:
     """At most ``config.max_inflight`` calls in flight; the next waits for a slot (async).
 
@@ -334,7 +338,8 @@ class AsyncBackpressure:
 
     async def acquire(self) -> Slot:
         """A slot, at once or within ``queue_timeout_seconds``; else BackpressureError."""
-        slot = Slot(uuid.uuid4().hex)
+        # a lease key in a shared store; local slots only count (no urandom per call)
+        slot = Slot(uuid.uuid4().hex if self.shared else _LOCAL_SLOT_ID)
         if not await self._slots.try_acquire(slot.id):
             await self._queue(slot)
         self._count(in_flight=1)

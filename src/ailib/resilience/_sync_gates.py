@@ -279,6 +279,10 @@ class RateLimitLayer:
 # ---- backpressure ------------------------------------------------------------------------------
 
 
+#: the id of every slot in this process's own (counting) slots
+_LOCAL_SLOT_ID = "local"
+
+
 class Backpressure:
     """At most ``config.max_inflight`` calls in flight; the next waits for a slot (sync).
 
@@ -335,7 +339,8 @@ class Backpressure:
 
     def acquire(self) -> Slot:
         """A slot, at once or within ``queue_timeout_seconds``; else BackpressureError."""
-        slot = Slot(uuid.uuid4().hex)
+        # a lease key in a shared store; local slots only count (no urandom per call)
+        slot = Slot(uuid.uuid4().hex if self.shared else _LOCAL_SLOT_ID)
         if not self._slots.try_acquire(slot.id):
             self._queue(slot)
         self._count(in_flight=1)

@@ -121,6 +121,11 @@ def _fresh() -> Record:
     return {"state": "closed", "gen": 0, "fails": 0}
 
 
+_CLOSED = CircuitState.CLOSED
+#: what :meth:`CircuitBreaker.note` keeps for a key seen closed without a record
+_SEEN_CLOSED = (CircuitState.CLOSED, 0.0)
+
+
 class CircuitBreaker:
     """The breaker policy for all keys, and what this process last saw of each.
 
@@ -173,8 +178,10 @@ class CircuitBreaker:
 
         The record comes back unchanged (the same object) when nothing changes.
         """
+        if record is None:  # never failed (or expired): closed, generation 0
+            return None, Admission(Permit(key, 0), 0.0, _CLOSED, _CLOSED)
         now = self.clock()
-        rec = record or _fresh()
+        rec = record
         state = CircuitState(rec["state"])
         if state is CircuitState.CLOSED:
             return record, Admission(Permit(key, rec["gen"]), 0.0, state, state)
@@ -207,6 +214,13 @@ class CircuitBreaker:
 
         An outcome from before the last transition (another generation) changes nothing.
         """
+        if (
+            record is None
+            and outcome is not Outcome.FAILURE
+            and not permit.probe
+            and self.config.failure_ratio is None
+        ):  # closed, never failed, and it went well: nothing to write
+            return None, (_CLOSED, _CLOSED)
         now = self.clock()
         rec = record or _fresh()
         state = CircuitState(rec["state"])
@@ -268,6 +282,8 @@ class CircuitBreaker:
         """Note what this process saw of ``key``: the state ``old`` as it was stored, then
         ``record`` (after a transition, or ``old`` again). Changes go to the stats, also
         those another process made since this one last looked."""
+        if record is None and old is _CLOSED and self._seen.get(key) == _SEEN_CLOSED:
+            return _CLOSED  # closed, as this process last saw it: nothing to note
         rec = record or _fresh()
         new = CircuitState(rec["state"])
         with self._lock:

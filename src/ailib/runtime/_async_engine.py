@@ -67,7 +67,7 @@ from ailib.runtime.request import (
 from ailib.runtime.spec import ProviderSpec
 from ailib.tokens.pricing import attach_cost
 from ailib.transport import AsyncHttpClient, error_classes, request_signer
-from ailib.transport.backends import new_http_client
+from ailib.transport.backends import closed_client_error, new_http_client
 from ailib.types.response import ChatResponse
 
 if TYPE_CHECKING:
@@ -167,7 +167,10 @@ class AsyncEngine:
         self._timeout_error, self._transport_error = error_classes(self._client)
         self._wire = wire_errors(self._client)  # the body-reading seam's exceptions
         self._deadline = total_deadline(timeout, self._client)  # one non-streamed attempt
-        self._attempt_timeout = capped_timeout(self._client, self._deadline)
+        self._attempt_timeout: Any = capped_timeout(self._client, self._deadline)
+        if pool is not None and timeout is not None:  # this client's timeout, not the pool's
+            phases = httpx.Timeout(timeout)  # as a tuple: every backend's client takes one
+            self._attempt_timeout = (phases.connect, phases.read, phases.write, phases.pool)
         follow = follows_redirects(self._client)  # then hops are followed here, not by it
         self._no_follow: dict[str, Any] = {"follow_redirects": False} if follow else {}
         secret_names = [*self._auth_headers, *self._auth_query, *headers.extra_secret]
@@ -389,10 +392,15 @@ class AsyncEngine:
             )
         except (self._transport_error, self._wire.invalid_url) as exc:
             failure = invalid_location(exc, self.spec.id) or AiTransportError(
-                f"connection to {host_and_port(request.url)} failed: {mask_known(str(exc))}",
+                f"connection to {host_and_port(request.url)} failed: {mask_known(str(exc))[:300]}",
                 code="E3001",
                 provider=self.spec.id,
             )
+        except RuntimeError:  # httpx: "the client has been closed" (e.g. its pool was)
+            closed = closed_client_error(self._client, self.spec.id)
+            if closed is None:
+                raise
+            failure = closed
         raise failure  # outside the except blocks: no __context__ holding the raw error
 
     def _http_error(self, response: httpx.Response, raw: bytes) -> RemoteError:

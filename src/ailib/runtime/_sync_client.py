@@ -250,6 +250,10 @@ class AiClient:
         ``AI_LIB_RPS`` / ``AI_LIB_MAX_INFLIGHT`` adds a rate limiter / an in-flight cap.
         """
         provider_id, model_id = split_model(check_model_arg(model))
+        if http_client is not None:  # transport= / pool= would be ignored beside it
+            from ailib.transport.backends import check_transport_choice
+
+            check_transport_choice(http_client, transport, pool)
         paths = manifest_path_list(manifest_paths)  # one str is one path, not characters
         if base_url is not None:
             check_base_url(base_url, provider=provider_id)  # before any file or connection

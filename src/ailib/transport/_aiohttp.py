@@ -31,6 +31,8 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from ailib.runtime.redact import mask_url
+
 if TYPE_CHECKING:
     from ailib.transport.backends import PoolLimits
 
@@ -159,7 +161,11 @@ class AiohttpResponse:
 
     @property
     def text(self) -> str:
-        return self.content.decode(self._raw.get_encoding() or "utf-8", "replace")
+        """The body decoded by the Content-Type's charset (unknown or none: UTF-8)."""
+        try:
+            return self.content.decode(self._raw.charset or "utf-8", "replace")
+        except LookupError:  # a charset Python does not know
+            return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
         return jsonlib.loads(self.content)
@@ -167,9 +173,9 @@ class AiohttpResponse:
     def raise_for_status(self) -> AiohttpResponse:
         if self.status_code >= 400:
             raise httpx.HTTPStatusError(
-                f"HTTP {self.status_code} for {self.request.url}",
+                f"HTTP {self.status_code} for {mask_url(str(self.request.url))}",
                 request=None,  # type: ignore[arg-type]
-                response=None,  # type: ignore[arg-type]
+                response=self,  # type: ignore[arg-type]
             )
         return self
 
@@ -209,6 +215,7 @@ class AiohttpClient:
         self.limits = limits
         self._tls = tls
         self._session: aiohttp.ClientSession | None = None
+        self.is_closed = False  # after aclose(): no new session is opened
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
         self._urls: dict[str, URL] = {}  # parsed once: a client sends to few URLs
         self.created = 0  # connections opened and reused (counted for a ConnectionPool:
@@ -232,6 +239,8 @@ class AiohttpClient:
     @property
     def session(self) -> aiohttp.ClientSession:
         """The session (created inside the running event loop on first use)."""
+        if self.is_closed:  # as httpx says it: the engine makes it a ConfigurationError
+            raise RuntimeError("Cannot send a request, as the client has been closed.")
         if self._session is None or self._session.closed:
             limits = self.limits
             connector = aiohttp.TCPConnector(
@@ -243,6 +252,7 @@ class AiohttpClient:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,  # ailib inflates, in bounded pieces
+                cookie_jar=aiohttp.CookieJar(unsafe=True),  # kept for IP hosts too, like httpx
                 timeout=self._client_timeout(self.timeout),
                 trace_configs=self._traces or None,
                 skip_auto_headers=("User-Agent",),
@@ -335,6 +345,7 @@ class AiohttpClient:
         return await self.request("GET", url, **kwargs)
 
     async def aclose(self) -> None:
-        """Close the session and its connections."""
+        """Close the session and its connections (for good: later sends raise)."""
+        self.is_closed = True
         if self._session is not None and not self._session.closed:
             await self._session.close()

@@ -27,6 +27,8 @@ __all__ = [
     "BACKENDS",
     "ENV_VAR",
     "PoolLimits",
+    "check_transport_choice",
+    "closed_client_error",
     "new_http_client",
     "resolve_transport",
 ]
@@ -100,6 +102,30 @@ def resolve_transport(
     return name
 
 
+def closed_client_error(client: Any, provider: str | None) -> ConfigurationError | None:
+    """The typed error for a send through a closed http client (None: it is open), e.g.
+    a client made with ``pool=`` after ``pool.close()``."""
+    if getattr(client, "is_closed", False) is not True:
+        return None
+    return ConfigurationError(
+        "this client's connections are closed (its ConnectionPool, its http_client or the "
+        "client itself was closed): create a new client, or a new ConnectionPool",
+        provider=provider,
+    )
+
+
+def check_transport_choice(http_client: Any, transport: object, pool: Any) -> None:
+    """``http_client=`` beside ``transport=`` or ``pool=``: a ConfigurationError (the
+    client given would be used as it is, the other option silently ignored)."""
+    if http_client is None or (transport is None and pool is None):
+        return
+    given = "transport" if transport is not None else "pool"
+    raise ConfigurationError(
+        f"http_client= and {given}= both choose how requests are sent: pass one of them "
+        f"(http_client is used as it is; {given}= makes ailib create the client)"
+    )
+
+
 def _timeout_parts(timeout: Any) -> dict[str, float | None]:
     """connect/read/write/pool seconds of a number or an httpx-style Timeout."""
     if timeout is None:
@@ -126,6 +152,11 @@ def new_http_client(
     one lazily loaded TLS context (:mod:`ailib.transport.tls`): an ``http://`` client
     never reads a CA bundle. ``name`` (a provider id) labels the host in the pool's stats.
     """
+    if pool is not None and not callable(getattr(pool, "http_client_for", None)):
+        raise ConfigurationError(
+            f"pool= takes an ailib.transport.ConnectionPool, got {type(pool).__name__}"
+            " (e.g. pool=ConnectionPool(PoolConfig()))"
+        )
     backend = resolve_transport(transport, pool, asynchronous=asynchronous)
     if pool is not None:
         return pool.http_client_for(

@@ -21,6 +21,9 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import math
 import threading
 from types import TracebackType
 from typing import Any
@@ -28,18 +31,30 @@ from typing import Any
 import attrs
 
 from ailib.errors import ConfigurationError
+from ailib.runtime.redact import mask_url
 from ailib.transport.backends import PoolLimits, make_client, resolve_transport
 from ailib.transport.pool_stats import StatsCounter, host_stats, origin_of
 
 __all__ = ["AsyncPooledClient", "ConnectionPool", "PoolConfig", "PooledClient"]
 
 
-def _positive(name: str) -> Any:
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop (an async client of a pool serves one loop), or None."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _positive(name: str, kind: type | tuple[type, ...] = (int, float)) -> Any:
+    what = "a whole number" if kind is int else "a finite number"
+
     def check(_: Any, attribute: Any, value: Any) -> None:
         if value is None:
             return
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigurationError(f"PoolConfig.{name} must be a number > 0, got {value!r}")
+        number = value if isinstance(value, kind) and not isinstance(value, bool) else None
+        if not isinstance(number, int | float) or not 0 < number < math.inf:
+            raise ConfigurationError(f"PoolConfig.{name} must be {what} > 0, got {value!r}")
 
     return check
 
@@ -57,9 +72,11 @@ class PoolConfig:
         PoolConfig(max_connections=10, transport="aiohttp")
     """
 
-    max_connections: int | None = attrs.field(default=100, validator=_positive("max_connections"))
+    max_connections: int | None = attrs.field(
+        default=100, validator=_positive("max_connections", int)
+    )
     max_keepalive_connections: int | None = attrs.field(
-        default=20, validator=_positive("max_keepalive_connections")
+        default=20, validator=_positive("max_keepalive_connections", int)
     )
     keepalive_expiry: float | None = attrs.field(
         default=5.0, validator=_positive("keepalive_expiry")
@@ -116,7 +133,7 @@ class AsyncPooledClient:
         self.name, self.base_url, self.http = name, base_url.rstrip("/"), http
 
     def __repr__(self) -> str:
-        return f"AsyncPooledClient(name={self.name!r}, base_url={self.base_url!r})"
+        return f"AsyncPooledClient(name={self.name!r}, base_url={mask_url(self.base_url)!r})"
 
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Send and read one response (``json=``, ``content=``, ``headers=``)."""
@@ -142,7 +159,7 @@ class PooledClient:
         self.name, self.base_url, self.http = name, base_url.rstrip("/"), http
 
     def __repr__(self) -> str:
-        return f"PooledClient(name={self.name!r}, base_url={self.base_url!r})"
+        return f"PooledClient(name={self.name!r}, base_url={mask_url(self.base_url)!r})"
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.http.request(method, _join(self.base_url, path), **kwargs)
@@ -176,13 +193,15 @@ class ConnectionPool:
             )
         self.config = config or PoolConfig.default()
         self._lock = threading.Lock()
-        self._clients: dict[tuple[str, bool, str], Any] = {}  # (origin, async, backend)
+        #: (origin, async, backend, event loop of an async client) -> the backend client
+        self._clients: dict[tuple[str, bool, str, Any], Any] = {}
         self._counters: dict[int, StatsCounter] = {}  # id(client) -> its counters
-        self._names: dict[str, str] = {}  # name -> origin
+        self._names: dict[str, set[str]] = {}  # name -> its origins (one name, many hosts)
         self.closed = False
 
     def __repr__(self) -> str:
-        return f"ConnectionPool({self.config!r}, hosts={sorted(set(self._names.values()))})"
+        hosts = sorted({origin for origins in self._names.values() for origin in origins})
+        return f"ConnectionPool({self.config!r}, hosts={hosts})"
 
     # ---- clients -------------------------------------------------------------------------
 
@@ -197,11 +216,19 @@ class ConnectionPool:
         """The pool's backend client for ``base_url``'s host (made on first use)."""
         if self.closed:
             raise ConfigurationError("this ConnectionPool is closed: create a new one")
-        origin = origin_of(base_url)
+        try:
+            origin = origin_of(base_url)
+        except ValueError:  # a port out of range
+            origin = ""
+        if not origin.startswith(("http://", "https://")) or "://:" in origin:
+            raise ConfigurationError(
+                f"base_url {mask_url(base_url)!r} is not an http(s) URL with a host"
+                " (e.g. 'https://api.openai.com/v1')"
+            )
         backend = resolve_transport(transport, self, asynchronous=asynchronous)
-        key = (origin, asynchronous, backend)
+        key = (origin, asynchronous, backend, _running_loop() if asynchronous else None)
         with self._lock:
-            self._names.setdefault(name or origin, origin)
+            self._names.setdefault(name or origin, set()).add(origin)
             client = self._clients.get(key)
             if client is None:
                 limits = self.config.limits
@@ -236,31 +263,38 @@ class ConnectionPool:
         result: dict[str, dict[str, int]] = {}
         with self._lock:
             for one in names:
-                origin = self._names.get(one)
-                clients = [c for k, c in self._clients.items() if k[0] == origin]
+                origins = self._names.get(one, set())
+                clients = [c for k, c in self._clients.items() if k[0] in origins]
                 result[one] = host_stats(clients, self._counters)
         return result
 
     # ---- closing -----------------------------------------------------------------------------
 
-    def _take_clients(self) -> list[Any]:
+    def _take_clients(self) -> list[tuple[tuple[str, bool, str, Any], Any]]:
         """The clients to close (kept for their stats: created and reused stay known)."""
         with self._lock:
             self.closed = True
-            return list(self._clients.values())
+            return list(self._clients.items())
 
     async def aclose(self) -> None:
-        """Close every connection of the pool (sync and async clients)."""
-        for client in self._take_clients():
+        """Close every connection of the pool (sync and async clients); those of an
+        event loop that has ended are dropped as far as they can be."""
+        current = _running_loop()
+        for (*_, loop), client in self._take_clients():
             closing = getattr(client, "aclose", None)
-            if closing is not None:
-                await closing()
-            else:
+            if closing is None:
                 client.close()
+            elif loop is None or loop is current:
+                await closing()
+            elif loop.is_running():  # another thread's loop: closed there
+                await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(closing(), loop))
+            else:  # its loop has ended: its sockets cannot be closed properly any more
+                with contextlib.suppress(RuntimeError):
+                    await closing()
 
     def close(self) -> None:
         """Close the sync clients' connections; async ones need ``await pool.aclose()``."""
-        for client in self._take_clients():
+        for _, client in self._take_clients():
             if getattr(client, "aclose", None) is None:
                 client.close()
 

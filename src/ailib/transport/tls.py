@@ -62,7 +62,11 @@ class LazyTLSContext(ssl.SSLContext):
                 except ImportError:  # no certifi: the platform's trust store
                     self.load_default_certs(ssl.Purpose.SERVER_AUTH)
             if cafile is not None or capath is not None:
-                self.load_verify_locations(cafile=cafile, capath=capath)
+                try:
+                    self.load_verify_locations(cafile=cafile, capath=capath)
+                except (OSError, ssl.SSLError) as exc:  # a typo in SSL_CERT_FILE: not retried
+                    failure = _unloadable(cafile or capath or "", exc)
+                    raise failure from None
             keylog = os.environ.get("SSLKEYLOGFILE")
             if keylog and not sys.flags.ignore_environment:  # as ssl.create_default_context
                 self.keylog_filename = keylog
@@ -75,6 +79,16 @@ class LazyTLSContext(ssl.SSLContext):
     def wrap_bio(self, *args: Any, **kwargs: Any) -> Any:  # asyncio / anyio clients
         self.load_now()
         return super().wrap_bio(*args, **kwargs)
+
+
+def _unloadable(where: str, exc: BaseException) -> Exception:
+    """The ConfigurationError for a trust store that cannot be read."""
+    from ailib.errors import ConfigurationError
+
+    return ConfigurationError(
+        f"the CA certificates at {where!r} could not be loaded ({type(exc).__name__}: {exc}):"
+        " check SSL_CERT_FILE / SSL_CERT_DIR, or unset them to use certifi's bundle"
+    )
 
 
 _shared: LazyTLSContext | None = None
