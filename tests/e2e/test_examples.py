@@ -26,7 +26,7 @@ SEED_README = next(
         p
         for p in (
             ROOT / "tests" / "fixtures" / "seed" / "ai-lib-python-README.md",
-            Path("/work/shared/seed/ai-lib-python-README.md"),
+            ROOT.parent / "shared" / "seed" / "ai-lib-python-README.md",
         )
         if p.exists()
     ),

@@ -103,7 +103,7 @@ NAMES = seed_names()
 
 
 def test_the_copy_is_the_seed_and_every_name_is_collected() -> None:
-    shared = Path("/work/shared/seed/ai-lib-python-README.md")
+    shared = Path(__file__).parents[3] / "shared" / "seed" / "ai-lib-python-README.md"
     if shared.exists():
         assert seed_text() == shared.read_text(encoding="utf-8")
     text = seed_text()
