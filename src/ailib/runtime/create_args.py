@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -252,11 +253,22 @@ def _is_httpx_timeout(value: object) -> bool:
     return isinstance(value, httpx.Timeout)
 
 
+#: an HTTP header name (RFC 9110 token)
+_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: what may not stand in a header value: CR, LF, NUL and the other controls but tab
+_HEADER_BREAK = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def _check_secrets(api_key: Any, default_headers: Any) -> None:
     from ailib.runtime.request import Secret
 
     if api_key is not None and not isinstance(api_key, str | Secret):
         raise ConfigurationError(f"api_key is a {type(api_key).__name__}: expected a str")
+    if isinstance(api_key, str) and _HEADER_BREAK.search(api_key):
+        raise ConfigurationError(  # never the value: it is a key
+            "api_key holds a line break or a control character: it would split the HTTP "
+            "header it is sent in (a copy-paste with a trailing newline?)"
+        )
     if default_headers is None:
         return
     if not isinstance(default_headers, Mapping):
@@ -270,6 +282,16 @@ def _check_secrets(api_key: Any, default_headers: Any) -> None:
             raise ConfigurationError(  # the value may be a key: only its type is shown
                 f"default_headers[{shown}] must map a str name to a str value, got a "
                 f"{type(value).__name__} value"
+            )
+        if not _HEADER_NAME.fullmatch(name):
+            raise ConfigurationError(
+                f"default_headers name {name[:80]!r} is not an HTTP header name (letters, "
+                "digits and !#$%&'*+-.^_`|~ only)"
+            )
+        if _HEADER_BREAK.search(value):
+            raise ConfigurationError(  # the value may be a key: not shown
+                f"default_headers[{name!r}] holds a line break or a control character: it "
+                "would split the request's headers"
             )
 
 
