@@ -127,3 +127,17 @@ def test_run_within_names_the_total_timeout_and_resets() -> None:
         run_within(guard, slow)
     assert info.value.__context__ is None
     assert ATTEMPT_ENDS_AT.get() is None
+
+
+def test_a_sync_httpx2_client_ailib_creates_is_bounded_too() -> None:
+    import httpcore2
+    import httpx2
+
+    from ailib.runtime.deadline_io import deadline_bound
+
+    client = deadline_bound(httpx2.Client(), httpcore2)
+    backend = client._transport._pool._network_backend  # type: ignore[attr-defined]
+    assert isinstance(backend, DeadlineBackend)
+    assert backend._timeouts.read is httpcore2.ReadTimeout  # httpx2 maps its own timeouts
+    assert deadline_bound(client, httpcore2)._transport._pool._network_backend is backend
+    client.close()

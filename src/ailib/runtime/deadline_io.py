@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import httpcore
 
@@ -51,17 +51,39 @@ def _bounded(timeout: float | None, error: type[Exception]) -> float | None:
     return left if timeout is None else min(timeout, left)
 
 
-class DeadlineStream(httpcore.NetworkStream):
-    """A network stream whose every wait ends by the attempt's deadline."""
+class Timeouts(NamedTuple):
+    """The timeout exceptions of one httpcore-like package (httpcore, httpcore2)."""
 
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
+    connect: type[Exception]
+    read: type[Exception]
+    write: type[Exception]
+
+    @classmethod
+    def of(cls, core: Any) -> Timeouts:
+        return cls(core.ConnectTimeout, core.ReadTimeout, core.WriteTimeout)
+
+
+#: httpcore's (httpx's) timeout exceptions: the default
+HTTPCORE_TIMEOUTS = Timeouts.of(httpcore)
+
+
+class DeadlineStream:
+    """A network stream whose every wait ends by the attempt's deadline.
+
+    It wraps the stream of any httpcore-like package (httpcore calls its streams and
+    backends by their methods only); ``timeouts`` are that package's exceptions.
+    """
+
+    def __init__(self, inner: Any, timeouts: Timeouts | None = None) -> None:
         self._inner = inner
+        self._timeouts = timeouts or HTTPCORE_TIMEOUTS
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _bounded(timeout, httpcore.ReadTimeout))
+        data: bytes = self._inner.read(max_bytes, _bounded(timeout, self._timeouts.read))
+        return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _bounded(timeout, httpcore.WriteTimeout))
+        self._inner.write(buffer, _bounded(timeout, self._timeouts.write))
 
     def close(self) -> None:
         self._inner.close()
@@ -71,19 +93,21 @@ class DeadlineStream(httpcore.NetworkStream):
         ssl_context: Any,
         server_hostname: str | None = None,
         timeout: float | None = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _bounded(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self._inner.start_tls(ssl_context, server_hostname, timeout))
+    ) -> DeadlineStream:
+        timeout = _bounded(timeout, self._timeouts.connect)
+        tls = self._inner.start_tls(ssl_context, server_hostname, timeout)
+        return DeadlineStream(tls, self._timeouts)
 
     def get_extra_info(self, info: str) -> Any:
         return self._inner.get_extra_info(info)
 
 
-class DeadlineBackend(httpcore.NetworkBackend):
-    """Wraps an httpcore network backend so its streams honour :data:`ATTEMPT_ENDS_AT`."""
+class DeadlineBackend:
+    """Wraps an httpcore-like network backend so its streams honour :data:`ATTEMPT_ENDS_AT`."""
 
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+    def __init__(self, inner: Any, timeouts: Timeouts | None = None) -> None:
         self._inner = inner
+        self._timeouts = timeouts or HTTPCORE_TIMEOUTS
 
     def connect_tcp(
         self,
@@ -92,35 +116,37 @@ class DeadlineBackend(httpcore.NetworkBackend):
         timeout: float | None = None,
         local_address: str | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _bounded(timeout, httpcore.ConnectTimeout)
+    ) -> DeadlineStream:
+        timeout = _bounded(timeout, self._timeouts.connect)
         inner = self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return DeadlineStream(inner)
+        return DeadlineStream(inner, self._timeouts)
 
     def connect_unix_socket(
         self,
         path: str,
         timeout: float | None = None,
         socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.NetworkStream:
-        timeout = _bounded(timeout, httpcore.ConnectTimeout)
-        return DeadlineStream(self._inner.connect_unix_socket(path, timeout, socket_options))
+    ) -> DeadlineStream:
+        timeout = _bounded(timeout, self._timeouts.connect)
+        inner = self._inner.connect_unix_socket(path, timeout, socket_options)
+        return DeadlineStream(inner, self._timeouts)
 
     def sleep(self, seconds: float) -> None:
         self._inner.sleep(seconds)
 
 
-def deadline_bound(client: C) -> C:
+def deadline_bound(client: C, core: Any = httpcore) -> C:
     """``client``, a sync ``httpx.Client`` ailib created, with its sockets (those of its
-    proxy mounts too) going through :class:`DeadlineBackend`. Any other client (an async
-    one, whose attempts ``asyncio.timeout`` bounds) is returned as it is."""
+    proxy mounts too) going through :class:`DeadlineBackend`. ``core`` is the client's
+    connection package: ``httpcore`` for httpx, ``httpcore2`` for an ``httpx2.Client``.
+    Any other client (an async one, whose attempts ``asyncio.timeout`` bounds) is returned
+    as it is."""
+    timeouts = Timeouts.of(core)
     transports = [getattr(client, "_transport", None)]
     transports += list((getattr(client, "_mounts", None) or {}).values())
     for transport in transports:
         pool = getattr(transport, "_pool", None)
         backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.NetworkBackend) and not isinstance(
-            backend, DeadlineBackend
-        ):
-            pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
+        if isinstance(backend, core.NetworkBackend):  # an async pool's backend is not one
+            pool._network_backend = DeadlineBackend(backend, timeouts)  # type: ignore[union-attr]
     return client

@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import os
 from typing import Any
@@ -201,12 +202,9 @@ def make_client(
         verify=shared_tls_context(),
     )
     skip_idle_cookie_parsing(client)  # responses searched for cookies only when they set one
-    if not asynchronous and name == "httpx2":  # sync sockets end waits by the deadline
-        from ailib.transport.deadline2 import deadline_bound_httpx2
-
-        client = deadline_bound_httpx2(client)
-    elif not asynchronous:
+    if not asynchronous:  # sync sockets end their waits by the attempt's deadline
         from ailib.runtime.deadline_io import deadline_bound
 
-        client = deadline_bound(client)
+        core = importlib.import_module("httpcore2" if name == "httpx2" else "httpcore")
+        client = deadline_bound(client, core)
     return client
