@@ -6,7 +6,8 @@ Usage::
     python bench/transport.py --quick       # smoke run
     python bench/transport.py --limits      # also raw httpx at several pool limits
 
-Two measurements against the loopback mock server (OpenAI wire, async, 127.0.0.1 only):
+Two measurements against the loopback mock server, run in its own process so that it
+does not share the client's interpreter lock (OpenAI wire, async, 127.0.0.1 only):
 
 1. throughput: N calls, 64 in flight (median calls/s over interleaved rounds); each
    ailib backend row has its ratio to the raw client of the same backend, and ailib with
@@ -34,9 +35,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import API_KEY, OPENAI_MODEL, PROMPT, have, rotate
+from _server import served
 
 from ailib import AsyncAiClient
-from ailib.testing import MockServer, Scenario
 
 BODY = {"model": OPENAI_MODEL, "messages": [{"role": "user", "content": PROMPT}]}
 HEADERS = {"authorization": f"Bearer {API_KEY}"}
@@ -144,6 +145,12 @@ def throughput_contenders(limits: bool) -> list[tuple[str, Factory]]:
                     _raw_httpx("httpx", max_connections=conns, max_keepalive_connections=idle),
                 )
             )
+        group.append(  # what openai-python and anthropic-sdk-python set
+            (
+                "raw httpx with openai/anthropic SDK limits",
+                _raw_httpx("httpx", max_connections=1000, max_keepalive_connections=100),
+            )
+        )
     if have("httpx2"):
         group += [("raw httpx2", _raw_httpx("httpx2"))]
         group += [("ailib transport=httpx2", _ailib("httpx2"))]
@@ -268,35 +275,26 @@ def main(argv: list[str] | None = None) -> int:
     chunks, runs = 2000, (3 if args.quick else 9)
     load = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     print(f"transport bench: {requests} calls x {rounds} rounds @ 64 in flight; loadavg {load}")
-    server = MockServer(host="127.0.0.1").start()
-    base = server.base_url("openai")
-    try:
-        server.set_default(None)
-        group = throughput_contenders(args.limits)
-        samples: dict[str, list[float]] = {name: [] for name, _ in group}
+    group = throughput_contenders(args.limits)
+    samples: dict[str, list[float]] = {name: [] for name, _ in group}
+    with served() as base:
         for r in range(rounds):
             for name, factory in rotate(group, r):
                 samples[name].append(asyncio.run(_throughput(factory, base, requests, 64)))
-                server.reset()
-        rps = {name: statistics.median(v) for name, v in samples.items()}
-        print("\n1. async throughput, OpenAI wire, 64 in flight (median calls/s)")
-        for name, _ in group:
-            line = f"  {name:48s} {rps[name]:9.0f}"
-            if name in PAIRS and PAIRS[name][0] in rps:
-                raw, target = PAIRS[name]
-                ratio = rps[name] / rps[raw]
-                verdict = "ok" if ratio >= target else "MISSED"
-                line += f"   {ratio:5.2f}x {raw} (target >= {target}x: {verdict})"
-            print(line)
-        text = " ".join(["lorem", "ipsum", "dolor", "sit"] * (chunks // 4))[: chunks * 4]
-        scenario = Scenario(text=text, chunks=chunks)
-        print(f"\n2. async stream of {chunks} chunks (median µs/chunk over {runs} runs)")
+    rps = {name: statistics.median(v) for name, v in samples.items()}
+    print("\n1. async throughput, OpenAI wire, 64 in flight (median calls/s)")
+    for name, _ in group:
+        line = f"  {name:48s} {rps[name]:9.0f}"
+        if name in PAIRS and PAIRS[name][0] in rps:
+            raw, target = PAIRS[name]
+            ratio = rps[name] / rps[raw]
+            verdict = "ok" if ratio >= target else "MISSED"
+            line += f"   {ratio:5.2f}x {raw} (target >= {target}x: {verdict})"
+        print(line)
+    print(f"\n2. async stream of {chunks} chunks (median µs/chunk over {runs} runs)")
+    with served(chunks) as base:
         for backend, raw_make, ai_make in stream_pairs(base):
-            server.reset()
-            server.set_default(scenario)
             raw_cost = asyncio.run(_stream_cost(raw_make, chunks, runs))
-            server.reset()
-            server.set_default(scenario)
             ai_cost = asyncio.run(_stream_cost(ai_make, chunks, runs))
             ratio = ai_cost / raw_cost
             verdict = "ok" if ratio <= 1.5 else "MISSED"
@@ -304,8 +302,6 @@ def main(argv: list[str] | None = None) -> int:
                 f"  {backend:8s} raw {raw_cost:6.2f} µs  ailib {ai_cost:6.2f} µs"
                 f"   {ratio:5.2f}x (target <= 1.5x: {verdict})"
             )
-    finally:
-        server.stop()
     after = os.getloadavg() if hasattr(os, "getloadavg") else (0.0, 0.0, 0.0)
     print(f"\nloadavg after the run: {after}")
     return 0

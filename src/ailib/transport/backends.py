@@ -49,10 +49,11 @@ class PoolLimits:
     """Connection limits of one client's pool (per backend client, all hosts).
 
     ``max_keepalive_connections`` idle connections are kept for ``keepalive_expiry``
-    seconds. The default was measured (``bench/transport.py``): httpx's pool does work
-    proportional to open connections x waiting requests on every request and response,
-    so keeping at most 20 idle connections is faster at 64 in flight than keeping 100,
-    while up to 100 may still be open at once.
+    seconds: as many as may be open, so that up to 100 calls in flight reuse their
+    connections (a TLS handshake saved each time against a real server). On the httpx
+    backend that needs :mod:`ailib.transport.httpcore_pool`: httpcore 1.x otherwise opens
+    a connection per request once more than ``max_keepalive_connections`` are open, and
+    its pool's work grows with the square of the connections kept.
 
     Example::
 
@@ -60,7 +61,7 @@ class PoolLimits:
     """
 
     max_connections: int | None = 100
-    max_keepalive_connections: int | None = 20
+    max_keepalive_connections: int | None = 100
     keepalive_expiry: float | None = 5.0
 
 
@@ -202,6 +203,10 @@ def make_client(
         verify=shared_tls_context(),
     )
     skip_idle_cookie_parsing(client)  # responses searched for cookies only when they set one
+    if name == "httpx":  # httpcore's pool: keep-alive as documented, in linear time
+        from ailib.transport.httpcore_pool import tune_httpcore_pools
+
+        client = tune_httpcore_pools(client)
     if not asynchronous:  # sync sockets end their waits by the attempt's deadline
         from ailib.runtime.deadline_io import deadline_bound
 

@@ -76,7 +76,7 @@ class PoolConfig:
         default=100, validator=_positive("max_connections", int)
     )
     max_keepalive_connections: int | None = attrs.field(
-        default=20, validator=_positive("max_keepalive_connections", int)
+        default=100, validator=_positive("max_keepalive_connections", int)
     )
     keepalive_expiry: float | None = attrs.field(
         default=5.0, validator=_positive("keepalive_expiry")
@@ -90,13 +90,13 @@ class PoolConfig:
 
     @classmethod
     def default(cls) -> PoolConfig:
-        """What a client without a pool uses: 100 connections, 20 kept idle for 5 s."""
+        """What a client without a pool uses: 100 connections, all kept idle for 5 s."""
         return cls()
 
     @classmethod
     def high_throughput(cls) -> PoolConfig:
-        """Many calls at once: 200 connections per host, 64 kept idle for 30 s."""
-        return cls(max_connections=200, max_keepalive_connections=64, keepalive_expiry=30.0)
+        """Many calls at once: 200 connections per host, all kept idle for 30 s."""
+        return cls(max_connections=200, max_keepalive_connections=200, keepalive_expiry=30.0)
 
     @classmethod
     def low_latency(cls) -> PoolConfig:
