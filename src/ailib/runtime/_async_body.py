@@ -52,8 +52,19 @@ async def aread_body(response: Any, guard: BodyGuard, errors: WireErrors) -> byt
     try:
         guard.check_length(response.headers)
         buf = bytearray()
-        async for piece in aiter_body(response, guard, errors):
-            buf += piece
-        return bytes(buf)
+        try:
+            if type(inflater_for(response, "aiter_raw")) is Identity:  # the common case, inline
+                async for raw in response.aiter_raw():
+                    guard.wire(len(raw))
+                    guard.take(raw, guard.wire_bytes)
+                    buf += raw
+                return bytes(buf)
+        except (errors.transport, errors.decoding, zlib.error) as exc:
+            failure = guard.wire_failure(exc, errors)
+        else:
+            async for piece in aiter_body(response, guard, errors):  # a coded body
+                buf += piece
+            return bytes(buf)
+        raise failure  # outside the except block: no __context__ holding the raw error
     finally:
         await response.aclose()

@@ -53,8 +53,19 @@ def read_body(response: Any, guard: BodyGuard, errors: WireErrors) -> bytes:
     try:
         guard.check_length(response.headers)
         buf = bytearray()
-        for piece in iter_body(response, guard, errors):
-            buf += piece
-        return bytes(buf)
+        try:
+            if type(inflater_for(response, "iter_raw")) is Identity:  # the common case, inline
+                for raw in response.iter_raw():
+                    guard.wire(len(raw))
+                    guard.take(raw, guard.wire_bytes)
+                    buf += raw
+                return bytes(buf)
+        except (errors.transport, errors.decoding, zlib.error) as exc:
+            failure = guard.wire_failure(exc, errors)
+        else:
+            for piece in iter_body(response, guard, errors):  # a coded body
+                buf += piece
+            return bytes(buf)
+        raise failure  # outside the except block: no __context__ holding the raw error
     finally:
         response.close()
