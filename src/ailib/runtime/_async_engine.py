@@ -53,6 +53,7 @@ from ailib.runtime.redirects import (
     invalid_location,
     is_redirect,
 )
+from ailib.runtime.registry import has_overrides, overridden_spec
 from ailib.runtime.request import (
     MaskedDict,
     Prepared,
@@ -126,6 +127,8 @@ class AsyncEngine:
         self.stream_timeout = check_seconds("stream_timeout", stream_timeout)
         if spec is not None:
             self.spec = spec
+        elif has_overrides(self.spec.id):  # a typed class (OpenAI()) follows the search path
+            self.spec = overridden_spec(self.spec.id)
         self.limits = limits or DEFAULT_LIMITS
         self._key = resolve_api_key(self.spec, api_key)
         # a key the manifest's auth needs but nobody gave: refused before any request

@@ -96,3 +96,16 @@ def has_overrides(provider_id: str) -> bool:
     from ailib.protocol.search import candidate_files, search_dirs
 
     return bool(candidate_files(provider_id, search_dirs()))
+
+
+def overridden_spec(provider_id: str) -> ProviderSpec:
+    """The spec of ``provider_id`` with the files on the search path (AI_PROTOCOL_PATH, the
+    user config dir) applied: what ``AiClient.create`` uses, for a typed class made
+    directly (``OpenAI()``). Invalid files raise the loader's typed error."""
+    from ailib.protocol.hot import ProtocolLoader
+
+    loader = ProtocolLoader()
+    try:
+        return loader.get(provider_id)
+    finally:
+        loader.close()
