@@ -17,12 +17,11 @@ from ailib.resilience.limiter import (
     RateWindow,
     Refusal,
     estimate_tokens,
-    parse_reset,
-    provider_wait,
     rate_windows,
     refusal_error,
     used_tokens,
 )
+from ailib.resilience.rate_headers import parse_reset, provider_wait
 from ailib.runtime.context import CallContext, Target
 from ailib.types.messages import ContentBlock, Message
 from ailib.types.response import Usage

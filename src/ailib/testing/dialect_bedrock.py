@@ -23,7 +23,7 @@ import re
 from typing import Any, ClassVar
 
 from ailib.pipeline.eventstream import encode_event, encode_exception
-from ailib.testing.dialects import Dialect, Headers, _Errors
+from ailib.testing.dialect_base import Dialect, Headers, _Errors
 from ailib.testing.routes import Route, register
 from ailib.testing.scenario import FRAGMENT, Call, Plan, _text_of, compact_json
 

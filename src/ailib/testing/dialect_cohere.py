@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from ailib.testing.dialects import Dialect, Headers
+from ailib.testing.dialect_base import Dialect, Headers
 from ailib.testing.routes import Route, register
 from ailib.testing.scenario import FRAGMENT, Call, Plan, compact_json
 

@@ -35,7 +35,9 @@ import sys
 from array import array
 from typing import Any, ClassVar
 
-from ailib.testing.dialects import Dialect, GeminiDialect, Headers, OpenAIDialect
+from ailib.testing.dialect_base import Dialect, Headers
+from ailib.testing.dialect_gemini import GeminiDialect
+from ailib.testing.dialects import OpenAIDialect
 from ailib.testing.routes import Route, register
 from ailib.testing.scenario import Call, Plan
 

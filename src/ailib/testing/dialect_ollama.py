@@ -22,7 +22,7 @@ import re
 import time
 from typing import Any, ClassVar
 
-from ailib.testing.dialects import Dialect, Headers
+from ailib.testing.dialect_base import Dialect, Headers
 from ailib.testing.routes import Route, register
 from ailib.testing.scenario import Call, Plan
 

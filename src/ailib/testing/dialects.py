@@ -1,7 +1,9 @@
 """Render a :class:`~ailib.testing.Scenario` in each provider's wire format.
 
 The bodies mirror real recorded exchanges (field names, ordering, JSON layout):
-OpenAI Chat Completions, Anthropic Messages and Gemini ``generateContent``.
+OpenAI Chat Completions and Anthropic Messages here, Gemini ``generateContent`` in
+:mod:`ailib.testing.dialect_gemini`, all registered in :data:`DIALECTS`; the shared
+:class:`Dialect` base and :class:`Reply` live in :mod:`ailib.testing.dialect_base`.
 Stream events are rendered from string templates so that thousands of deltas
 cost microseconds each.
 """
@@ -14,92 +16,41 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any, ClassVar
 
-import attrs
-
 from ailib.testing import audio
+from ailib.testing.dialect_base import (
+    _SLOT,
+    Dialect,
+    Headers,
+    Reply,
+    _compact,
+    _Errors,
+    _merge_error,
+    _pretty,
+    _template,
+)
+from ailib.testing.dialect_gemini import GeminiDialect
 from ailib.testing.scenario import (
     FRAGMENT,
     Call,
     Plan,
     Scenario,
-    compact_json,
-    last_user_text,
     make_plan,
     split_words,
 )
 from ailib.testing.structured import refusal_scenario, structured_scenario
 
-__all__ = ["DIALECTS", "Call", "Reply", "error_reply", "render"]
+__all__ = [
+    "DIALECTS",
+    "Call",
+    "Dialect",
+    "GeminiDialect",
+    "Headers",
+    "Reply",
+    "error_reply",
+    "render",
+]
 
-Headers = list[tuple[str, str]]
-_Errors = dict[int, tuple[str, str | None, str]]
-_SLOT = "\ue000slot\ue000"
-_enc: Callable[[str], str] = json.encoder.encode_basestring  # C-accelerated
 _FINGERPRINT = "fp_mock0000"
-
-
-def _compact(obj: Any) -> str:
-    return compact_json(obj)
-
-
-def _pretty(obj: Any, indent: int = 2) -> str:
-    return json.dumps(obj, indent=indent, ensure_ascii=False)
-
-
-def _template(rendered: str) -> Callable[[str], str]:
-    """Split an event rendered around ``_SLOT`` into a fast string template."""
-    pre, post = rendered.split(_enc(_SLOT), 1)
-    return lambda piece: pre + _enc(piece) + post
-
-
-@attrs.frozen
-class Reply:
-    """A rendered response: a full ``body``, or ``events`` for a chunked stream."""
-
-    status: int
-    headers: Headers
-    body: bytes = b""
-    events: list[bytes] | None = None
-
-
-class Dialect:
-    """Rendering rules of one provider API."""
-
-    tool_prefix = ""
-    json_type = "application/json"
-    stream_type = "text/event-stream; charset=utf-8"
-    #: status -> (error type, error code, message template with ``{model}``)
-    errors: ClassVar[_Errors] = {}
-
-    def request_id(self, seq: int) -> tuple[str, str] | None:
-        return None
-
-    def headers(self, call: Call, *, error: bool = False) -> Headers:
-        ctype = self.stream_type if call.stream and not error else self.json_type
-        rid = self.request_id(call.seq)
-        return [("content-type", ctype)] + ([rid] if rid else [])
-
-    def error_headers(self, call: Call, status: int) -> Headers:
-        """Headers of an error answer (a dialect may add e.g. ``x-amzn-errortype``)."""
-        return self.headers(call, error=True)
-
-    def user_text(self, call: Call) -> str:
-        """Text of the last user message (what the echo answer repeats)."""
-        return last_user_text(call.dialect, call.body)
-
-    def complete(self, p: Plan) -> bytes:
-        raise NotImplementedError
-
-    def stream(self, p: Plan) -> list[str] | list[bytes]:
-        raise NotImplementedError
-
-    def error_body(self, call: Call, status: int, message: str | None) -> bytes:
-        raise NotImplementedError
-
-    def error_entry(self, status: int) -> tuple[str, str | None, str]:
-        if status in self.errors:
-            return self.errors[status]
-        return self.errors[400] if status < 500 else self.errors[500]
 
 
 class OpenAIDialect(Dialect):
@@ -372,157 +323,11 @@ class AnthropicDialect(Dialect):
         return _compact(body).encode()
 
 
-class GeminiDialect(Dialect):
-    """Gemini ``generateContent`` / ``streamGenerateContent`` (SSE or JSON array)."""
-
-    json_type = "application/json; charset=UTF-8"
-    errors: ClassVar[_Errors] = {
-        400: ("INVALID_ARGUMENT", None, "API key not valid. Please pass a valid API key."),
-        401: ("UNAUTHENTICATED", None,
-              "Request had invalid authentication credentials. Expected OAuth 2 access token, "
-              "login cookie or other valid authentication credential."),
-        403: ("PERMISSION_DENIED", None,
-              "Method doesn't allow unregistered callers (callers without established identity)."
-              " Please use API Key or other form of API consumer identity to call this API."),
-        404: ("NOT_FOUND", None,
-              "models/{model} is not found for API version v1beta, or is not supported for "
-              "generateContent. Call ListModels to see the list of available models and their "
-              "supported methods."),
-        429: ("RESOURCE_EXHAUSTED", None,
-              "Resource exhausted. Please try again later. Please refer to "
-              "https://cloud.google.com/vertex-ai/generative-ai/docs/error-code-429 for more "
-              "details."),
-        500: ("INTERNAL", None, "An internal error has occurred. Please retry or report in "
-              "https://developers.generativeai.google/guide/troubleshooting"),
-        503: ("UNAVAILABLE", None, "The model is overloaded. Please try again later."),
-        504: ("DEADLINE_EXCEEDED", None, "Deadline expired before operation could complete."),
-    }  # fmt: skip
-
-    def headers(self, call: Call, *, error: bool = False) -> Headers:
-        if not call.stream or not call.sse:
-            return [("content-type", self.json_type)]
-        extra = [] if error else [("content-disposition", "attachment")]
-        return [("content-type", "text/event-stream"), *extra]  # even for errors, like Google
-
-    def usage(self, p: Plan, *, final: bool) -> dict[str, Any]:
-        usage: dict[str, Any] = {"promptTokenCount": p.input_tokens}
-        if final:
-            usage["candidatesTokenCount"] = max(p.output_tokens - p.thoughts, 0)
-            usage["totalTokenCount"] = p.input_tokens + p.output_tokens
-        else:
-            usage["totalTokenCount"] = p.input_tokens + p.thoughts
-        if p.cached:
-            usage["cachedContentTokenCount"] = p.cached
-        spoken_in, spoken_out = p.scenario.audio_input_tokens, p.scenario.audio_output_tokens
-        details = [{"modality": "TEXT", "tokenCount": p.input_tokens - spoken_in}]
-        if spoken_in:
-            details.append({"modality": "AUDIO", "tokenCount": spoken_in})
-        usage["promptTokensDetails"] = details
-        if final and spoken_out:
-            usage["candidatesTokensDetails"] = [{"modality": "AUDIO", "tokenCount": spoken_out}]
-        if p.cached:
-            usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": p.cached}]
-        if p.thoughts:
-            usage["thoughtsTokenCount"] = p.thoughts
-        return usage
-
-    def _response(self, p: Plan, parts: list[Any], *, final: bool) -> dict[str, Any]:
-        candidate: dict[str, Any] = {"content": {"parts": parts, "role": "model"}}
-        if final:
-            candidate["finishReason"] = p.finish("STOP", "STOP")
-        candidate["index"] = 0
-        return {
-            "candidates": [candidate],
-            "usageMetadata": self.usage(p, final=final),
-            "modelVersion": p.model,
-            "responseId": f"mock{p.call.seq:018d}",
-        }
-
-    def _parts(self, p: Plan) -> tuple[list[Any], list[Any]]:
-        thought = [{"text": p.reasoning, "thought": True}] if p.reasoning is not None else []
-        text = [{"text": p.text}] if p.has_text_block() else []
-        if audio.wanted_format("gemini", p.call.body) is not None:  # speech: audio only
-            text = audio.gemini_parts(p.text)
-        calls = [{"functionCall": {"name": t.name, "args": t.args}} for t in p.tools]
-        return thought + text, calls
-
-    def complete(self, p: Plan) -> bytes:
-        parts, calls = self._parts(p)
-        return (_pretty(self._response(p, parts + calls, final=True)) + "\n").encode()
-
-    def stream(self, p: Plan) -> list[str]:
-        if p.call.sse:
-            dumps: Callable[[Any], str] = lambda o: json.dumps(  # noqa: E731
-                o, separators=(",", ": "), ensure_ascii=False
-            )
-        else:
-            dumps = _pretty
-        thought_tpl = _template(
-            dumps(self._response(p, [{"text": _SLOT, "thought": True}], final=False))
-        )
-        text_tpl = _template(dumps(self._response(p, [{"text": _SLOT}], final=False)))
-        items: list[tuple[str, bool]] = [(piece, True) for piece in p.reasoning_pieces]
-        items += [(piece, False) for piece in p.pieces]
-        _, calls = self._parts(p)
-        if audio.wanted_format("gemini", p.call.body) is not None:  # speech, chunk by chunk
-            parts = audio.gemini_parts(p.text)
-            spoken = [self._response(p, [part], final=False) for part in parts[:-1]]
-            spoken.append(self._response(p, parts[-1:], final=True))
-            return self._frames(p, [dumps(item) for item in spoken])
-        error = p.scenario.stream_error
-        last: list[tuple[str, bool]] = []
-        if error is None and not calls:  # the last text piece carries finishReason
-            last = [items.pop() if p.pieces else ("", False)]
-        out = [(thought_tpl if is_thought else text_tpl)(piece) for piece, is_thought in items]
-        for piece, is_thought in last:
-            part = {"text": piece, "thought": True} if is_thought else {"text": piece}
-            out.append(dumps(self._response(p, [part], final=True)))
-        if error is not None:
-            if calls:
-                out.append(dumps(self._response(p, calls, final=False)))
-            out.append(dumps(_merge_error(error, self.error_object(p.call, 503, None))))
-        elif calls:
-            out.append(dumps(self._response(p, calls, final=True)))
-        return self._frames(p, out)
-
-    @staticmethod
-    def _frames(p: Plan, out: list[str]) -> list[str]:
-        if p.call.sse:
-            return ["data: " + item + "\r\n\r\n" for item in out]
-        framed = [("[" if i == 0 else ",\r\n") + item + "\n" for i, item in enumerate(out)]
-        return [*framed, "]"]
-
-    def error_object(self, call: Call, status: int, message: str | None) -> dict[str, Any]:
-        kind, _, default = self.error_entry(status)
-        text = message if message is not None else default.format(model=call.model)
-        error: dict[str, Any] = {"code": status, "message": text, "status": kind}
-        if status == 400 and message is None:
-            error["details"] = [
-                {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": "API_KEY_INVALID",
-                 "domain": "googleapis.com",
-                 "metadata": {"service": "generativelanguage.googleapis.com"}},
-                {"@type": "type.googleapis.com/google.rpc.LocalizedMessage", "locale": "en-US",
-                 "message": text},
-            ]  # fmt: skip
-        return {"error": error}
-
-    def error_body(self, call: Call, status: int, message: str | None) -> bytes:
-        return (_pretty(self.error_object(call, status, message)) + "\n").encode()
-
-
 DIALECTS: dict[str, Dialect] = {
     "openai": OpenAIDialect(),
     "anthropic": AnthropicDialect(),
     "gemini": GeminiDialect(),
 }
-
-
-def _merge_error(given: dict[str, Any], default: dict[str, Any]) -> dict[str, Any]:
-    """``{"error": {...}}`` payload: a dict with an ``error`` key is used verbatim."""
-    if "error" in given:
-        return given
-    inner = default.get("error", default)
-    return {"error": {**inner, **given}}
 
 
 def _seconds(value: float) -> str:
