@@ -11,6 +11,20 @@ here. aiohttp's exceptions become httpx's (``ConnectError``, ``ReadTimeout``,
 ``RemoteProtocolError``...), so the engine classifies them into the same ailib errors
 as with every other backend.
 
+Proxies from the environment apply as on httpx: when the client is made, ``HTTP_PROXY``,
+``HTTPS_PROXY``, ``ALL_PROXY`` and ``NO_PROXY`` (lower-case wins, as everywhere) are read
+by httpx's own reading of them (so both backends choose the same proxy, or none, for
+every URL), and each request is given its proxy; credentials in a proxy URL travel only
+in the ``Proxy-Authorization`` header, never in a URL, error or repr. aiohttp's own
+``trust_env`` stays off: it would also send ``~/.netrc`` credentials to providers as
+``Authorization`` (which httpx does not do, and which clashes with an API key's
+header) and look the environment up in a thread on every request. A proxy URL of an
+unknown scheme is a ConfigurationError when the client is made, as on httpx. What
+differs: a SOCKS proxy (``socks5://``), which httpx and httpx2 use once ``socksio`` is
+installed (``httpx[socks]``), is always a ConfigurationError here (aiohttp has no SOCKS
+support; nothing is silently sent direct); and aiohttp's error texts, kept in an E3001's
+message, name the proxy (without its credentials) where httpx's do not.
+
 Example::
 
     client = AiohttpClient(timeout={"connect": 5, "read": 60, "write": 60, "pool": 60},
@@ -21,6 +35,7 @@ Example::
 from __future__ import annotations
 
 import asyncio
+import base64
 import json as jsonlib
 import ssl
 import zlib
@@ -29,8 +44,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 import httpx
+from multidict import CIMultiDict
 from yarl import URL
 
+from ailib.errors import ConfigurationError
 from ailib.runtime.redact import mask_url
 
 if TYPE_CHECKING:
@@ -44,6 +61,61 @@ READ_SIZE = 64 * 1024
 _CONNECT_TIMEOUT: type[BaseException] = getattr(
     aiohttp, "ConnectionTimeoutError", aiohttp.ServerTimeoutError
 )
+
+
+#: a request's proxy: the proxy URL without credentials, and its credentials as a
+#: ``Proxy-Authorization`` header (or None)
+Route = tuple[URL, dict[str, str] | None]
+
+
+def _proxy_route(text: str) -> Route:
+    """The route through proxy ``text`` (an environment value as httpx reads it): the
+    credentials it holds move to a ``Proxy-Authorization`` header."""
+    url = httpx.URL(text)
+    if url.scheme not in ("http", "https"):
+        shown = f"the proxy from the environment {mask_url(text)!r}"
+        if url.scheme.startswith("socks"):
+            raise ConfigurationError(
+                f"{shown} is a SOCKS proxy, which the aiohttp transport cannot use: use "
+                "transport='httpx' (pip install 'httpx[socks]'), or leave the host out with "
+                "NO_PROXY"
+            )
+        raise ConfigurationError(
+            f"{shown} is not an http:// or https:// proxy URL: correct it, or leave the "
+            "host out with NO_PROXY"
+        )
+    headers = None
+    if url.username or url.password:
+        pair = f"{url.username}:{url.password}".encode()
+        headers = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
+        url = url.copy_with(username=None, password=None)
+    return URL(str(url), encoded=True), headers
+
+
+def environment_proxies() -> list[tuple[Any, Route | None]]:
+    """The proxy environment as an httpx client reads it when it is made: (URL pattern,
+    its route or None for a direct connection), the most specific pattern first.
+
+    httpx's own helpers (``httpx._utils``) read it, so that the two backends cannot
+    disagree on a URL (``tests/e2e/test_proxy_env.py`` checks the choice against an
+    httpx client's)."""
+    from httpx._utils import URLPattern, get_environment_proxies
+
+    found = [
+        (URLPattern(key), None if value is None else _proxy_route(value))
+        for key, value in get_environment_proxies().items()
+    ]
+    found.sort(key=lambda pair: pair[0].priority)  # stable: as httpx sorts its mounts
+    return found
+
+
+def route_for(proxies: list[tuple[Any, Route | None]], url: str) -> Route | None:
+    """The proxy route for ``url`` (None: connect directly), as httpx chooses it."""
+    target = httpx.URL(url)
+    for pattern, route in proxies:
+        if pattern.matches(target):
+            return route
+    return None
 
 
 def _as_httpx(exc: BaseException, request: Any, *, body: bool) -> httpx.HTTPError:
@@ -202,6 +274,8 @@ class AiohttpClient:
     exceptions_from = "httpx"
     follow_redirects = False
     max_redirects = 20
+    #: False for a ConnectionPool's client (shared by many API keys): no cookie is kept
+    keep_cookies = True
 
     def __init__(
         self,
@@ -217,7 +291,8 @@ class AiohttpClient:
         self._session: aiohttp.ClientSession | None = None
         self.is_closed = False  # after aclose(): no new session is opened
         self._timeouts: dict[tuple[Any, ...], aiohttp.ClientTimeout] = {}
-        self._urls: dict[str, URL] = {}  # parsed once: a client sends to few URLs
+        self._urls: dict[str, tuple[URL, Route | None]] = {}  # parsed once: few URLs
+        self._proxies = environment_proxies()  # read once, as an httpx client does
         self.created = 0  # connections opened and reused (counted for a ConnectionPool:
         self.reused = 0  # aiohttp's trace signals cost time on every request)
         self._traces: list[aiohttp.TraceConfig] = []
@@ -252,10 +327,15 @@ class AiohttpClient:
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 auto_decompress=False,  # ailib inflates, in bounded pieces
-                cookie_jar=aiohttp.CookieJar(unsafe=True),  # kept for IP hosts too, like httpx
+                cookie_jar=(  # kept for IP hosts too, like httpx; none if shared by many keys
+                    aiohttp.CookieJar(unsafe=True)
+                    if self.keep_cookies
+                    else aiohttp.DummyCookieJar()
+                ),
                 timeout=self._client_timeout(self.timeout),
                 trace_configs=self._traces or None,
                 skip_auto_headers=("User-Agent",),
+                trust_env=False,  # proxies as httpx reads them (above); no ~/.netrc
                 headers={"user-agent": f"ailib (aiohttp/{aiohttp.__version__})"},
             )
         return self._session
@@ -279,10 +359,12 @@ class AiohttpClient:
             self._timeouts[key] = found
         return found
 
-    def _url(self, text: str) -> URL:
+    def _target(self, text: str) -> tuple[URL, Route | None]:
+        """``text`` parsed, and the proxy route to it (None: direct)."""
         found = self._urls.get(text)
         if found is None:
-            found = URL(text, encoded=True)
+            route = route_for(self._proxies, text) if self._proxies else None
+            found = (URL(text, encoded=True), route)
             if len(self._urls) < 256:
                 self._urls[text] = found
         return found
@@ -313,14 +395,25 @@ class AiohttpClient:
         never followed here (ailib follows them itself)."""
         session = self.session
         timeout = self._client_timeout(request.extensions.get("timeout", self.timeout))
+        url, route = self._target(str(request.url))
+        headers, proxy, proxy_headers = request.headers, None, None
+        if route is not None:
+            proxy, credentials = route
+            if credentials is not None and url.scheme == "https":
+                proxy_headers = credentials  # in the CONNECT request to the proxy
+            elif credentials is not None:  # a request the proxy forwards carries them
+                headers = CIMultiDict(headers)  # (aiohttp sends proxy_headers only
+                headers.update(credentials)  # with a CONNECT)
         try:
             raw = await session.request(
                 request.method,
-                self._url(str(request.url)),
+                url,
                 data=request.content or None,
-                headers=request.headers,
+                headers=headers,
                 allow_redirects=False,
                 timeout=timeout,
+                proxy=proxy,
+                proxy_headers=proxy_headers,
             )
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError, ValueError) as exc:
             failure = _as_httpx(exc, request, body=False)

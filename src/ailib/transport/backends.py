@@ -171,8 +171,9 @@ def make_client(
     name: str, timeout: Any, limits: PoolLimits, *, asynchronous: bool, pooled: bool = False
 ) -> Any:
     """A client of backend ``name`` with ``limits`` and the shared lazy TLS context
-    (``pooled``: a ConnectionPool's, which counts its connections)."""
-    from ailib.runtime.cookies import skip_idle_cookie_parsing
+    (``pooled``: a ConnectionPool's, which counts its connections and, shared by many API
+    keys, keeps no cookies: see :mod:`ailib.runtime.cookies`)."""
+    from ailib.runtime.cookies import KeepNoCookies, skip_idle_cookie_parsing
     from ailib.transport.tls import shared_tls_context
 
     parts = _timeout_parts(timeout)
@@ -184,9 +185,11 @@ def make_client(
             )
         from ailib.transport._aiohttp import AiohttpClient
 
-        return AiohttpClient(
+        aio = AiohttpClient(
             timeout=parts, limits=limits, tls=shared_tls_context(), count_connections=pooled
         )
+        aio.keep_cookies = not pooled  # a pool's client serves many keys: it keeps none
+        return aio
     if name == "httpx2":
         import httpx2 as package
     else:
@@ -196,11 +199,12 @@ def make_client(
         max_keepalive_connections=limits.max_keepalive_connections,
         keepalive_expiry=limits.keepalive_expiry,
     )
-    kind = package.AsyncClient if asynchronous else package.Client
+    kind = _typed_proxy_errors(package.AsyncClient if asynchronous else package.Client, name)
     client = kind(
         timeout=package.Timeout(**parts),
         limits=pool_limits,
         verify=shared_tls_context(),
+        cookies=KeepNoCookies() if pooled else None,  # a pool's client serves many keys
     )
     skip_idle_cookie_parsing(client)  # responses searched for cookies only when they set one
     if name == "httpx":  # httpcore's pool: keep-alive as documented, in linear time
@@ -213,3 +217,23 @@ def make_client(
         core = importlib.import_module("httpcore2" if name == "httpx2" else "httpcore")
         client = deadline_bound(client, core)
     return client
+
+
+def _typed_proxy_errors(kind: Any, name: str) -> Any:
+    """``kind`` (an httpx-style client class) made so that a proxy from the environment
+    it cannot use (an unknown scheme, SOCKS without ``socksio``) is a ConfigurationError
+    when the client is made, as on the aiohttp backend (httpx raises a bare ValueError or
+    ImportError)."""
+
+    def make(**options: Any) -> Any:
+        try:
+            return kind(**options)
+        except (ValueError, ImportError) as exc:
+            from ailib.runtime.redact import mask_url
+
+            raise ConfigurationError(
+                f"transport {name!r} cannot use the proxy from the environment: "
+                f"{mask_url(str(exc))} (or leave the host out with NO_PROXY)"
+            ) from None
+
+    return make

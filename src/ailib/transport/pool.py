@@ -8,6 +8,12 @@ calls. ``get_stats(name)`` reports each host's connections: active, idle, waitin
 requests, created and reused. Closing the pool closes its connections; a client made
 with ``pool=`` leaves them open when it closes.
 
+Cookies: a pool's client is shared by every client given the pool, whatever its API key
+(tenant), so it keeps no cookies: a ``Set-Cookie`` in answer to one key's request (a
+session or load-balancer cookie) is dropped, never sent with another key's requests
+(:mod:`ailib.runtime.cookies`). A client without ``pool=`` serves one key and keeps the
+cookies its provider sets; an ``http_client=`` of the caller keeps its own jar.
+
 Example::
 
     pool = ConnectionPool(PoolConfig.high_throughput())
@@ -175,7 +181,8 @@ class ConnectionPool:
     """Connections shared by every client given this pool, one client per host.
 
     Works for sync and async clients alike: ``with pool:`` / ``async with pool:``,
-    ``pool.get_sync_client(...)`` / ``await pool.get_client(...)``.
+    ``pool.get_sync_client(...)`` / ``await pool.get_client(...)``. Its clients keep no
+    cookies (they serve many API keys), so no state crosses from one tenant to another.
 
     Example::
 
