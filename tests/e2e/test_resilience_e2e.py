@@ -248,7 +248,8 @@ def test_plain_client_pipeline_is_signals_and_retry(mock_server: MockServer) -> 
 def test_idle_timeout_on_content_raises_with_the_partial_sync(mock_server: MockServer) -> None:
     client = sync_builder(mock_server).stream_timeouts(idle=0.3).with_retry(FAST).build()
     with client:
-        mock_server.push(Scenario(text="a b c d e f", chunk_delay=1.0))
+        # a stall before the first event is retried like a failed open: every attempt stalls
+        mock_server.push(Scenario(text="a b c d e f", chunk_delay=1.0, repeat=5))
         with pytest.raises(StreamInterruptedError) as info, client.chat().user("x").stream() as s:
             for _ in s:
                 pass

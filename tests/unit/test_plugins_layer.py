@@ -363,13 +363,13 @@ async def test_an_error_passed_up_through_middleware_is_not_blamed_on_it(world: 
 # ---- what passes through; sharing ---------------------------------------------------
 
 
-async def test_a_post_call_passes_through_untouched(world: World) -> None:
+async def test_a_post_call_is_seen_and_keeps_its_body(world: World) -> None:
     seen: list[str] = []
-    layer = world.layer(world.plugin("p", before=lambda c: seen.append("before")))
+    layer = world.layer(world.plugin("p", before=lambda c: seen.append(c.operation)))
     ctx = world.context("post")
     body, _headers = await world.run(world.pipeline(layer), ctx)
-    assert body == {"posted": {"input": "text"}}
-    assert seen == []
+    assert body == {"posted": {"input": "text"}}  # sent as prepared: no chat request to redo
+    assert seen == ["post"]
 
 
 async def test_a_shared_registry_is_read_live_by_every_client(world: World) -> None:

@@ -37,6 +37,12 @@ class AsyncEmbeddingClient:
             resp = await client.embed("Hello, world!")
             print(len(resp.first.vector), resp.usage.input_tokens)
             batch = await client.embed_batch(["Hello", "World"], dimensions=256)
+
+    Over a client built with resilience, its layers apply to every embeddings call::
+
+        builder = AsyncAiClient.builder().model("openai/text-embedding-3-small")
+        built = await builder.with_circuit_breaker().max_inflight(8).build()
+        embedder = AsyncEmbeddingClient(built)
     """
 
     def __init__(self, client: AsyncAiClient) -> None:
@@ -149,14 +155,18 @@ class AsyncEmbeddingClient:
         ``dimensions``, ``input_type`` and ``params`` must be declared by the manifest's
         ``embeddings.parameters`` (ParameterError otherwise, before sending); lists longer
         than the provider's ``max_batch`` are sent as several requests and joined.
+        Each request goes through the client's pipeline (operation ``"post"``): its retry,
+        circuit breaker, rate limiter, in-flight cap, telemetry, plugins and stats apply.
         """
         if isinstance(texts, str) or not all(isinstance(t, str) for t in texts):
             raise AiLibError("embed_batch() takes a list of strings", code="E1001")
         if not texts:
             raise AiLibError("embed_batch() needs at least one text", code="E1001")
         from ailib.embeddings._codec import build_response
+        from ailib.tokens._async_endpoints import send_json
 
         engine = self._engine()
+        pipeline = self._client.pipeline  # the client's layers: retry, breaker, limiter...
         config = self._config(engine)
         named = {"dimensions": dimensions, "input_type": input_type, **params}
         clean = config.check_params(named, drop_unsupported=engine.drop_unsupported)
@@ -165,7 +175,9 @@ class AsyncEmbeddingClient:
         request_id = None
         for batch in config.batches(texts):
             payload = config.encode(self.model, batch, clean, extra_body)
-            body, headers = await engine.post_json(config.path, payload, model=self.model)
+            body, headers = await send_json(
+                engine, "post", config.path, self.model, pipeline, "embeddings", payload
+            )
             missing = functools.partial(engine._unrecognised, body, headers)
             parts.append(config.decode(body, len(batch), missing))
             raws.append(body)

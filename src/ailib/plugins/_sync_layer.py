@@ -3,8 +3,11 @@
 
 ``_sync_layer.py`` is generated from this file by ``python -m codegen`` (unasync).
 
-The layer sits outermost (``Stage.PLUGINS``), once per user call (chat and stream;
-other endpoints such as embeddings pass through untouched). For one call:
+The layer sits outermost (``Stage.PLUGINS``), once per user call: chat and stream, and
+the provider's own endpoints a client calls (embeddings, token counts, model listing,
+batch jobs: ``ctx.operation`` "post", "get" or "download", ``ctx.metadata["endpoint"]``
+naming the endpoint; ``ctx.request`` is None there and ``ctx.response`` the ``(body,
+headers)`` pair). For one call:
 
 1. ``on_before_request`` hooks run in order; then the middlewares, first registered
    outermost, around the rest of the pipeline. The request is prepared again after
@@ -48,11 +51,11 @@ from ailib.plugins.plugin import (
     refuse_awaitable,
 )
 from ailib.plugins.registry import HookManager, PluginRegistry
-from ailib.runtime.context import CallContext, Stage, Target
+from ailib.runtime.context import CHAT_OPERATIONS, CallContext, Stage, Target
 from ailib.types.response import ChatResponse
 
-#: the operations plugins see (a "post" for embeddings or token counts passes through)
-OPERATIONS = ("chat", "stream")
+#: the operations plugins see: chat calls and the provider's own endpoints
+OPERATIONS = ("chat", "stream", "post", "get", "download")
 _Call = Callable[[CallContext], Any]
 
 
@@ -169,8 +172,7 @@ class PluginLayer:
             before = self.hooks(HookType.BEFORE_REQUEST)
             if before:
                 run_in_order(before, pctx)
-                ctx.forget_prepared()  # changed in place or not: prepared again from it
-                _follow_model(ctx, model)
+                _prepare_again(ctx, model)  # changed in place or not: prepared again from it
             if self._middlewares:
                 result = self._through_all(_OneCall(pctx, ctx, call_next, model))
             else:
@@ -207,8 +209,7 @@ class PluginLayer:
         """Middleware ``index`` around the rest; past the last one, the pipeline."""
         if index == len(self._middlewares):
             one.reached = True
-            one.call.forget_prepared()  # a middleware may have changed the request
-            _follow_model(one.call, one.model)
+            _prepare_again(one.call, one.model)  # a middleware may have changed the request
             try:
                 result = one.call_next(one.call)
             except Exception as exc:
@@ -249,6 +250,13 @@ class PluginLayer:
             raise ConfigurationError(
                 f"the middlewares returned {type(result).__name__} for a chat call; "
                 "return what call_next(ctx) returned, or a ChatResponse"
+            )
+        operation = one.call.operation
+        pair = isinstance(result, tuple) and len(result) == 2
+        if operation not in CHAT_OPERATIONS and not pair:
+            raise ConfigurationError(
+                f"the middlewares returned {type(result).__name__} for a {operation!r} call; "
+                "return what call_next(ctx) returned, a (body, headers) pair"
             )
 
     def _watch_stream(self, pctx: PluginContext, ctx: CallContext) -> None:
@@ -300,6 +308,14 @@ def _chained(failure: Exception, error: BaseException | None) -> Exception:
     if error is not None and failure is not error and failure.__cause__ is None:
         failure.__cause__ = error
     return failure
+
+
+def _prepare_again(call: CallContext, model: str | None) -> None:
+    """After hooks or middlewares: a chat request is prepared again from ``call.request``
+    (a post or get keeps the body it was prepared with)."""
+    if call.operation in CHAT_OPERATIONS:
+        call.forget_prepared()
+        _follow_model(call, model)
 
 
 def _follow_model(call: CallContext, model: str | None) -> None:

@@ -90,7 +90,9 @@ class PluginContext:
 
     @property
     def operation(self) -> str:
-        """``"chat"`` or ``"stream"``."""
+        """``"chat"``, ``"stream"``, or ``"post"`` / ``"get"`` / ``"download"`` for a
+        provider endpoint (``metadata["endpoint"]``: ``"embeddings"``, ``"count_tokens"``,
+        ``"list_models"``)."""
         return self._operation
 
     @property
@@ -109,6 +111,11 @@ class PluginContext:
             return
         from ailib.dialects import ChatRequest
 
+        if self._call.request is None:  # a post/get (embeddings...): sent as prepared
+            raise InvalidRequestError(
+                f"a {self._operation!r} call ({self._metadata.get('endpoint', 'endpoint')}) "
+                "has no chat request to replace"
+            )
         if not isinstance(value, ChatRequest):
             raise InvalidRequestError(
                 f"ctx.request must be a ChatRequest (use attrs.evolve(ctx.request, ...)), "

@@ -161,6 +161,8 @@ class SyncStreamDriver:
                 mark_cancelled(self._stream, reason or self._token.reason)
                 if self._opened:
                     shutdown_connection(self._stream._response)
+                else:  # still opening: a read for the first event is cut short too
+                    shutdown_connection(getattr(self._stream, "_priming", None))
 
     def events(self) -> Iterator[StreamEvent]:
         if self._iterating:
@@ -209,6 +211,11 @@ class SyncStreamDriver:
                 self._progress.closed = True
             if self._reading:  # another thread is inside next(): it finishes the close
                 shutdown_connection(self._stream._response)
+                return
+            priming = getattr(self._stream, "_priming", None)
+            if not self._opened and priming is not None:  # opening, up to its first event:
+                self._stream.context.closed_early = True  # no retry; that thread cleans up
+                shutdown_connection(priming)
                 return
         self.close_now()
 

@@ -27,7 +27,7 @@ from ailib.resilience.fallback import (
     reason_of,
     worth_falling_back,
 )
-from ailib.runtime.context import CallContext, Hop, Stage, Target
+from ailib.runtime.context import CHAT_OPERATIONS, CallContext, Hop, Stage, Target
 
 if TYPE_CHECKING:
     from ailib.resilience.preflight import PreflightChecker
@@ -81,7 +81,9 @@ class SignalsLayer:
 class FallbackLayer:
     """After a fallbackable error, the same provider-neutral request goes to the next
     target, in its own dialect. A target that cannot carry the request is skipped with its
-    reason recorded. A stream falls back only while it opens (before any event).
+    reason recorded. A stream falls back only while it opens (before its first content). Other
+    operations ("post", "get": embeddings, token counts, model listing, batch jobs) stay
+    with their provider: they pass through.
     A :class:`~ailib.resilience.fallback.LiveTarget` follows its client's hot reloads."""
 
     stage = Stage.FALLBACK
@@ -101,6 +103,8 @@ class FallbackLayer:
         return "fallback[" + ", ".join(t.label for t in self._targets) + "]"
 
     def handle(self, ctx: CallContext, call_next: Next) -> Any:
+        if ctx.operation not in CHAT_OPERATIONS:  # a provider's own endpoint (embeddings,
+            return call_next(ctx)  # models, a batch job): no other provider serves it
         chain = (ctx.target, *self._targets)
         refused: BaseException | None = None  # the first target's local refusal
         failure: BaseException | None = None  # the last error of a target that was sent

@@ -52,7 +52,7 @@ from ailib.resilience.limiter import (
     resolve_store,
     used_tokens,
 )
-from ailib.runtime.context import CallContext, Stage
+from ailib.runtime.context import CHAT_OPERATIONS, CallContext, Stage
 
 if TYPE_CHECKING:
     from ailib.resilience.config import BackpressureConfig, RateLimiterConfig
@@ -167,7 +167,7 @@ def _header_names(ctx: CallContext) -> Mapping[str, str]:
 
 
 def _headers_of(ctx: CallContext, result: Any) -> Mapping[str, str] | None:
-    if ctx.operation == "post" and isinstance(result, tuple) and len(result) == 2:
+    if ctx.operation not in CHAT_OPERATIONS and isinstance(result, tuple) and len(result) == 2:
         headers = result[1]
     else:
         headers = getattr(result, "headers", None)
@@ -177,7 +177,7 @@ def _headers_of(ctx: CallContext, result: Any) -> Mapping[str, str] | None:
 
 
 def _usage_of(ctx: CallContext, result: Any) -> int | None:
-    if ctx.operation == "post" and isinstance(result, tuple) and len(result) == 2:
+    if ctx.operation not in CHAT_OPERATIONS and isinstance(result, tuple) and len(result) == 2:
         body = result[0]
         return used_tokens(body.get("usage")) if isinstance(body, Mapping) else None
     return used_tokens(getattr(result, "usage", None))

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from ailib.errors import AiLibError
-from ailib.runtime.context import CallContext
+from ailib.runtime.context import CHAT_OPERATIONS, CallContext
 
 
 class PreflightChecker:
@@ -35,14 +35,14 @@ class PreflightChecker:
 
     def check(self, ctx: CallContext) -> None:
         """Raise the first reason the call cannot go to ``ctx.target`` now."""
-        if ctx.operation != "post":
+        if ctx.operation in CHAT_OPERATIONS:  # a post/get carries its own prepared body
             ctx.prepared()  # CapabilityError / ParameterError: the target cannot carry it
 
     def report(self, ctx: CallContext) -> list[str]:
         """Every reason the call cannot go to ``ctx.target`` now (empty: it may go)."""
         reasons: list[str] = []
         try:
-            if ctx.operation != "post":
+            if ctx.operation in CHAT_OPERATIONS:
                 ctx.prepared()
         except AiLibError as exc:
             reasons.append(str(exc))

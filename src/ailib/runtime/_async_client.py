@@ -286,10 +286,11 @@ class AsyncAiClient:
         if loader is None and (paths or hot_reload or has_overrides(provider_id)):
             loader = ProtocolLoader(paths, hot_reload=hot_reload)
         if loader is None:  # the compiled fast path: no file on the search path
-            return cls(provider_class(provider_id, asynchronous=True)(**kwargs), model_id)
+            typed = provider_class(provider_id, asynchronous=True)
+            return cls(typed(spec=typed.spec, **kwargs), model_id)
         spec = loader.get(provider_id)
         if spec.compiled:
-            engine = provider_class(provider_id, asynchronous=True)(**kwargs)
+            engine = provider_class(provider_id, asynchronous=True)(spec=spec, **kwargs)
         else:
             engine = AsyncEngine(spec=spec, **kwargs)
         options = {**kwargs, "http_client": engine._client}
@@ -361,16 +362,23 @@ class AsyncAiClient:
         tools: Sequence[ToolDefinition | dict[str, Any]] | None = None,
     ) -> TokenCount:
         """Input tokens of a request: the provider's own count_tokens endpoint where its
-        manifest declares one (Anthropic, Gemini), else counted locally (tiktoken/estimate)."""
+        manifest declares one (Anthropic, Gemini), else counted locally (tiktoken/estimate).
+        The endpoint is called through this client's pipeline (operation ``"post"``)."""
         from ailib.tokens import _async_endpoints as endpoints
 
-        return await endpoints.acount_tokens(self._current(), self.model, messages, tools=tools)
+        engine, pipeline = self._current(), self._pipeline
+        return await endpoints.acount_tokens(
+            engine, self.model, messages, tools=tools, pipeline=pipeline
+        )
 
     async def list_models(self) -> list[ModelInfo]:
-        """The provider's models (manifest ``services.list_models``); CapabilityError if none."""
+        """The provider's models (manifest ``services.list_models``); CapabilityError if none.
+        Each page is fetched through this client's pipeline (operation ``"get"``)."""
         from ailib.tokens import _async_endpoints as endpoints
 
-        return await endpoints.alist_models(self._current())
+        return await endpoints.alist_models(
+            self._current(), model=self.model, pipeline=self._pipeline
+        )
 
     @property
     def batches(self) -> AsyncBatches:

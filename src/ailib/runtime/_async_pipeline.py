@@ -18,8 +18,9 @@ it may act before, after, instead of (cache), again (retry) or elsewhere (fallba
 
 Layers are kept in :class:`~ailib.runtime.context.Stage` order whatever order they were
 added in. The innermost step is the engine's single attempt (``engine.attempt(ctx)``).
-A stream's ``call_next`` returns the opened HTTP response, once its headers arrived;
-the stream's outcome reaches layers through ``ctx.when_done``.
+A stream's ``call_next`` returns the opened HTTP response once its first content was read
+(``ctx.primer``: an error before it fails the attempt); the stream's outcome reaches layers
+through ``ctx.when_done``.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ class AsyncPipeline:
         return result
 
     async def open(self, ctx: CallContext) -> Any:
-        """Open a stream through the chain: returns the response once headers arrived.
+        """Open a stream through the chain: the response, once its first content arrived.
 
         On failure the outcome hooks run here; on success they run when the stream ends
         (the stream calls :func:`afinish`).
@@ -124,8 +125,12 @@ class AsyncPipeline:
 
 
 async def _attempt(ctx: CallContext) -> Any:
-    """The innermost step: one attempt of the current target's engine."""
-    return await ctx.target.engine.attempt(ctx)
+    """The innermost step: one attempt of the current target's engine (a stream's up to
+    its first event: ``ctx.primer``)."""
+    opened = await ctx.target.engine.attempt(ctx)
+    if ctx.primer is None:
+        return opened
+    return await ctx.primer(opened)
 
 
 def _chain(layers: tuple[AsyncLayer, ...]) -> AsyncNext:

@@ -287,10 +287,11 @@ class AiClient:
         if loader is None and (paths or hot_reload or has_overrides(provider_id)):
             loader = ProtocolLoader(paths, hot_reload=hot_reload)
         if loader is None:  # the compiled fast path: no file on the search path
-            return cls(provider_class(provider_id, asynchronous=False)(**kwargs), model_id)
+            typed = provider_class(provider_id, asynchronous=False)
+            return cls(typed(spec=typed.spec, **kwargs), model_id)
         spec = loader.get(provider_id)
         if spec.compiled:
-            engine = provider_class(provider_id, asynchronous=False)(**kwargs)
+            engine = provider_class(provider_id, asynchronous=False)(spec=spec, **kwargs)
         else:
             engine = SyncEngine(spec=spec, **kwargs)
         options = {**kwargs, "http_client": engine._client}
@@ -362,16 +363,19 @@ class AiClient:
         tools: Sequence[ToolDefinition | dict[str, Any]] | None = None,
     ) -> TokenCount:
         """Input tokens of a request: the provider's own count_tokens endpoint where its
-        manifest declares one (Anthropic, Gemini), else counted locally (tiktoken/estimate)."""
+        manifest declares one (Anthropic, Gemini), else counted locally (tiktoken/estimate).
+        The endpoint is called through this client's pipeline (operation ``"post"``)."""
         from ailib.tokens import _sync_endpoints as endpoints
 
-        return endpoints.count_tokens(self._current(), self.model, messages, tools=tools)
+        engine, pipeline = self._current(), self._pipeline
+        return endpoints.count_tokens(engine, self.model, messages, tools=tools, pipeline=pipeline)
 
     def list_models(self) -> list[ModelInfo]:
-        """The provider's models (manifest ``services.list_models``); CapabilityError if none."""
+        """The provider's models (manifest ``services.list_models``); CapabilityError if none.
+        Each page is fetched through this client's pipeline (operation ``"get"``)."""
         from ailib.tokens import _sync_endpoints as endpoints
 
-        return endpoints.list_models(self._current())
+        return endpoints.list_models(self._current(), model=self.model, pipeline=self._pipeline)
 
     @property
     def batches(self) -> Batches:

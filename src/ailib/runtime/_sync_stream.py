@@ -9,11 +9,12 @@ hooks run when the stream ends, fails or is closed early.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic
 
-from ailib.errors import RemoteError, StreamDecodeError, StreamInterruptedError
+from ailib.errors import CancelledError, RemoteError, StreamDecodeError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
 from ailib.pipeline.frames import FrameReader
@@ -40,8 +41,9 @@ if TYPE_CHECKING:
 class ChatStream(Generic[ParsedT]):
     """Streamed events of one chat request, accumulated into ``final_response()``.
 
-    Opening it runs the call's pipeline (retries and fallbacks happen there, before any
-    event); the pipeline's outcome hooks run when the stream ends, fails or is closed.
+    Opening it runs the call's pipeline up to the first content (retries and fallbacks
+    happen there: an error before it is a failed attempt); the pipeline's outcome hooks run
+    when the stream ends, fails or is closed.
 
     Example::
 
@@ -61,6 +63,11 @@ class ChatStream(Generic[ParsedT]):
         self._asm: Assembler | None = None
         self._started = False
         self._done = False
+        #: the events of the attempt that served the stream, and those read up to its first
+        #: content (pings, usage, metadata before it), read inside the attempt by _prime
+        self._primed: tuple[Iterator[StreamEvent], list[StreamEvent]] | None = None
+        self._priming: Any = None  # the response being read up to its first event
+        ctx.primer = self._prime
         self.request_id: str | None = None
         #: set by ``.response_format(...)``: events carry the partial JSON value, the final
         #: response the validated one
@@ -105,14 +112,57 @@ class ChatStream(Generic[ParsedT]):
     def _open(self) -> httpx.Response | ReplayedStream:
         if self._response is None:
             ctx = self._ctx
-            self._response = self._pipeline.open(ctx)
-            engine = self._engine = ctx.target.engine  # a fallback may serve it
-            self._asm = Assembler(engine.spec.manifest.termination, engine._stream_error, ctx.model)
+            try:
+                self._response = self._pipeline.open(ctx)
+            finally:
+                ctx.primer = None  # opened: no reference left from the context to the stream
             if isinstance(self._response, ReplayedStream):  # a layer served it (cache hit)
+                self._bind(ctx.target.engine)
                 self.request_id = self._response.response.request_id
-            else:
-                self.request_id = engine._request_id(self._response.headers)
+            elif self._primed is None:  # opened by a layer without an engine attempt
+                self._bind(ctx.target.engine)
+                self.request_id = self._engine._request_id(self._response.headers)
         return self._response
+
+    def _bind(self, engine: SyncEngine) -> None:
+        """Decode with ``engine``'s manifest (a fallback may serve the stream), afresh."""
+        self._engine = engine
+        self._asm = Assembler(
+            engine.spec.manifest.termination, engine._stream_error, self._ctx.model
+        )
+
+    def _prime(self, opened: Any) -> Any:
+        """Read the response an attempt opened up to its first content (``ctx.primer``).
+
+        An error event, a cut or bad bytes before it (after a usage or metadata event
+        too: Anthropic's ``overloaded_error`` follows ``message_start``) raise here,
+        inside the attempt: the retry layer sends the request again and the fallback
+        layer may take the next target, as for an error status. The events read are kept
+        for iteration; nothing of a failed attempt reaches the caller."""
+        self._bind(self._ctx.target.engine)
+        self.request_id = self._engine._request_id(opened.headers)
+        # the generator kept in self._primed sees the stream weakly: a stream dropped
+        # unread is still freed (and closed by __del__) at once, not at a later GC
+        events: Any = type(self)._decoded(weakref.proxy(self), opened)
+        self._priming = opened  # a CancellableStream may cut this read short
+        head: list[StreamEvent] = []
+        try:
+            while not head or not is_content(head[-1]):
+                head.append(events.__next__())
+        except StopAsyncIteration:
+            pass
+        except BaseException as exc:
+            events.close()
+            opened.close()
+            if self._ctx.closed_early and isinstance(exc, Exception):  # closed meanwhile
+                raise CancelledError(
+                    "the stream was closed before its first content", provider=self._engine.spec.id
+                ) from None  # E4002: not retried
+            raise
+        finally:
+            self._priming = None
+        self._primed = (events, head)
+        return opened
 
     def __iter__(self) -> Iterator[StreamEvent]:
         if self._started:
@@ -153,6 +203,8 @@ class ChatStream(Generic[ParsedT]):
         try:
             if isinstance(response, ReplayedStream):
                 events = self._replayed(response)
+            elif self._primed is not None:
+                events = self._resumed(*self._primed)
             else:
                 events = self._decoded(response)
             if self.structured is not None:
@@ -180,6 +232,14 @@ class ChatStream(Generic[ParsedT]):
                 else:
                     ctx.closed_early = True
                 finish(ctx)
+
+    def _resumed(
+        self, events: Iterator[StreamEvent], head: list[StreamEvent]
+    ) -> Iterator[StreamEvent]:
+        for event in head:
+            yield event
+        for event in events:
+            yield event
 
     def _replayed(self, replay: ReplayedStream) -> Iterator[StreamEvent]:
         for event in replay.events:

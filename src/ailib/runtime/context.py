@@ -54,6 +54,13 @@ class Stage(IntEnum):
 #: the first stage that runs once per attempt rather than once per call
 PER_ATTEMPT = Stage.RETRY
 
+#: the operations that carry a chat request (the others: a provider's own endpoint)
+CHAT_OPERATIONS = ("chat", "stream")
+
+#: ``ctx.metadata`` key naming the provider endpoint of a "post"/"get" call made by the
+#: client (``"embeddings"``, ``"count_tokens"``, ``"list_models"``)
+ENDPOINT = "endpoint"
+
 #: monotonic time by which calls started in this context must end, or None; set by a
 #: batch item with a timeout (ailib.batch) so the calls inside end on their own by it
 CALL_ENDS_AT: ContextVar[float | None] = ContextVar("ailib_call_ends_at", default=None)
@@ -112,7 +119,8 @@ OutcomeHook = Callable[["CallContext"], "Awaitable[None] | None"]
 class CallContext:
     """One user call on its way through the pipeline.
 
-    * ``operation``: ``"chat"``, ``"stream"`` or ``"post"`` (embeddings, token counts);
+    * ``operation``: ``"chat"``, ``"stream"``, ``"post"`` (embeddings, token counts) or
+      ``"get"`` (model listing); ``metadata[ENDPOINT]`` names a post's or get's endpoint;
     * ``request``: the provider-neutral :class:`~ailib.dialects.ChatRequest` (chat and
       stream); ``payload``/``path``: the JSON body and path of a ``post``;
     * ``target``: where the call goes now (fallback changes it);
@@ -123,7 +131,10 @@ class CallContext:
     * ``metadata``: free room for layers and plugins;
     * ``event_hooks``: ``hook(ctx, event)`` for each event a stream delivers to the caller;
     * ``cancel_token``: a :class:`~ailib.client.CancelToken` watching the call: once it is
-      cancelled no further attempt is sent (the call ends closed early, not failed).
+      cancelled no further attempt is sent (the call ends closed early, not failed);
+    * ``primer``: a stream's reader of its first event, run inside each attempt after the
+      engine opened the response, so an error before the first event fails the attempt
+      (and the layers retry it or fall back) rather than the caller's loop.
     """
 
     operation: str
@@ -152,6 +163,7 @@ class CallContext:
     )
     finished: bool = False
     cancel_token: Any = attrs.field(default=None, repr=False)
+    primer: Any = attrs.field(default=None, repr=False)
 
     @property
     def stream(self) -> bool:

@@ -9,7 +9,8 @@
   child span per HTTP attempt and a log record per failed one, so retries and fallback
   hops show.
 
-Other endpoints (embeddings, token counts) pass through untouched.
+The provider's own endpoints a client calls (embeddings, token counts, model listing:
+operations "post" and "get") are watched too, labelled with their endpoint.
 
 Example::
 

@@ -151,8 +151,11 @@ def server_of(base_url: str) -> tuple[str, int | None]:
 
 
 def operation_of(ctx: CallContext) -> str:
-    """``gen_ai.operation.name``: chat and stream calls are both ``chat``."""
-    return "chat" if ctx.operation in ("chat", "stream") else ctx.operation
+    """``gen_ai.operation.name``: chat and stream calls are both ``chat``; a post or get
+    is its endpoint (``embeddings``, ``count_tokens``, ``list_models``)."""
+    if ctx.operation in ("chat", "stream"):
+        return "chat"
+    return str(ctx.metadata.get("endpoint") or ctx.operation)
 
 
 def target_attributes(ctx: CallContext) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from ailib.runtime.context import CHAT_OPERATIONS, ENDPOINT
 from ailib.telemetry import genai
 from ailib.telemetry.logs import TELEMETRY_LOGGER, get_logger
 from ailib.telemetry.metrics import MetricLabels, MetricsCollector
@@ -36,8 +37,9 @@ if TYPE_CHECKING:
     from ailib.resilience.signals import ResilienceStats
     from ailib.runtime.context import CallContext
 
-#: the operations telemetry watches (other endpoints pass through)
-OPERATIONS = ("chat", "stream")
+#: the operations telemetry watches: chat calls and the provider's own endpoints
+#: (embeddings, token counts, model listing, batch jobs: ``"post"``, ``"get"``, ``"download"``)
+OPERATIONS = ("chat", "stream", "post", "get", "download")
 #: stream events that carry output (the first one is the time to first token)
 CHUNK_KINDS = frozenset(
     {"content_delta", "refusal_delta", "audio_delta", "thinking_delta",
@@ -223,7 +225,7 @@ class CallWatch:
         if telemetry.instruments is not None:
             self._record_otel(ctx, attributes, latency, tokens_in, tokens_out)
         collector = telemetry.collector
-        labels = MetricLabels(ctx.target.provider, ctx.target.model, ctx.operation)
+        labels = MetricLabels(ctx.target.provider, ctx.target.model, operation_label(ctx))
         if collector is not None:
             cost = response.cost if response is not None else None
             collector.record_request(
@@ -240,7 +242,9 @@ class CallWatch:
                 retries=ctx.retries,
             )
             for hop in ctx.hops:
-                collector.record_fallback(MetricLabels.parse(hop.target, operation=ctx.operation))
+                collector.record_fallback(
+                    MetricLabels.parse(hop.target, operation=operation_label(ctx))
+                )
             if error is not None or ctx.hops or ctx.retries:
                 for opened in telemetry.breaker_opens():
                     collector.record_breaker_open(opened)
@@ -310,7 +314,7 @@ class CallWatch:
         response = ctx.response
         fields: dict[str, Any] = {
             "event": "ailib.call",
-            "operation": ctx.operation,
+            "operation": operation_label(ctx),
             "provider": ctx.target.provider,
             "model": ctx.target.model,
             "status": status,
@@ -339,7 +343,7 @@ class CallWatch:
             fields["served_by"] = ctx.served_by
         if self.telemetry.options.log_content:
             fields.update(_content_fields(ctx))
-        what = f"{ctx.operation} {ctx.target.label}"
+        what = f"{operation_label(ctx)} {ctx.target.label}"
         log.log(level, "%s %s in %.1f ms", what, status, latency * 1000.0, **fields)
 
 
@@ -420,6 +424,14 @@ class AttemptWatch:
             )  # fmt: skip
 
 
+def operation_label(ctx: CallContext) -> str:
+    """The call's ``operation`` label: ``chat``, ``stream``, or the endpoint of a post or
+    get the client made (``embeddings``, ``count_tokens``, ``list_models``)."""
+    if ctx.operation in CHAT_OPERATIONS:
+        return ctx.operation
+    return str(ctx.metadata.get(ENDPOINT) or ctx.operation)
+
+
 @contextlib.contextmanager
 def _current(span: Span) -> Iterator[None]:
     context = importlib.import_module("opentelemetry.context")
@@ -475,4 +487,6 @@ def _log_request(log: Any, ctx: CallContext, number: int, with_body: bool) -> No
     }
     if with_body:
         fields["body"] = prepared.body.decode("utf-8", "replace")
-    log.debug("%s request attempt %d: POST %s", ctx.target.label, number, fields["url"], **fields)
+    method = "GET" if ctx.operation in ("get", "download") else "POST"
+    what = f"%s request attempt %d: {method} %s"
+    log.debug(what, ctx.target.label, number, fields["url"], **fields)

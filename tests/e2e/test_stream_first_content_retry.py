@@ -1,0 +1,198 @@
+"""A stream's failure before its first content is a failed attempt: retried, or fallen
+back, with nothing of the failed attempt shown to the caller; after the first content
+it is raised with the partial, never retried. Sync and async twins, loopback mock."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from ailib import AiClient, AsyncAiClient
+from ailib.errors import RemoteError
+from ailib.resilience import FallbackTarget, RetryConfig
+from ailib.testing import MockServer, Scenario
+
+FAST = {"min_delay_ms": 1, "max_delay_ms": 5}
+EARLY_ERROR = Scenario(text="", stream_error={"message": "the server had an error"})
+OVERLOADED = Scenario(text="", stream_error={"type": "overloaded_error", "message": "Overloaded"})
+
+
+@pytest.fixture
+def server() -> Any:
+    with MockServer() as srv:
+        yield srv
+
+
+def sync_client(server: MockServer, provider: str = "openai", **options: Any) -> AiClient:
+    model = "openai/gpt-4o" if provider == "openai" else "anthropic/claude-sonnet-4-5"
+    return AiClient.create(
+        model, api_key="sk-test", base_url=server.base_url(provider), retry_policy=FAST, **options
+    )
+
+
+async def async_client(server: MockServer, provider: str = "openai", **options: Any) -> Any:
+    model = "openai/gpt-4o" if provider == "openai" else "anthropic/claude-sonnet-4-5"
+    return await AsyncAiClient.create(
+        model, api_key="sk-test", base_url=server.base_url(provider), retry_policy=FAST, **options
+    )
+
+
+def read_sync(client: AiClient) -> tuple[str, Any]:
+    with client.chat().user("hi").stream() as stream:
+        texts = [e.as_content_delta.content for e in stream if e.is_content_delta]
+    return "".join(texts), stream
+
+
+async def read_async(client: Any) -> tuple[str, Any]:
+    async with client.chat().user("hi").stream() as stream:
+        texts = [e.as_content_delta.content async for e in stream if e.is_content_delta]
+    return "".join(texts), stream
+
+
+# ---- before the first content: retried ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "first", [EARLY_ERROR, Scenario(cut_after=0)], ids=["error-event", "connection-cut"]
+)
+def test_a_failure_before_the_first_content_is_retried_sync(
+    server: MockServer, first: Scenario
+) -> None:
+    server.push(first)
+    with sync_client(server) as client:
+        text, stream = read_sync(client)
+    assert text == "echo: hi" and stream.final_response().content == "echo: hi"
+    assert stream.context.attempt == 2 and len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "first", [EARLY_ERROR, Scenario(cut_after=0)], ids=["error-event", "connection-cut"]
+)
+def test_a_failure_before_the_first_content_is_retried_async(
+    server: MockServer, first: Scenario
+) -> None:
+    async def run() -> tuple[str, Any]:
+        server.push(first)
+        async with await async_client(server) as client:
+            text, stream = await read_async(client)
+            assert (await stream.final_response()).content == "echo: hi"
+            return text, stream
+
+    text, stream = asyncio.run(run())
+    assert text == "echo: hi" and stream.context.attempt == 2 and len(server.requests) == 2
+
+
+def test_anthropic_overloaded_after_message_start_is_retried_sync(server: MockServer) -> None:
+    server.push(OVERLOADED)
+    with sync_client(server, "anthropic") as client, client.chat().user("hi").stream() as stream:
+        events = list(stream)
+    usage_events = [e for e in events if e.kind == "usage"]
+    assert stream.final_response().content == "echo: hi" and len(server.requests) == 2
+    assert usage_events  # the failed attempt's message_start usage was not delivered twice
+    assert len({id(e) for e in usage_events}) == len(usage_events)
+
+
+def test_anthropic_overloaded_after_message_start_is_retried_async(server: MockServer) -> None:
+    async def run() -> str:
+        server.push(OVERLOADED)
+        async with await async_client(server, "anthropic") as client:
+            text, _ = await read_async(client)
+            return text
+
+    assert asyncio.run(run()) == "echo: hi" and len(server.requests) == 2
+
+
+# ---- after the first content, or not retryable: raised -----------------------------------
+
+
+def test_an_error_after_content_is_raised_with_the_partial_sync(server: MockServer) -> None:
+    server.push(Scenario(text="a b", stream_error={"message": "late"}))
+    with sync_client(server) as client, pytest.raises(RemoteError) as info:
+        read_sync(client)
+    assert info.value.partial is not None and info.value.partial.content == "a b"
+    assert len(server.requests) == 1
+
+
+def test_an_error_after_content_is_raised_with_the_partial_async(server: MockServer) -> None:
+    async def run() -> None:
+        server.push(Scenario(text="a b", stream_error={"message": "late"}))
+        async with await async_client(server) as client:
+            await read_async(client)
+
+    with pytest.raises(RemoteError) as info:
+        asyncio.run(run())
+    assert info.value.partial is not None and info.value.partial.content == "a b"
+    assert len(server.requests) == 1
+
+
+BAD_REQUEST = Scenario(
+    text="", stream_error={"message": "bad", "type": "invalid_request_error", "code": 400}
+)
+
+
+def test_a_non_retryable_early_error_is_raised_at_once_sync(server: MockServer) -> None:
+    server.push(BAD_REQUEST)
+    with sync_client(server) as client, pytest.raises(RemoteError) as info:
+        read_sync(client)
+    assert not info.value.retryable and len(server.requests) == 1
+
+
+def test_a_non_retryable_early_error_is_raised_at_once_async(server: MockServer) -> None:
+    async def run() -> None:
+        server.push(BAD_REQUEST)
+        async with await async_client(server) as client:
+            await read_async(client)
+
+    with pytest.raises(RemoteError) as info:
+        asyncio.run(run())
+    assert not info.value.retryable and len(server.requests) == 1
+
+
+# ---- before the first content: a fallback serves the stream -----------------------------
+
+
+def test_an_early_stream_error_falls_back_sync(server: MockServer) -> None:
+    with MockServer() as other:
+        target = FallbackTarget(
+            "openai/gpt-4o-mini", api_key="sk-other", base_url=other.base_url("openai")
+        )
+        client = (
+            AiClient.builder()
+            .model("openai/gpt-4o")
+            .api_key("sk-test")
+            .base_url(server.base_url("openai"))
+            .with_retry(RetryConfig(max_retries=0))
+            .with_fallbacks([target])
+            .build()
+        )
+        server.push(EARLY_ERROR)
+        with client:
+            text, stream = read_sync(client)
+        assert text == "echo: hi" and stream.served_by == "openai/gpt-4o-mini"
+        assert len(server.requests) == 1 and len(other.requests) == 1
+
+
+def test_an_early_stream_error_falls_back_async(server: MockServer) -> None:
+    async def run() -> tuple[str, Any, int]:
+        with MockServer() as other:
+            target = FallbackTarget(
+                "openai/gpt-4o-mini", api_key="sk-other", base_url=other.base_url("openai")
+            )
+            client = await (
+                AsyncAiClient.builder()
+                .model("openai/gpt-4o")
+                .api_key("sk-test")
+                .base_url(server.base_url("openai"))
+                .with_retry(RetryConfig(max_retries=0))
+                .with_fallbacks([target])
+                .build()
+            )
+            server.push(EARLY_ERROR)
+            async with client:
+                text, stream = await read_async(client)
+            return text, stream, len(other.requests)
+
+    text, stream, served = asyncio.run(run())
+    assert text == "echo: hi" and stream.served_by == "openai/gpt-4o-mini" and served == 1
