@@ -201,16 +201,23 @@ class ChatStream(Generic[ParsedT]):
         ctx = self._ctx
         failure: BaseException | None = None
         try:
+            head: list[StreamEvent] = []  # read by _prime, up to the first content
             if isinstance(response, ReplayedStream):
                 events = self._replayed(response)
             elif self._primed is not None:
-                events = self._resumed(*self._primed)
+                events, head = self._primed
             else:
                 events = self._decoded(response)
-            if self.structured is not None:
-                events = self._structured_view(events, self.structured)
-            if ctx.event_hooks:  # plugins watching each event
-                events = self._observed(events)
+            if self.structured is not None or ctx.event_hooks:
+                if head:  # the views see the head too
+                    events, head = self._resumed(events, head), []
+                if self.structured is not None:
+                    events = self._structured_view(events, self.structured)
+                if ctx.event_hooks:  # plugins watching each event
+                    events = self._observed(events)
+            for event in head:  # no extra generator per event in the common case
+                ctx.first_event_sent = True
+                yield event
             for event in events:
                 ctx.first_event_sent = True
                 yield event
