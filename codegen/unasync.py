@@ -97,6 +97,7 @@ NAMES = [
     ("__aexit__", "__exit__"),
     ("__aiter__", "__iter__"),
     ("__anext__", "__next__"),
+    ("StopAsyncIteration", "StopIteration"),
     ("aiter_bytes", "iter_bytes"),
     ("aiter_raw", "iter_raw"),
     ("aiter_body", "iter_body"),

@@ -149,7 +149,7 @@ class ChatStream(Generic[ParsedT]):
         try:
             while not head or not is_content(head[-1]):
                 head.append(events.__next__())
-        except StopAsyncIteration:
+        except StopIteration:
             pass
         except BaseException as exc:
             events.close()
