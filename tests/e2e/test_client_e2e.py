@@ -35,6 +35,9 @@ def target(request: pytest.FixtureRequest, mock_server: MockServer) -> tuple[str
     return provider, model, mock_server.base_url(provider)
 
 
+TWELVE_WORDS = "one two three four five six seven eight nine ten eleven twelve"
+
+
 def _client(target: tuple[str, str, str], **kw: Any) -> AiClient:
     provider, model, base = target
     return AiClient.create(f"{provider}/{model}", api_key=KEY, base_url=base, **kw)
@@ -265,7 +268,8 @@ def test_not_retryable_is_not_retried(
 def test_stream_cut_keeps_partial_sync(
     target: tuple[str, str, str], mock_server: MockServer
 ) -> None:
-    mock_server.push(Scenario(text="one two three four five six", cut_after=3), Scenario(text="x"))
+    # cut after some content in every dialect (Anthropic sends 2-3 events before any text)
+    mock_server.push(Scenario(text=TWELVE_WORDS, cut_after=6), Scenario(text="x"))
     with _client(target, max_retries=3) as client:
         seen = []
         with pytest.raises(StreamInterruptedError) as info, client.chat().user("hi").stream() as s:
@@ -274,20 +278,39 @@ def test_stream_cut_keeps_partial_sync(
                     seen.append(event.as_content_delta.content)
     assert info.value.partial is not None
     assert info.value.partial.content == "".join(seen)
-    assert len(mock_server.requests) == 1  # never retried after the first byte
+    assert seen and len(mock_server.requests) == 1  # never retried after content arrived
 
 
 async def test_stream_cut_keeps_partial_async(
     target: tuple[str, str, str], mock_server: MockServer
 ) -> None:
-    mock_server.push(Scenario(text="one two three four five six", cut_after=3))
+    mock_server.push(Scenario(text=TWELVE_WORDS, cut_after=6), Scenario(text="x"))
     async with await _aclient(target) as client:
         with pytest.raises(StreamInterruptedError) as info:
             async with client.chat().user("hi").stream() as stream:
                 async for _ in stream:
                     pass
-    assert info.value.partial is not None
-    assert "six" not in info.value.partial.content
+    assert info.value.partial is not None and info.value.partial.content
+    assert "twelve" not in info.value.partial.content and len(mock_server.requests) == 1
+
+
+def test_stream_cut_before_any_content_is_retried_sync(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
+    mock_server.push(Scenario(text="lost", cut_after=0), Scenario(text="served"))
+    with _client(target, max_retries=3) as client, client.chat().user("hi").stream() as s:
+        assert "".join(e.as_content_delta.content for e in s if e.is_content_delta) == "served"
+    assert len(mock_server.requests) == 2
+
+
+async def test_stream_cut_before_any_content_is_retried_async(
+    target: tuple[str, str, str], mock_server: MockServer
+) -> None:
+    mock_server.push(Scenario(text="lost", cut_after=0), Scenario(text="served"))
+    client = await _aclient(target, max_retries=3)
+    async with client, client.chat().user("hi").stream() as stream:
+        texts = [e.as_content_delta.content async for e in stream if e.is_content_delta]
+    assert "".join(texts) == "served" and len(mock_server.requests) == 2
 
 
 def test_undeclared_parameter_refused_before_sending(
