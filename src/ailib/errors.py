@@ -605,8 +605,10 @@ class BatchTimeoutError(AiLibError):
     """A batch item ran past the batch's per-item timeout (E3003).
 
     ``index`` is the item's position in the input, ``timeout`` the limit in seconds.
-    The async executor cancelled the item's task; the thread executor stopped waiting
-    for it (the worker thread is abandoned; ailib calls inside end by the same deadline).
+    The async executor cancelled the item's task (abandoned after ``cancel_grace`` if it
+    swallowed the cancellation); the thread executor stopped waiting for it (the worker
+    thread is abandoned; ailib calls inside end by the same deadline). A result the item
+    gives after its timeout is discarded.
 
     Example::
 
@@ -624,21 +626,32 @@ class BatchTimeoutError(AiLibError):
 
 
 class BatchCheckpointError(ConfigurationError):
-    """A batch checkpoint file cannot be used (E1001): a malformed line, an item key
-    that does not match the input, or a result that cannot be written to it.
+    """A batch checkpoint file cannot be used (E1001): a malformed or over-long line, an
+    item key that does not match the input, a header naming another function, a path
+    that is a symbolic link or no regular file, or a result that cannot be written to it.
 
-    ``path`` names the file and ``line`` the 1-based line (None: not about one line).
+    ``path`` names the file, ``line`` the 1-based line and ``offset`` the byte offset
+    where that line starts (None: not about one line).
 
     Example::
 
         except BatchCheckpointError as err:
-            print(err.path, err.line)
+            print(err.path, err.line, err.offset)
     """
 
-    def __init__(self, message: str, *, path: str, line: int | None = None, **kw: Any) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str,
+        line: int | None = None,
+        offset: int | None = None,
+        **kw: Any,
+    ) -> None:
         super().__init__(message, **kw)
         self.path = path
         self.line = line
+        self.offset = offset
 
 
 class BatchItemError(AiLibError):

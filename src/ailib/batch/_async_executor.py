@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ailib.batch.checkpoint import check_return_type
+from ailib.batch.checkpoint import check_return_type, function_name
 from ailib.batch.config import BatchConfig, resolve_config
 from ailib.batch.progress import check_progress_setting
 from ailib.batch.result import BatchResult
@@ -37,13 +37,44 @@ from ailib.runtime.context import CALL_ENDS_AT
 T = TypeVar("T")
 R = TypeVar("R")
 
+#: item tasks abandoned after their cancel grace, referenced until they end
+_ABANDONED: set[asyncio.Future[Any]] = set()
+
+
+def _quiet(call: asyncio.Future[Any]) -> None:
+    """Mark the item task's exception as seen: a discarded one is not logged."""
+    _ABANDONED.discard(call)
+    if not call.cancelled():
+        call.exception()
+
+
+async def _stop(calls: Iterable[asyncio.Future[Any]], grace: float) -> None:
+    """Cancel ``calls``, wait up to ``grace`` seconds for them to end, then cancel the
+    ones still running once more and abandon them (they keep running in the loop,
+    unwaited: code that swallows ``CancelledError`` cannot be forced to stop)."""
+    pending = {c for c in calls if not c.done() and c not in _ABANDONED}
+    for call in pending:
+        call.cancel()
+    try:
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+    finally:  # also when the wait itself is cancelled: never wait twice
+        for call in pending:
+            if not call.done():
+                call.cancel()  # a second request, for code that swallowed the first
+                _ABANDONED.add(call)
+
 
 class AsyncBatchExecutor(Generic[T, R]):
     """Runs ``await fn(item)`` for every item, ``max_concurrent`` at a time, in one event loop.
 
     Results come back in input order in a :class:`~ailib.batch.BatchResult`; an item
     that raises does not stop the others (unless ``fail_fast``). ``timeout`` cancels an
-    item's call after that many seconds (:class:`~ailib.errors.BatchTimeoutError`).
+    item's call after that many seconds (:class:`~ailib.errors.BatchTimeoutError`);
+    a result the item returns after that (having caught the cancellation) is discarded.
+    An item that swallows the cancellation and goes on is waited for ``cancel_grace``
+    seconds more, cancelled once more and abandoned, still running: the batch goes on
+    and ends, and so does a cancelled ``execute()`` (its items get the same treatment).
     ``checkpoint`` makes the run resumable: finished items are appended to that JSONL
     file, and a run with the same file and inputs does not call ``fn`` for them again.
     Every :class:`~ailib.batch.BatchConfig` option can be given here or in ``config``.
@@ -100,26 +131,30 @@ class AsyncBatchExecutor(Generic[T, R]):
         return await self._execute(items, self.config)
 
     async def _execute(self, items: Iterable[T], config: BatchConfig) -> BatchResult[R]:
-        run: BatchRun[R] = BatchRun(items, config)
+        run: BatchRun[R] = BatchRun(items, config, function_name(self._fn))
         queue = iter(run.pending)
         not_run: list[int] = []
+        calls: set[asyncio.Future[Any]] = set()  # item tasks not ended yet
 
         async def worker() -> None:
             for index in queue:  # one iterator shared by the workers: each index once
                 if run.stopping:
                     not_run.append(index)
                     continue
-                await self._one(run, index)
+                await self._one(run, index, calls)
 
         count = min(config.max_concurrent, len(run.pending))
         workers = [asyncio.create_task(worker()) for _ in range(count)]
         try:
             await asyncio.gather(*workers)
         except BaseException:
-            for task in workers:
-                task.cancel()
-            await asyncio.gather(*workers, return_exceptions=True)
-            run.close()
+            try:
+                for task in workers:
+                    task.cancel()
+                await asyncio.gather(*workers, return_exceptions=True)
+                await _stop(calls, config.cancel_grace)  # bounded, however items behave
+            finally:
+                run.close()
             raise
         return run.finish(sorted(not_run))
 
@@ -130,7 +165,7 @@ class AsyncBatchExecutor(Generic[T, R]):
         config = resolve_config(self.config, {"progress": on_progress}, type(self).__name__)
         return await self._execute(items, config)
 
-    async def _one(self, run: BatchRun[R], index: int) -> None:
+    async def _one(self, run: BatchRun[R], index: int, calls: set[asyncio.Future[Any]]) -> None:
         token = CALL_ENDS_AT.set(run.deadline())  # ailib calls inside end by it
         try:  # the item's own task (it copies the context: the deadline goes with it)
             produced = self._fn(run.items[index])
@@ -145,15 +180,15 @@ class AsyncBatchExecutor(Generic[T, R]):
                 f"AsyncBatchExecutor: fn returned a {type(produced).__name__}, not an"
                 " awaitable: give an async function, or use BatchExecutor for plain functions"
             )
-        try:
-            done, _ = await asyncio.wait({call}, timeout=run.config.timeout)
-        except BaseException:  # the run itself is cancelled: so is the item
-            call.cancel()
-            raise
-        if not done:
-            call.cancel()
-            await asyncio.wait({call})  # let it unwind (a cancelled ailib call cleans up)
-            run.failed(index, run.timeout_error(index))
+        calls.add(call)
+        call.add_done_callback(calls.discard)
+        call.add_done_callback(_quiet)
+        # the run itself cancelled: _execute stops the item (once: a second cancel
+        # would cut its cleanup short)
+        done, _ = await asyncio.wait({call}, timeout=run.config.timeout)
+        if not done:  # let it unwind (a cancelled ailib call cleans up), a bounded time
+            await _stop({call}, run.config.cancel_grace)
+            run.failed(index, run.timeout_error(index))  # a late result is discarded
             return
         if call.cancelled():  # fn's task was cancelled from inside: a failed item
             run.failed(index, AiCancelledError(f"batch item {index}'s call was cancelled"))

@@ -1,8 +1,9 @@
 """A batch's JSONL checkpoint: one line per finished item, so a crashed run resumes.
 
-The first line names the format; every later line is one finished item::
+The first line names the format and the function that produced the results (``fn``,
+its qualified name); every later line is one finished item::
 
-    {"format": "ailib.batch.checkpoint/1"}
+    {"format": "ailib.batch.checkpoint/1", "fn": "answers.ask"}
     {"i": 0, "key": "3f9a...", "ok": true, "as": "json", "value": "Paris"}
     {"i": 1, "key": "b07c...", "ok": false, "error": {"type": "RemoteError",
      "code": "E2001", "message": "...", "retryable": true, "fallbackable": true}}
@@ -14,8 +15,20 @@ cut); any other line that is not such a record is a
 :class:`~ailib.errors.BatchCheckpointError` naming the file and line, and so is a
 line whose item key does not match the input at its index.
 
-One run at a time appends to a file: the run holds an exclusive lock on it (``flock``
-where the OS has it) and a second run is refused with BatchCheckpointError.
+One run at a time uses a file: the run holds an exclusive lock on it (``flock`` where
+the OS has it) while it reads and while it appends, and a second run is refused with
+BatchCheckpointError (so a run never cuts a line another run is writing).
+
+A run whose function's name differs from the header's ``fn`` is refused
+(BatchCheckpointError naming both), unless ``BatchConfig(checkpoint_check_fn=False)``:
+a checkpoint of another job is never taken for this one's results. A header without
+``fn`` (written before it was kept) resumes without the check.
+
+The file system is not trusted (see :mod:`ailib.batch.checkpoint_file`): a path that is
+a symbolic link, dangling or not, or no regular file is refused, never followed; a line
+longer than ``BatchConfig.checkpoint_max_line`` bytes is refused after reading that
+many bytes of it (never read whole), and such a result is refused when written. Errors
+about a line name the file, the line number and the byte offset where the line starts.
 
 Results are written as: JSON values as they are (``"as": "json"``); a
 :class:`~ailib.types.response.ChatResponse` through the response cache's codec
@@ -34,6 +47,7 @@ Example::
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 import os
@@ -46,11 +60,23 @@ from typing import IO, Any
 
 import attrs
 
+from ailib.batch.checkpoint_file import (
+    LineTooLong,
+    UnsafeCheckpointPath,
+    bounded_lines,
+    lock_exclusively,
+    open_checkpoint,
+    path_holds_file,
+)
 from ailib.errors import AiLibError, BatchCheckpointError, BatchItemError, ConfigurationError
 
 FORMAT = "ailib.batch.checkpoint/1"
-#: the first line of every checkpoint file
-HEADER = json.dumps({"format": FORMAT}).encode() + b"\n"
+#: how every checkpoint file's first line starts
+HEADER_START = json.dumps({"format": FORMAT})[:-1].encode()
+#: longest line read or written by default (BatchConfig.checkpoint_max_line)
+MAX_LINE = 32 * 1024 * 1024
+#: longest function name quoted from a header in an error
+MAX_QUOTED = 200
 #: longest error message kept in a checkpoint line
 MAX_MESSAGE = 2000
 #: an ailib error's context kept beside its code and message, with its type
@@ -64,6 +90,23 @@ class Finished:
     ok: bool
     value: Any = None
     error: BaseException | None = None
+
+
+def function_name(fn: Callable[..., Any]) -> str:
+    """``fn``'s qualified name as a checkpoint header keeps it: ``module.qualname``
+    (a ``functools.partial`` is named after its function, a callable object after its
+    class).
+
+    Example::
+
+        function_name(ask)      # 'answers.ask'
+    """
+    target: Any = fn
+    while isinstance(target, functools.partial):
+        target = target.func
+    module = getattr(target, "__module__", None) or type(target).__module__
+    qualname = getattr(target, "__qualname__", None) or type(target).__qualname__
+    return f"{module}.{qualname}"
 
 
 # ---- item keys ----------------------------------------------------------------------------
@@ -176,7 +219,9 @@ class Checkpoint:
 
     ``keys`` are the input items' keys (the index of a line must hold the same key);
     ``encode``/``decode`` are the user's pair for results that are not JSON values
-    nor ChatResponses. Appends are serialised by a lock.
+    nor ChatResponses; ``fn`` the producing function's name, written to a new file's
+    header and, with ``check_fn``, compared to an existing one's; ``max_line`` the
+    longest line read or written, in bytes. Appends are serialised by a lock.
     """
 
     def __init__(
@@ -186,46 +231,81 @@ class Checkpoint:
         *,
         encode: Callable[[Any], Any] | None,
         decode: Callable[[Any], Any] | None,
+        fn: str | None = None,
+        check_fn: bool = True,
+        max_line: int = MAX_LINE,
     ) -> None:
         self.path = path
         self.keys = keys
         self.encode = encode
         self.decode = decode
+        self.fn = fn
+        self.check_fn = check_fn
+        self.max_line = max_line
         self._file: IO[bytes] | None = None
         self._lock = threading.Lock()
+
+    @property
+    def header(self) -> bytes:
+        """The first line this run writes to a new file."""
+        fields = {"format": FORMAT} if self.fn is None else {"format": FORMAT, "fn": self.fn}
+        return json.dumps(fields).encode() + b"\n"
 
     # -- reading
 
     def load(self) -> dict[int, Finished]:
         """The finished items the file holds (a later line for an index wins); cuts a
-        last line left unfinished by a crash off the file. No file: nothing finished."""
+        last line left unfinished by a crash off the file. No file: nothing finished.
+
+        Read under the run's exclusive lock (another run using the file: refused), one
+        bounded line at a time; a link or a file that is not regular is refused."""
         finished: dict[int, Finished] = {}
-        if self.path.is_dir():
-            raise self._error(None, "is a directory, not a checkpoint file")
-        if not self.path.exists():
-            return finished
+        try:
+            if not path_holds_file(self.path):
+                return finished
+            fd = open_checkpoint(self.path, os.O_RDWR)
+        except UnsafeCheckpointPath as exc:
+            raise self._error(None, str(exc)) from None
+        with os.fdopen(fd, "r+b") as handle:
+            self._lock_or_refuse(handle)
+            good_end = self._read(handle, finished)
+            if good_end != os.fstat(fd).st_size:
+                handle.truncate(good_end)
+        return finished
+
+    def _read(self, handle: IO[bytes], finished: dict[int, Finished]) -> int:
+        """Parse every committed line into ``finished``; the byte length they span."""
         good_end = 0
-        with self.path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
+        try:
+            for number, offset, raw in bounded_lines(handle, self.max_line):
                 if not raw.endswith(b"\n"):
-                    if number == 1 and not HEADER.startswith(raw):  # not ours: never cut it
+                    if number == 1 and not (
+                        raw.startswith(HEADER_START) or HEADER_START.startswith(raw)
+                    ):  # not ours: never cut it
                         raise self._error(1, f"not an ailib batch checkpoint (no {FORMAT} header)")
                     break  # written up to the crash: never committed
                 if number == 1:
                     self._check_header(raw)
                 elif raw.strip():
-                    index, done = self._parse(raw, number)
+                    index, done = self._parse(raw, number, offset)
                     finished[index] = done
-                good_end += len(raw)
-        if good_end != self.path.stat().st_size:
-            with self.path.open("r+b") as handle:
-                handle.truncate(good_end)
-        return finished
+                good_end = offset + len(raw)
+        except LineTooLong as long:
+            raise self._error(
+                long.number,
+                f"the line is longer than {self.max_line} bytes"
+                " (BatchConfig.checkpoint_max_line): not read",
+                long.offset,
+            ) from None
+        return good_end
 
-    def _error(self, number: int | None, problem: str) -> BatchCheckpointError:
+    def _error(
+        self, number: int | None, problem: str, offset: int | None = None
+    ) -> BatchCheckpointError:
         where = f"{self.path}" + (f", line {number}" if number is not None else "")
+        at = f" (the line starts at byte {offset})" if offset is not None else ""
         return BatchCheckpointError(
-            f"checkpoint {where}: {problem}", path=str(self.path), line=number
+            f"checkpoint {where}: {problem}{at}", path=str(self.path), line=number, offset=offset
         )
 
     def _check_header(self, raw: bytes) -> None:
@@ -234,18 +314,30 @@ class Checkpoint:
         except (ValueError, RecursionError):
             header = None
         if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise self._error(1, f"not an ailib batch checkpoint (expected a {FORMAT} header)")
+            raise self._error(1, f"not an ailib batch checkpoint (expected a {FORMAT} header)", 0)
+        written_by = header.get("fn")
+        if written_by is not None and not isinstance(written_by, str):
+            raise self._error(1, "the header's 'fn' is not a string", 0)
+        if self.check_fn and None not in (written_by, self.fn) and written_by != self.fn:
+            raise self._error(
+                1,
+                f"written by fn {str(written_by)[:MAX_QUOTED]!r}, and this run's fn is"
+                f" {str(self.fn)[:MAX_QUOTED]!r}: a checkpoint of another job (use a new"
+                " checkpoint file, or pass BatchConfig(checkpoint_check_fn=False) to"
+                " take its results for this function's)",
+                0,
+            )
 
-    def _parse(self, raw: bytes, number: int) -> tuple[int, Finished]:
+    def _parse(self, raw: bytes, number: int, offset: int) -> tuple[int, Finished]:
         try:
             line = json.loads(raw)
         except (ValueError, RecursionError):
-            raise self._error(number, "not JSON") from None
+            raise self._error(number, "not JSON", offset) from None
         if not isinstance(line, dict):
-            raise self._error(number, "not a JSON object")
+            raise self._error(number, "not a JSON object", offset)
         index, key, ok = line.get("i"), line.get("key"), line.get("ok")
         if isinstance(index, bool) or not isinstance(index, int) or not isinstance(ok, bool):
-            raise self._error(number, "no integer 'i' and boolean 'ok'")
+            raise self._error(number, "no integer 'i' and boolean 'ok'", offset)
         if not 0 <= index < len(self.keys):
             raise self._error(
                 number,
@@ -332,7 +424,7 @@ class Checkpoint:
                 " hold (JSON values and ChatResponse can): pass"
                 " BatchConfig(encode=..., decode=...)",
             )
-        self._append(body)
+        self._append(index, body)
 
     def write_error(self, index: int, error: BaseException) -> None:
         """Append item ``index`` as failed with ``error`` (its code and message)."""
@@ -347,12 +439,20 @@ class Checkpoint:
         kind = error.error_type if isinstance(error, BatchItemError) else type(error).__qualname__
         record = {"type": kind, "code": code, "message": message[:MAX_MESSAGE], **flags}
         line = {"i": index, "key": self.keys[index], "ok": False, "error": record}
-        self._append(json.dumps(line, ensure_ascii=False))
+        self._append(index, json.dumps(line, ensure_ascii=False))
 
-    def _append(self, body: str) -> None:
+    def _append(self, index: int, body: str) -> None:
+        line = body.encode() + b"\n"
+        if len(line) > self.max_line:  # a line this run could not read back
+            raise self._error(
+                None,
+                f"item {index}'s line would be {len(line)} bytes, over the"
+                f" {self.max_line} bytes BatchConfig.checkpoint_max_line allows: raise it"
+                " for results this large",
+            )
         with self._lock:
             handle = self._opened()
-            handle.write(body.encode() + b"\n")  # one write: a crash leaves no newline
+            handle.write(line)  # one write: a crash leaves no newline
             handle.flush()
 
     def start(self) -> None:
@@ -362,18 +462,26 @@ class Checkpoint:
 
     def _opened(self) -> IO[bytes]:
         if self._file is None:
-            handle = self.path.open("ab")
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT
             try:
-                _lock_exclusively(handle)
-            except BlockingIOError:
-                handle.close()
-                raise self._error(
-                    None, "in use by another run (one run at a time per checkpoint file)"
-                ) from None
+                handle = os.fdopen(open_checkpoint(self.path, flags), "ab")
+            except UnsafeCheckpointPath as exc:
+                raise self._error(None, str(exc)) from None
+            self._lock_or_refuse(handle)
             if os.fstat(handle.fileno()).st_size == 0:  # checked under the lock: one header
-                handle.write(HEADER)
+                handle.write(self.header)
             self._file = handle
         return self._file
+
+    def _lock_or_refuse(self, handle: IO[bytes]) -> None:
+        """Take the file's exclusive lock, or close ``handle`` and refuse the run."""
+        try:
+            lock_exclusively(handle)
+        except BlockingIOError:
+            handle.close()
+            raise self._error(
+                None, "in use by another run (one run at a time per checkpoint file)"
+            ) from None
 
     def close(self) -> None:
         """Close the file (appending again reopens it)."""
@@ -381,19 +489,3 @@ class Checkpoint:
             if self._file is not None:
                 self._file.close()
                 self._file = None
-
-
-def _lock_exclusively(handle: IO[bytes]) -> None:
-    """Hold an exclusive lock on the open file until it is closed (BlockingIOError:
-    another run holds it). Where the OS or file system has no such lock (Windows, some
-    network file systems), none is taken."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        return
-    try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        raise
-    except OSError:  # pragma: no cover - no lock support here (e.g. ENOLCK)
-        return

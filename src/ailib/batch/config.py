@@ -18,10 +18,10 @@ import attrs
 from ailib.errors import ConfigurationError
 
 
-def _positive_int(name: str) -> Callable[[Any, Any, Any], None]:
+def _positive_int(name: str, least: int = 1) -> Callable[[Any, Any, Any], None]:
     def check(_obj: Any, _attr: Any, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ConfigurationError(f"BatchConfig.{name} must be an int >= 1, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigurationError(f"BatchConfig.{name} must be an int >= {least}, got {value!r}")
 
     return check
 
@@ -75,7 +75,14 @@ class BatchConfig:
     * ``max_concurrent``: items in flight at once.
     * ``timeout``: seconds one item may take (None: no limit); past it the item fails
       with :class:`~ailib.errors.BatchTimeoutError` (E3003), and ailib calls made inside
-      the item end by the same deadline on their own.
+      the item end by the same deadline on their own. A result the item produces after
+      its timeout fired is discarded (the item stays failed), on both executors.
+    * ``cancel_grace``: seconds an item told to stop (timed out, or the batch cancelled)
+      is waited for before it is abandoned, so the batch always ends: the async executor
+      cancels the item's task, waits this long, cancels it once more and lets it go
+      (code that swallows ``asyncio.CancelledError`` cannot hold the batch); the thread
+      executor, whose threads cannot be killed, waits this long for a hung thread to
+      free a slot before it stops the batch (see :class:`~ailib.batch.BatchExecutor`).
     * ``fail_fast`` (alias ``stop_on_error``): after the first failed item start no
       other; items not run fail with :class:`~ailib.errors.CancelledError` (E4002) and
       are not written to the checkpoint, so a restart runs them.
@@ -91,6 +98,11 @@ class BatchConfig:
     * ``encode`` / ``decode``: how results that are neither JSON values nor ChatResponses
       are written to and read from the checkpoint.
     * ``rerun_failed``: on resume, run the items the checkpoint holds as failed again.
+    * ``checkpoint_check_fn``: refuse (BatchCheckpointError) to resume a checkpoint whose
+      header names another function than this run's (default True); False takes its
+      results for this function's. Headers written without a function name are not checked.
+    * ``checkpoint_max_line``: the longest checkpoint line, in bytes, read or written
+      (default 32 MiB, at least 4096); a longer line is refused, never read whole.
 
     Collectors (:class:`~ailib.batch.AsyncBatchCollector`, :class:`~ailib.batch.BatchCollector`):
     ``max_batch_size`` items per group, ``max_wait`` seconds the first item of a group
@@ -118,6 +130,13 @@ class BatchConfig:
         default=None, validator=_callable_or_none("decode")
     )
     rerun_failed: bool = False
+    cancel_grace: float = attrs.field(
+        default=5.0, validator=_seconds("cancel_grace", optional=False)
+    )
+    checkpoint_check_fn: bool = True
+    checkpoint_max_line: int = attrs.field(
+        default=32 * 1024 * 1024, validator=_positive_int("checkpoint_max_line", 4096)
+    )
     max_batch_size: int = attrs.field(default=10, validator=_positive_int("max_batch_size"))
     max_wait: float = attrs.field(default=0.1, validator=_seconds("max_wait", optional=False))
     group_by: Callable[[Any], str] | None = attrs.field(

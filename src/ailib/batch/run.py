@@ -45,9 +45,13 @@ def item_time_left() -> float | None:
 
 
 class BatchRun(Generic[R]):
-    """The state of one ``execute()``: slots, checkpoint, progress, fail-fast stop."""
+    """The state of one ``execute()``: slots, checkpoint, progress, fail-fast stop.
 
-    def __init__(self, items: Iterable[Any], config: BatchConfig) -> None:
+    ``fn`` names the function the items run through (see
+    :func:`~ailib.batch.checkpoint.function_name`); the checkpoint records and checks it.
+    """
+
+    def __init__(self, items: Iterable[Any], config: BatchConfig, fn: str | None = None) -> None:
         self.started = time.monotonic()
         self.config = config
         self.items = list(items)
@@ -62,7 +66,13 @@ class BatchRun(Generic[R]):
         if config.checkpoint is not None:
             keys = item_keys(self.items, config.key)
             self.checkpoint = Checkpoint(
-                config.checkpoint, keys, encode=config.encode, decode=config.decode
+                config.checkpoint,
+                keys,
+                encode=config.encode,
+                decode=config.decode,
+                fn=fn,
+                check_fn=config.checkpoint_check_fn,
+                max_line=config.checkpoint_max_line,
             )
             for index, done in self.checkpoint.load().items():
                 if not done.ok and config.rerun_failed:
@@ -105,12 +115,14 @@ class BatchRun(Generic[R]):
         if self.config.fail_fast:
             self.stopping = True
 
-    def finish(self, not_run: Iterable[int] = ()) -> BatchResult[R]:
-        """The result; ``not_run`` items (fail_fast stopped the batch) fail with E4002."""
+    def finish(self, not_run: Iterable[int] = (), why: str | None = None) -> BatchResult[R]:
+        """The result; ``not_run`` items (fail_fast, or ``why``, stopped the batch) fail
+        with E4002."""
+        why = why or "the batch stopped at its first error (fail_fast)"
         for index in not_run:
             self.result.errors[index] = CancelledError(
-                f"batch item {index} was not run: the batch stopped at its first error"
-                " (fail_fast); it is not in the checkpoint, so a rerun runs it"
+                f"batch item {index} was not run: {why}; it is not in the checkpoint,"
+                " so a rerun runs it"
             )
             self.result.stopped_early = True
         self.result.total_time_ms = (time.monotonic() - self.started) * 1000

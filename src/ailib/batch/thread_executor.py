@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ailib.batch.checkpoint import check_return_type
+from ailib.batch.checkpoint import check_return_type, function_name
 from ailib.batch.config import BatchConfig, resolve_config
 from ailib.batch.progress import check_progress_setting
 from ailib.batch.result import BatchResult
@@ -55,14 +55,17 @@ class BatchExecutor(Generic[T, R]):
     checkpoint, progress). ``fn`` must be safe to call from several threads at once
     (an :class:`~ailib.AiClient` is).
 
-    A per-item ``timeout`` cannot stop a thread: past it the item is recorded as a
-    :class:`~ailib.errors.BatchTimeoutError` at once and its thread is abandoned (a
-    daemon thread; its late result is dropped, its slot given to the next item). At most
-    ``max_concurrent`` abandoned threads are kept alive: past that, the next item waits
-    until one of them ends, so hung items never pile up threads. ailib calls made inside
-    the item get the same deadline and end on their own with E3003, so the abandoned
-    thread finishes shortly after; for other blocking work, read
-    :func:`~ailib.batch.item_time_left`.
+    A per-item ``timeout`` cannot stop a thread (Python cannot kill one): past it the
+    item is recorded as a :class:`~ailib.errors.BatchTimeoutError` at once and its
+    thread is abandoned (a daemon thread: it never holds up the batch's return nor the
+    interpreter's exit; its late result is dropped, its slot given to the next item). At
+    most ``max_concurrent`` abandoned threads are kept alive: past that, the next item
+    waits for one of them to end, at most ``cancel_grace`` seconds; if none does, the
+    threads are hung and the batch stops there: the items not started fail with
+    :class:`~ailib.errors.CancelledError` (E4002), are not written to the checkpoint
+    and run on a rerun. ailib calls made inside the item get the same deadline and end
+    on their own with E3003, so the abandoned thread finishes shortly after; for other
+    blocking work, read :func:`~ailib.batch.item_time_left`.
 
     ``KeyboardInterrupt`` / ``SystemExit`` raised by ``fn`` (or in the calling thread)
     stop the run and propagate; items already finished are in the checkpoint.
@@ -119,13 +122,13 @@ class BatchExecutor(Generic[T, R]):
         return self._execute(items, self.config)
 
     def _execute(self, items: Iterable[T], config: BatchConfig) -> BatchResult[R]:
-        run: BatchRun[R] = BatchRun(items, config)
+        run: BatchRun[R] = BatchRun(items, config, function_name(self._fn))
         try:
-            not_run = self._drive(run)
+            not_run, why = self._drive(run)
         except BaseException:
             run.close()
             raise
-        return run.finish(not_run)
+        return run.finish(not_run, why)
 
     def execute_with_progress(
         self, items: Iterable[T], on_progress: Callable[[int, int], Any]
@@ -134,9 +137,9 @@ class BatchExecutor(Generic[T, R]):
         config = resolve_config(self.config, {"progress": on_progress}, type(self).__name__)
         return self._execute(items, config)
 
-    def _drive(self, run: BatchRun[R]) -> list[int]:
+    def _drive(self, run: BatchRun[R]) -> tuple[list[int], str | None]:
         """Start items while slots are free, record outcomes as they come; the items
-        not run (fail_fast stopped the batch)."""
+        not run (fail_fast, or hung threads, stopped the batch) and why (None: fail_fast)."""
         outcomes: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
         pending, position = run.pending, 0
         running: dict[int, float | None] = {}  # index -> monotonic deadline
@@ -153,10 +156,15 @@ class BatchExecutor(Generic[T, R]):
                 position += 1
                 running[index] = self._start(run, index, outcomes)
             if not running and (position == len(pending) or not abandoned):
-                return not_run
+                return not_run, None
+            # no item running: only abandoned threads hold the slots; wait a bounded time
+            wait = self._wait(running) if running else run.config.cancel_grace
             try:
-                index, ok, value = outcomes.get(timeout=self._wait(running))
+                index, ok, value = outcomes.get(timeout=wait)
             except queue.Empty:
+                if not running:  # no abandoned thread ended in time: they are hung
+                    not_run.extend(pending[position:])
+                    return not_run, self._hung(len(abandoned), run.config.cancel_grace)
                 abandoned.update(self._expire(run, running))
                 continue
             if index not in running:  # an abandoned (timed-out) item's late outcome
@@ -191,6 +199,14 @@ class BatchExecutor(Generic[T, R]):
         name = f"ailib-batch-{index}"
         threading.Thread(target=context.run, args=(work,), name=name, daemon=True).start()
         return deadline
+
+    @staticmethod
+    def _hung(count: int, grace: float) -> str:
+        return (
+            f"the batch stopped: its {count} abandoned worker threads (items past their"
+            f" timeout) did not end within {grace:g}s (BatchConfig.cancel_grace) and a"
+            " thread cannot be killed (make blocking work end by item_time_left())"
+        )
 
     @staticmethod
     def _wait(running: dict[int, float | None]) -> float | None:
