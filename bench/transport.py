@@ -34,7 +34,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import API_KEY, OPENAI_MODEL, PROMPT, have, rotate
+from _common import ANTHROPIC_MODEL, API_KEY, OPENAI_MODEL, PROMPT, have, rotate
 from _server import served
 
 from ailib import AsyncAiClient
@@ -42,15 +42,15 @@ from ailib import AsyncAiClient
 BODY = {"model": OPENAI_MODEL, "messages": [{"role": "user", "content": PROMPT}]}
 HEADERS = {"authorization": f"Bearer {API_KEY}"}
 Call = Callable[[], Awaitable[Any]]
-Factory = Callable[[str], Awaitable[tuple[Call, Callable[[], Awaitable[None]]]]]
+Factory = Callable[[dict[str, str]], Awaitable[tuple[Call, Callable[[], Awaitable[None]]]]]
 
 
 def _raw_httpx(package: str, **limits: Any) -> Factory:
-    async def make(base: str) -> tuple[Call, Any]:
+    async def make(urls: dict[str, str]) -> tuple[Call, Any]:
         module: Any = __import__(package)
         kwargs = {"limits": module.Limits(**limits)} if limits else {}
         client = module.AsyncClient(timeout=60.0, **kwargs)
-        url = base + "/chat/completions"
+        url = urls["openai"] + "/chat/completions"
 
         async def call() -> Any:
             resp = await client.post(url, json=BODY, headers=HEADERS)
@@ -61,11 +61,11 @@ def _raw_httpx(package: str, **limits: Any) -> Factory:
     return make
 
 
-async def _raw_aiohttp(base: str) -> tuple[Call, Any]:
+async def _raw_aiohttp(urls: dict[str, str]) -> tuple[Call, Any]:
     import aiohttp
 
     session = aiohttp.ClientSession()
-    url = base + "/chat/completions"
+    url = urls["openai"] + "/chat/completions"
 
     async def call() -> Any:
         async with session.post(url, json=BODY, headers=HEADERS) as resp:
@@ -74,7 +74,7 @@ async def _raw_aiohttp(base: str) -> tuple[Call, Any]:
     return call, session.close
 
 
-async def _aiohttp_adapter(base: str) -> tuple[Call, Any]:
+async def _aiohttp_adapter(urls: dict[str, str]) -> tuple[Call, Any]:
     """ailib's aiohttp adapter and bounded body reader alone (no pipeline, no parsing
     into a response): what the backend costs, apart from the rest of ailib."""
     from ailib.runtime._async_body import aread_body
@@ -84,7 +84,7 @@ async def _aiohttp_adapter(base: str) -> tuple[Call, Any]:
 
     client = make_client("aiohttp", 60.0, PoolLimits(), asynchronous=True)
     errors = wire_errors(client)
-    url = base + "/chat/completions"
+    url = urls["openai"] + "/chat/completions"
     data = json.dumps(BODY).encode()
     headers = {**HEADERS, "content-type": "application/json", "accept-encoding": "gzip, deflate"}
 
@@ -98,12 +98,11 @@ async def _aiohttp_adapter(base: str) -> tuple[Call, Any]:
     return call, client.aclose
 
 
-def _ailib(transport: str | None) -> Factory:
-    async def make(base: str) -> tuple[Call, Any]:
+def _ailib(transport: str | None, wire: str = "openai") -> Factory:
+    async def make(urls: dict[str, str]) -> tuple[Call, Any]:
         options = {} if transport is None else {"transport": transport}
-        client = await AsyncAiClient.create(
-            f"openai/{OPENAI_MODEL}", api_key=API_KEY, base_url=base, **options
-        )
+        model = f"openai/{OPENAI_MODEL}" if wire == "openai" else f"anthropic/{ANTHROPIC_MODEL}"
+        client = await AsyncAiClient.create(model, api_key=API_KEY, base_url=urls[wire], **options)
 
         async def call() -> Any:
             return (await client.chat().user(PROMPT).execute()).content
@@ -113,8 +112,40 @@ def _ailib(transport: str | None) -> Factory:
     return make
 
 
-async def _throughput(factory: Factory, base: str, requests: int, concurrency: int) -> float:
-    call, close = await factory(base)
+async def _openai_sdk(urls: dict[str, str]) -> tuple[Call, Any]:
+    import openai
+
+    client = openai.AsyncOpenAI(base_url=urls["openai"], api_key=API_KEY)
+
+    async def call() -> Any:
+        resp = await client.chat.completions.create(
+            model=OPENAI_MODEL, messages=[{"role": "user", "content": PROMPT}]
+        )
+        return resp.choices[0].message.content
+
+    return call, client.close
+
+
+async def _anthropic_sdk(urls: dict[str, str]) -> tuple[Call, Any]:
+    import anthropic
+
+    client = anthropic.AsyncAnthropic(base_url=urls["root"], api_key=API_KEY)
+
+    async def call() -> Any:
+        resp = await client.messages.create(
+            model=ANTHROPIC_MODEL,
+            max_tokens=4096,
+            messages=[{"role": "user", "content": PROMPT}],
+        )
+        return resp.content[0].text
+
+    return call, client.close
+
+
+async def _throughput(
+    factory: Factory, urls: dict[str, str], requests: int, concurrency: int
+) -> float:
+    call, close = await factory(urls)
     sem = asyncio.Semaphore(concurrency)
 
     async def one() -> Any:
@@ -151,6 +182,11 @@ def throughput_contenders(limits: bool) -> list[tuple[str, Factory]]:
                 _raw_httpx("httpx", max_connections=1000, max_keepalive_connections=100),
             )
         )
+    if have("openai"):  # peers, each with its default settings
+        group += [("openai-python (defaults)", _openai_sdk)]
+    if have("anthropic"):
+        group += [("anthropic-sdk (defaults, Anthropic wire)", _anthropic_sdk)]
+        group += [("ailib (no options, Anthropic wire)", _ailib(None, "anthropic"))]
     if have("httpx2"):
         group += [("raw httpx2", _raw_httpx("httpx2"))]
         group += [("ailib transport=httpx2", _ailib("httpx2"))]
@@ -255,12 +291,15 @@ def stream_pairs(base: str) -> list[tuple[str, Any, Any]]:
 
 # ---- the run -------------------------------------------------------------------------------
 
-PAIRS = {  # ailib row -> (raw row, target ratio)
-    "ailib (no options)": ("raw httpx (httpx default pool)", 1.0),
-    "ailib transport=httpx2": ("raw httpx2", 0.9),
-    "ailib transport=aiohttp": ("raw aiohttp", 0.8),
-    "aiohttp adapter + body reader (no pipeline)": ("raw aiohttp", 0.8),
-}
+#: (ailib row, reference row, target: ailib's calls/s at least this times the reference's)
+PAIRS = [
+    ("ailib (no options)", "raw httpx (httpx default pool)", 1.0),
+    ("ailib (no options)", "openai-python (defaults)", 1.0),
+    ("ailib (no options, Anthropic wire)", "anthropic-sdk (defaults, Anthropic wire)", 1.0),
+    ("ailib transport=httpx2", "raw httpx2", 0.9),
+    ("ailib transport=aiohttp", "raw aiohttp", 0.8),
+    ("aiohttp adapter + body reader (no pipeline)", "raw aiohttp", 0.8),
+]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -277,23 +316,23 @@ def main(argv: list[str] | None = None) -> int:
     print(f"transport bench: {requests} calls x {rounds} rounds @ 64 in flight; loadavg {load}")
     group = throughput_contenders(args.limits)
     samples: dict[str, list[float]] = {name: [] for name, _ in group}
-    with served() as base:
+    with served() as urls:
         for r in range(rounds):
             for name, factory in rotate(group, r):
-                samples[name].append(asyncio.run(_throughput(factory, base, requests, 64)))
+                samples[name].append(asyncio.run(_throughput(factory, urls, requests, 64)))
     rps = {name: statistics.median(v) for name, v in samples.items()}
-    print("\n1. async throughput, OpenAI wire, 64 in flight (median calls/s)")
+    print("\n1. async throughput, 64 in flight (median calls/s; OpenAI wire unless named)")
     for name, _ in group:
-        line = f"  {name:48s} {rps[name]:9.0f}"
-        if name in PAIRS and PAIRS[name][0] in rps:
-            raw, target = PAIRS[name]
-            ratio = rps[name] / rps[raw]
+        print(f"  {name:48s} {rps[name]:9.0f}")
+    print("\n   ratios (calls/s against calls/s, same run)")
+    for ours, reference, target in PAIRS:
+        if ours in rps and reference in rps:
+            ratio = rps[ours] / rps[reference]
             verdict = "ok" if ratio >= target else "MISSED"
-            line += f"   {ratio:5.2f}x {raw} (target >= {target}x: {verdict})"
-        print(line)
+            print(f"  {ours} / {reference}: {ratio:5.2f}x (target >= {target}x: {verdict})")
     print(f"\n2. async stream of {chunks} chunks (median µs/chunk over {runs} runs)")
-    with served(chunks) as base:
-        for backend, raw_make, ai_make in stream_pairs(base):
+    with served(chunks) as urls:
+        for backend, raw_make, ai_make in stream_pairs(urls["openai"]):
             raw_cost = asyncio.run(_stream_cost(raw_make, chunks, runs))
             ai_cost = asyncio.run(_stream_cost(ai_make, chunks, runs))
             ratio = ai_cost / raw_cost
