@@ -120,8 +120,18 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             logger.setLevel(logging.DEBUG)
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest-xdist (``-n 2``): a worker's leaks join the controller's list."""
+    KEY_WATCH.leaks.extend(getattr(node, "workeroutput", {}).get("ailib_key_leaks", []))
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     logging.getLogger().removeHandler(KEY_WATCH)
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: the controller reports and fails
+        workeroutput["ailib_key_leaks"] = list(KEY_WATCH.leaks)
+        return
     if KEY_WATCH.leaks:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         shown = "\n  ".join(KEY_WATCH.leaks[:20])

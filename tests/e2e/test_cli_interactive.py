@@ -157,9 +157,18 @@ def test_a_conversation_keeps_history_and_obeys_commands(
     assert chat.wait() == 0
 
 
+@pytest.fixture
+def own_server() -> Iterator[MockServer]:
+    """A server of the test's own: its ``aborted_streams`` counts this test's streams only
+    (the session server's count also holds streams earlier tests of the process closed)."""
+    with MockServer() as server:
+        yield server
+
+
 def test_ctrl_c_stops_the_answer_and_the_conversation_goes_on(
-    mock_server: MockServer, terminals: list[Terminal]
+    own_server: MockServer, terminals: list[Terminal]
 ) -> None:
+    mock_server = own_server
     words = " ".join(f"w{i}" for i in range(400))
     mock_server.push(Scenario(text=words, chunk_delay=0.05))
     chat = start(
