@@ -430,7 +430,14 @@ def test_aiohttp_chooses_the_proxy_httpx_chooses(
 
 # -- a proxy the backend cannot use: a ConfigurationError when the client is made ---------
 
-UNUSABLE = [f"ftp://user:{SECRET}@127.0.0.1:21", f"socks5://user:{SECRET}@127.0.0.1:1080"]
+UNUSABLE = [
+    f"ftp://user:{SECRET}@127.0.0.1:21",
+    f"socks5://user:{SECRET}@127.0.0.1:1080",
+    # passwords a URL pattern cannot mask: a space, a quote, a slash read as the port
+    f"socks5://user:{SECRET} x@127.0.0.1:1080",
+    f"ftp://user:{SECRET}'x@127.0.0.1:21",
+    f"http://user:{SECRET}/x@127.0.0.1:3128",
+]
 
 
 def _cannot_use(backend: str, proxy_url: str) -> bool:

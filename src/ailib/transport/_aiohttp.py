@@ -68,28 +68,33 @@ _CONNECT_TIMEOUT: type[BaseException] = getattr(
 Route = tuple[URL, dict[str, str] | None]
 
 
-def _proxy_route(text: str) -> Route:
-    """The route through proxy ``text`` (an environment value as httpx reads it): the
-    credentials it holds move to a ``Proxy-Authorization`` header."""
-    url = httpx.URL(text)
+def _proxy_route(text: str, pattern: str = "") -> Route:
+    """The route through proxy ``text`` (an environment value as httpx reads it, for the
+    URLs ``pattern`` matches): the credentials it holds move to a ``Proxy-Authorization``
+    header. Errors never show the value (it may hold a password in any form)."""
+    where = f"the proxy from the environment for {pattern or 'these'} URLs"
+    hint = "correct HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, or leave the host out with NO_PROXY"
+    try:
+        url = httpx.URL(text)
+    except (httpx.InvalidURL, ValueError):
+        raise ConfigurationError(f"{where} is not a valid URL: {hint}") from None
     if url.scheme not in ("http", "https"):
-        shown = f"the proxy from the environment {mask_url(text)!r}"
         if url.scheme.startswith("socks"):
             raise ConfigurationError(
-                f"{shown} is a SOCKS proxy, which the aiohttp transport cannot use: use "
+                f"{where} is a SOCKS proxy, which the aiohttp transport cannot use: use "
                 "transport='httpx' (pip install 'httpx[socks]'), or leave the host out with "
                 "NO_PROXY"
             )
-        raise ConfigurationError(
-            f"{shown} is not an http:// or https:// proxy URL: correct it, or leave the "
-            "host out with NO_PROXY"
-        )
+        raise ConfigurationError(f"{where} is not an http:// or https:// proxy URL: {hint}")
     headers = None
     if url.username or url.password:
         pair = f"{url.username}:{url.password}".encode()
         headers = {"Proxy-Authorization": "Basic " + base64.b64encode(pair).decode("ascii")}
         url = url.copy_with(username=None, password=None)
-    return URL(str(url), encoded=True), headers
+    try:
+        return URL(str(url), encoded=True), headers
+    except ValueError:  # e.g. a port out of range
+        raise ConfigurationError(f"{where} is not a valid URL: {hint}") from None
 
 
 def environment_proxies() -> list[tuple[Any, Route | None]]:
@@ -102,7 +107,7 @@ def environment_proxies() -> list[tuple[Any, Route | None]]:
     from httpx._utils import URLPattern, get_environment_proxies
 
     found = [
-        (URLPattern(key), None if value is None else _proxy_route(value))
+        (URLPattern(key), None if value is None else _proxy_route(value, key))
         for key, value in get_environment_proxies().items()
     ]
     found.sort(key=lambda pair: pair[0].priority)  # stable: as httpx sorts its mounts

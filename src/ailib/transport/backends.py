@@ -225,15 +225,18 @@ def _typed_proxy_errors(kind: Any, name: str) -> Any:
     when the client is made, as on the aiohttp backend (httpx raises a bare ValueError or
     ImportError)."""
 
+    invalid_url: type[Exception] = importlib.import_module(name).InvalidURL
+
     def make(**options: Any) -> Any:
         try:
             return kind(**options)
-        except (ValueError, ImportError) as exc:
-            from ailib.runtime.redact import mask_url
-
+        except (ValueError, ImportError, invalid_url) as exc:  # the text may show a password
+            socks = isinstance(exc, ImportError)
+            need = " (SOCKS needs pip install 'httpx[socks]')" if socks else ""
             raise ConfigurationError(
-                f"transport {name!r} cannot use the proxy from the environment: "
-                f"{mask_url(str(exc))} (or leave the host out with NO_PROXY)"
+                f"transport {name!r} cannot use the proxy from the environment{need}: "
+                "correct HTTP_PROXY / HTTPS_PROXY / ALL_PROXY, or leave the host out with "
+                f"NO_PROXY ({type(exc).__name__})"
             ) from None
 
     return make
