@@ -5,13 +5,15 @@ it is raised with the partial, never retried. Sync and async twins, loopback moc
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from typing import Any
 
 import pytest
 
 from ailib import AiClient, AsyncAiClient
 from ailib.errors import RemoteError
-from ailib.resilience import FallbackTarget, RetryConfig
+from ailib.resilience import CancellableStream, FallbackTarget, RetryConfig, create_cancel_pair
 from ailib.testing import MockServer, Scenario
 
 FAST = {"min_delay_ms": 1, "max_delay_ms": 5}
@@ -196,3 +198,79 @@ def test_an_early_stream_error_falls_back_async(server: MockServer) -> None:
 
     text, stream, served = asyncio.run(run())
     assert text == "echo: hi" and stream.served_by == "openai/gpt-4o-mini" and served == 1
+
+
+# ---- closed while it opens (between retries): nothing more is sent, its slot is freed ------
+
+
+def _slow_retry_builder(builder: Any, server: MockServer) -> Any:
+    return (
+        builder.model("openai/gpt-4o")
+        .api_key("sk-test")
+        .base_url(server.base_url("openai"))
+        .with_retry(RetryConfig(max_retries=2, min_delay_ms=1500, max_delay_ms=1500))
+        .max_inflight(1, queue_timeout_seconds=0.5)
+    )
+
+
+def test_a_close_between_retries_sends_nothing_more_sync(server: MockServer) -> None:
+    server.push(Scenario(status=500))
+    with _slow_retry_builder(AiClient.builder(), server).build() as client:
+        token, _ = create_cancel_pair()
+        cancellable = CancellableStream(client.chat().user("hi").stream(), token)
+        timer = threading.Timer(0.3, cancellable.close)
+        timer.start()
+        started = time.monotonic()
+        assert list(cancellable) == []
+        timer.join()
+        context = cancellable.stream.context
+        assert context.finished and context.closed_early
+        assert len(server.requests) == 1 and time.monotonic() - started < 5
+        assert client.current_inflight == 0
+        assert client.chat().user("next").execute().content == "echo: next"
+
+
+def test_a_close_between_retries_sends_nothing_more_async(server: MockServer) -> None:
+    async def run() -> None:
+        server.push(Scenario(status=500))
+        async with await _slow_retry_builder(AsyncAiClient.builder(), server).build() as client:
+            token, _ = create_cancel_pair()
+            cancellable = CancellableStream(client.chat().user("hi").stream(), token)
+            closer = asyncio.get_running_loop().call_later(
+                0.3, lambda: asyncio.ensure_future(cancellable.aclose())
+            )
+            events = [event async for event in cancellable]
+            closer.cancel()
+            assert events == [] and len(server.requests) == 1
+            assert client.current_inflight == 0
+            assert (await client.chat().user("next").execute()).content == "echo: next"
+
+    asyncio.run(asyncio.wait_for(run(), 10))
+
+
+# ---- a stream whose opening failed cannot be opened again --------------------------------
+
+
+def test_a_failed_stream_cannot_be_reopened_sync(server: MockServer) -> None:
+    server.push(BAD_REQUEST)
+    with sync_client(server) as client:
+        stream = client.chat().user("hi").stream()
+        with pytest.raises(RemoteError):
+            stream.__enter__()
+        with pytest.raises(RuntimeError, match="start a new stream"):
+            stream.__enter__()
+    assert len(server.requests) == 1
+
+
+def test_a_failed_stream_cannot_be_reopened_async(server: MockServer) -> None:
+    async def run() -> None:
+        server.push(BAD_REQUEST)
+        async with await async_client(server) as client:
+            stream = client.chat().user("hi").stream()
+            with pytest.raises(RemoteError):
+                await stream.__aenter__()
+            with pytest.raises(RuntimeError, match="start a new stream"):
+                await stream.__aenter__()
+
+    asyncio.run(run())
+    assert len(server.requests) == 1

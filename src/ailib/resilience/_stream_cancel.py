@@ -114,6 +114,7 @@ class SyncStreamDriver:
         self._raise = raise_
         self._lock = threading.Lock()
         self._opened = False
+        self._opening = False  # the consumer's thread is inside open()
         self._reading = False
         self._finished = False
         self._iterating = False
@@ -138,12 +139,16 @@ class SyncStreamDriver:
             raise _Stopped
         watch(self._stream, self._token)
         self._unregister = self._token.on_cancel(self._abort)
+        self._opening = True
         try:
             self._stream.__enter__()
         except Exception:
             if self._stopping():  # cancelled while opening (e.g. between retries): quietly
                 raise _Stopped from None
             raise
+        finally:
+            with self._lock:
+                self._opening = False
         with self._lock:
             self._opened = True
         if self._stopping():  # cancelled while the headers were on their way
@@ -212,11 +217,10 @@ class SyncStreamDriver:
             if self._reading:  # another thread is inside next(): it finishes the close
                 shutdown_connection(self._stream._response)
                 return
-            priming = getattr(self._stream, "_priming", None)
-            if not self._opened and priming is not None:  # opening, up to its first event:
-                self._stream.context.closed_early = True  # no retry; that thread cleans up
-                shutdown_connection(priming)
-                return
+            if self._opening:  # another thread is opening it (waiting, retrying, priming):
+                self._stream.context.closed_early = True  # no further attempt is sent
+                shutdown_connection(getattr(self._stream, "_priming", None))
+                return  # that thread sees the close and cleans up
         self.close_now()
 
     def close_now(self) -> None:

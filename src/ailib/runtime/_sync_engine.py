@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 import httpx
 
 from ailib.dialects import ChatRequest
-from ailib.errors import AiLibError, RemoteError
+from ailib.errors import AiLibError, CancelledError, RemoteError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
 from ailib.resilience._sync_retry import RetryLayer
@@ -273,6 +273,8 @@ class SyncEngine:
         """
         if ctx.cancel_token is not None:  # cancelled (e.g. between retries): send nothing
             ctx.cancel_token.raise_if_cancelled()
+        if ctx.closed_early:  # the caller closed it while it opened (e.g. between retries)
+            raise CancelledError("the call was closed before this attempt", provider=self.spec.id)
         ctx.attempt += 1
         deadline = self._deadline if ctx.ends_at is None else self._call_deadline(ctx)
         try:

@@ -63,9 +63,12 @@ class ChatStream(Generic[ParsedT]):
         self._asm: Assembler | None = None
         self._started = False
         self._done = False
-        #: the events of the attempt that served the stream, and those read up to its first
-        #: content (pings, usage, metadata before it), read inside the attempt by _prime
-        self._primed: tuple[Iterator[StreamEvent], list[StreamEvent]] | None = None
+        #: the events of the attempt that served the stream, those read up to its first
+        #: content (pings, usage, metadata before it) and a timeout met before it (raised to
+        #: the caller after them), read inside the attempt by _prime
+        self._primed: (
+            tuple[Iterator[StreamEvent], list[StreamEvent], BaseException | None] | None
+        ) = None
         self._priming: Any = None  # the response being read up to its first event
         ctx.primer = self._prime
         self.request_id: str | None = None
@@ -112,6 +115,8 @@ class ChatStream(Generic[ParsedT]):
     def _open(self) -> httpx.Response | ReplayedStream:
         if self._response is None:
             ctx = self._ctx
+            if ctx.finished:  # its opening failed and ended the call: nothing to retry here
+                raise RuntimeError("this stream failed to open: start a new stream")
             try:
                 self._response = self._pipeline.open(ctx)
             finally:
@@ -138,30 +143,41 @@ class ChatStream(Generic[ParsedT]):
         too: Anthropic's ``overloaded_error`` follows ``message_start``) raise here,
         inside the attempt: the retry layer sends the request again and the fallback
         layer may take the next target, as for an error status. The events read are kept
-        for iteration; nothing of a failed attempt reaches the caller."""
+        for iteration; nothing of a failed attempt reaches the caller. A timeout (read,
+        idle or total) before the first content is the caller's, raised after the events
+        read, as it always was: a resend would be a new, billed generation, likely as slow."""
         self._bind(self._ctx.target.engine)
         self.request_id = self._engine._request_id(opened.headers)
+        if self._ctx.closed_early:  # closed while the headers were on their way
+            opened.close()
+            raise CancelledError("the stream was closed before its first content")
         # the generator kept in self._primed sees the stream weakly: a stream dropped
         # unread is still freed (and closed by __del__) at once, not at a later GC
         events: Any = type(self)._decoded(weakref.proxy(self), opened)
         self._priming = opened  # a CancellableStream may cut this read short
         head: list[StreamEvent] = []
+        slow: BaseException | None = None
         try:
             while not head or not is_content(head[-1]):
                 head.append(events.__next__())
         except StopIteration:
             pass
         except BaseException as exc:
-            events.close()
-            opened.close()
-            if self._ctx.closed_early and isinstance(exc, Exception):  # closed meanwhile
-                raise CancelledError(
-                    "the stream was closed before its first content", provider=self._engine.spec.id
-                ) from None  # E4002: not retried
-            raise
+            closed = self._ctx.closed_early
+            if isinstance(exc, StreamInterruptedError) and exc.code == "E3003" and not closed:
+                slow = exc  # a timeout: the caller's (the stream closes the response)
+            else:
+                events.close()
+                opened.close()
+                if closed and isinstance(exc, Exception):  # closed meanwhile
+                    raise CancelledError(
+                        "the stream was closed before its first content",
+                        provider=self._engine.spec.id,
+                    ) from None  # E4002: not retried
+                raise
         finally:
             self._priming = None
-        self._primed = (events, head)
+        self._primed = (events, head, slow)
         return opened
 
     def __iter__(self) -> Iterator[StreamEvent]:
@@ -202,15 +218,16 @@ class ChatStream(Generic[ParsedT]):
         failure: BaseException | None = None
         try:
             head: list[StreamEvent] = []  # read by _prime, up to the first content
+            slow: BaseException | None = None  # a timeout _prime met, raised after the head
             if isinstance(response, ReplayedStream):
                 events = self._replayed(response)
             elif self._primed is not None:
-                events, head = self._primed
+                events, head, slow = self._primed
             else:
                 events = self._decoded(response)
             if self.structured is not None or ctx.event_hooks:
-                if head:  # the views see the head too
-                    events, head = self._resumed(events, head), []
+                if head or slow is not None:  # the views see the head too
+                    events, head, slow = self._resumed(events, head, slow), [], None
                 if self.structured is not None:
                     events = self._structured_view(events, self.structured)
                 if ctx.event_hooks:  # plugins watching each event
@@ -218,6 +235,8 @@ class ChatStream(Generic[ParsedT]):
             for event in head:  # no extra generator per event in the common case
                 ctx.first_event_sent = True
                 yield event
+            if slow is not None:
+                raise slow
             for event in events:
                 ctx.first_event_sent = True
                 yield event
@@ -241,10 +260,15 @@ class ChatStream(Generic[ParsedT]):
                 finish(ctx)
 
     def _resumed(
-        self, events: Iterator[StreamEvent], head: list[StreamEvent]
+        self,
+        events: Iterator[StreamEvent],
+        head: list[StreamEvent],
+        slow: BaseException | None,
     ) -> Iterator[StreamEvent]:
         for event in head:
             yield event
+        if slow is not None:
+            raise slow
         for event in events:
             yield event
 
