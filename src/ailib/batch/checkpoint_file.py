@@ -3,9 +3,10 @@
 A checkpoint file that is itself a symbolic link (a dangling one included) is refused:
 it is checked with ``lstat`` and opened with ``O_NOFOLLOW`` where the OS has it, so a
 link swapped in between is refused too (links among the directories above it are
-followed as usual: they are the caller's choice of place). Only regular files are used: a FIFO, device or
-socket is refused before anything blocks on it (opened with ``O_NONBLOCK``). Lines are
-read with a bound, so one multi-gigabyte line is never read whole into memory.
+followed as usual: they are the caller's choice of place). Only regular files are used:
+a FIFO, device or socket is refused before anything blocks on it (opened with
+``O_NONBLOCK``). Lines are read with a bound, so one multi-gigabyte line is never read
+whole into memory.
 
 Example::
 
