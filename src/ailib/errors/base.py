@@ -132,6 +132,19 @@ class AiLibError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled with its attributes, whatever its constructor takes: an error raised in
+        a worker process (``ProcessPoolExecutor``) reaches the caller whole."""
+        return (_restore, (type(self), self.args, self.__dict__))
+
+
+def _restore(cls: type[AiLibError], args: tuple[Any, ...], state: dict[str, Any]) -> AiLibError:
+    """An error unpickled: made without its constructor, then given its attributes."""
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 def _without_keys(text: str) -> str:
     """``text`` without the whole keys live engines send (and credential query values)."""

@@ -126,11 +126,13 @@ class MockServer:
             self._default = scenario
 
     def reset(self) -> None:
-        """Clear queued scenarios, the default, recorded requests and id counters."""
+        """Clear queued scenarios, the default, recorded requests, id counters and the
+        count of streams the client hung up on."""
         with self._lock:
             self._queue.clear()
             self._default = None
             self.requests.clear()
+            self.aborted_streams = 0
             self._seq = itertools.count(1)
             self._tool_ids = itertools.count(1)
         self.batches.clear()
