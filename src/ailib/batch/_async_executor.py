@@ -25,11 +25,10 @@ from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ailib.batch.checkpoint import check_return_type, function_name
+from ailib.batch.checkpoint import function_name
 from ailib.batch.config import BatchConfig, resolve_config
-from ailib.batch.progress import check_progress_setting
 from ailib.batch.result import BatchResult
-from ailib.batch.run import BatchRun
+from ailib.batch.run import BatchRun, executor_config
 from ailib.errors import CancelledError as AiCancelledError
 from ailib.errors import ConfigurationError
 from ailib.runtime.context import CALL_ENDS_AT
@@ -101,9 +100,9 @@ class AsyncBatchExecutor(Generic[T, R]):
         checkpoint: str | Path | None = None,
         **options: Any,
     ) -> None:
-        if not callable(fn):
-            raise ConfigurationError(f"AsyncBatchExecutor needs a function, got {fn!r}")
-        self.config = resolve_config(
+        self.config = executor_config(
+            fn,
+            type(self).__name__,
             config,
             {
                 "max_concurrent": max_concurrent,
@@ -114,11 +113,7 @@ class AsyncBatchExecutor(Generic[T, R]):
                 "checkpoint": checkpoint,
                 **options,
             },
-            type(self).__name__,
         )
-        check_progress_setting(self.config.progress)
-        if self.config.checkpoint is not None and self.config.encode is None:
-            check_return_type(fn, type(self).__name__)
         self._fn = fn
 
     @property

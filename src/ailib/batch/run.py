@@ -16,14 +16,14 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
-from ailib.batch.checkpoint import Checkpoint, item_keys
-from ailib.batch.config import BatchConfig
+from ailib.batch.checkpoint import Checkpoint, check_return_type, item_keys
+from ailib.batch.config import BatchConfig, resolve_config
 from ailib.batch.progress import check_progress_setting, open_progress
 from ailib.batch.result import BatchResult
-from ailib.errors import BatchTimeoutError, CancelledError
+from ailib.errors import BatchTimeoutError, CancelledError, ConfigurationError
 from ailib.runtime.context import CALL_ENDS_AT
 
 R = TypeVar("R")
@@ -134,3 +134,17 @@ class BatchRun(Generic[R]):
         self.progress.close()
         if self.checkpoint is not None:
             self.checkpoint.close()
+
+
+def executor_config(
+    fn: Callable[..., Any], owner: str, config: BatchConfig | None, settings: dict[str, Any]
+) -> BatchConfig:
+    """The checked configuration of executor ``owner`` (sync or async) running ``fn``:
+    ``config`` with the keyword ``settings`` given over it (None: not given)."""
+    if not callable(fn):
+        raise ConfigurationError(f"{owner} needs a function, got {fn!r}")
+    resolved = resolve_config(config, settings, owner)
+    check_progress_setting(resolved.progress)
+    if resolved.checkpoint is not None and resolved.encode is None:
+        check_return_type(fn, owner)
+    return resolved

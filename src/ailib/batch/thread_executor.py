@@ -27,11 +27,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from ailib.batch.checkpoint import check_return_type, function_name
+from ailib.batch.checkpoint import function_name
 from ailib.batch.config import BatchConfig, resolve_config
-from ailib.batch.progress import check_progress_setting
 from ailib.batch.result import BatchResult
-from ailib.batch.run import BatchRun
+from ailib.batch.run import BatchRun, executor_config
 from ailib.errors import ConfigurationError
 from ailib.runtime.context import CALL_ENDS_AT
 
@@ -90,11 +89,11 @@ class BatchExecutor(Generic[T, R]):
         checkpoint: str | Path | None = None,
         **options: Any,
     ) -> None:
-        if not callable(fn):
-            raise ConfigurationError(f"BatchExecutor needs a function, got {fn!r}")
         if inspect.iscoroutinefunction(fn):
             raise ConfigurationError(_ASYNC_FN)
-        self.config = resolve_config(
+        self.config = executor_config(
+            fn,
+            type(self).__name__,
             config,
             {
                 "max_concurrent": max_concurrent,
@@ -105,11 +104,7 @@ class BatchExecutor(Generic[T, R]):
                 "checkpoint": checkpoint,
                 **options,
             },
-            type(self).__name__,
         )
-        check_progress_setting(self.config.progress)
-        if self.config.checkpoint is not None and self.config.encode is None:
-            check_return_type(fn, type(self).__name__)
         self._fn = fn
 
     @property
