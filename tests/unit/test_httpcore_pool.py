@@ -18,13 +18,12 @@ import pytest
 
 from ailib import AiClient, AsyncAiClient
 from ailib.testing import MockServer
+from ailib.transport.asyncio_stream import AsyncioBackend
 from ailib.transport.backends import PoolLimits, make_client
 from ailib.transport.httpcore_pool import (
-    IdleCheckBackend,
-    IdleCheckStream,
+    LinearAssignment,
     LinearAsyncConnectionPool,
     LinearConnectionPool,
-    socket_readable,
     tune_httpcore_pools,
 )
 
@@ -85,7 +84,27 @@ def test_clients_ailib_creates_are_tuned() -> None:
     async def run() -> None:
         client = make_client("httpx", 10.0, PoolLimits(), asynchronous=True)
         assert type(client._transport._pool) is LinearAsyncConnectionPool
-        assert isinstance(client._transport._pool._network_backend, IdleCheckBackend)
+        assert isinstance(client._transport._pool._network_backend, AsyncioBackend)
+        await client.aclose()
+
+    asyncio.run(run())
+
+
+def test_httpx2_clients_ailib_creates_are_tuned_too() -> None:
+    httpcore2 = pytest.importorskip("httpcore2")
+    for name in ("_connections", "_requests", "_max_connections", "_network_backend"):
+        assert hasattr(httpcore2.AsyncConnectionPool(http2=False), name), name
+    sync = make_client("httpx2", 10.0, PoolLimits(), asynchronous=False)
+    assert isinstance(sync._transport._pool, (LinearAssignment, httpcore2.ConnectionPool))
+    sync.close()
+
+    async def run() -> None:
+        client = make_client("httpx2", 10.0, PoolLimits(), asynchronous=True)
+        pool = client._transport._pool
+        assert isinstance(pool, LinearAssignment) and isinstance(
+            pool, httpcore2.AsyncConnectionPool
+        )
+        assert isinstance(pool._network_backend, AsyncioBackend)
         await client.aclose()
 
     asyncio.run(run())
@@ -327,36 +346,90 @@ def test_a_connection_its_server_closed_is_replaced_sync() -> None:
         srv.close()
 
 
-# ---- the idle check itself ---------------------------------------------------------------
+# ---- a request cancelled while its connection opens ------------------------------------------
 
 
-def test_socket_readable_sees_data_and_end_of_file() -> None:
-    a, b = socket.socketpair()
-    try:
-        assert socket_readable(a) is False
-        b.sendall(b"x")
-        assert socket_readable(a) is True
-        a.recv(1)
-        b.close()
-        assert socket_readable(a) is True  # end of file: the peer closed it
-    finally:
-        a.close()
-    assert socket_readable(a) is True  # a closed socket (fileno -1) is never reused
+@pytest.mark.parametrize("package", ["httpx", "httpx2"])
+def test_a_request_cancelled_before_its_new_connection_opens_frees_its_place(
+    package: str,
+) -> None:
+    """A queued request is given a new connection (the old one closed) and is cancelled
+    before its task runs: the connection, never opened, used to stay in the pool for good,
+    and with one connection allowed every later request waited until its pool timeout."""
+    pytest.importorskip(package)
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        await asyncio.sleep(0.1)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+        await writer.drain()
+        writer.close()
+
+    async def run() -> int:
+        server = await asyncio.start_server(answer, "127.0.0.1", 0)
+        target = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        client = make_client(package, 3.0, PoolLimits(max_connections=1), asynchronous=True)
+        pool = client._transport._pool
+        first = asyncio.ensure_future(client.get(target))
+        await asyncio.sleep(0.02)
+        second = asyncio.ensure_future(client.get(target))
+        await asyncio.sleep(0.02)
+        queued = pool._requests[1]  # the second request, waiting for the only connection
+        assign = pool._assign_requests_to_connections
+
+        def assign_then_cancel() -> Any:
+            closing = assign()
+            given = queued.connection
+            if given is not None and getattr(given, "_connection", 1) is None:
+                second.cancel()  # before its task runs: the new connection is never opened
+            return closing
+
+        pool._assign_requests_to_connections = assign_then_cancel
+        assert (await first).status_code == 200
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        pool._assign_requests_to_connections = assign
+        third = await asyncio.wait_for(client.get(target), 2.5)
+        await client.aclose()
+        server.close()
+        return third.status_code
+
+    assert asyncio.run(run()) == 200
 
 
-def test_idle_check_stream_answers_from_its_socket_and_passes_the_rest() -> None:
-    a, b = socket.socketpair()
+class SlowConnect:
+    """A network backend whose connects take ``delay`` seconds (then the inner one's)."""
 
-    class Inner:
-        def get_extra_info(self, info: str) -> Any:
-            return {"socket": a, "ssl_object": "tls!"}.get(info)
+    def __init__(self, inner: Any, delay: float) -> None:
+        self.inner, self.delay = inner, delay
 
-    try:
-        stream = IdleCheckStream(Inner())
-        assert stream.get_extra_info("is_readable") is False
-        b.sendall(b"x")
-        assert stream.get_extra_info("is_readable") is True
-        assert stream.get_extra_info("ssl_object") == "tls!"
-    finally:
-        a.close()
-        b.close()
+    async def connect_tcp(self, *args: Any, **kwargs: Any) -> Any:
+        await asyncio.sleep(self.delay)
+        return await self.inner.connect_tcp(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("package", ["httpx", "httpx2"])
+def test_a_connect_cancelled_midway_frees_its_place(server: MockServer, package: str) -> None:
+    """Before, the half-made connection stayed in the pool for good: with one connection
+    allowed, every later request waited for it until its pool timeout."""
+    pytest.importorskip(package)
+
+    async def run() -> int:
+        client = make_client(package, 5.0, PoolLimits(max_connections=1), asynchronous=True)
+        pool = client._transport._pool
+        real = pool._network_backend
+        pool._network_backend = SlowConnect(real, 5.0)
+        task = asyncio.ensure_future(client.post(url(server), json=BODY))
+        await asyncio.sleep(0.1)  # connecting now
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        pool._network_backend = real
+        response = await asyncio.wait_for(client.post(url(server), json=BODY), 5)
+        await client.aclose()
+        return response.status_code
+
+    assert asyncio.run(run()) == 200

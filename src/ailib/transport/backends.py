@@ -207,10 +207,9 @@ def make_client(
         cookies=KeepNoCookies() if pooled else None,  # a pool's client serves many keys
     )
     skip_idle_cookie_parsing(client)  # responses searched for cookies only when they set one
-    if name == "httpx":  # httpcore's pool: keep-alive as documented, in linear time
-        from ailib.transport.httpcore_pool import tune_httpcore_pools
+    from ailib.transport.httpcore_pool import tune_httpcore_pools
 
-        client = tune_httpcore_pools(client)
+    client = tune_httpcore_pools(client)  # linear pools, asyncio sockets (httpcore, httpcore2)
     if not asynchronous:  # sync sockets end their waits by the attempt's deadline
         from ailib.runtime.deadline_io import deadline_bound
 

@@ -1,4 +1,5 @@
-"""Two fixes to httpcore's connection pool (httpx's), for the clients ailib creates.
+"""Three fixes to httpcore's connection pools (httpx's and httpx2's), for the clients
+ailib creates.
 
 1. **Keep-alive.** httpcore 1.x closes an idle connection whenever the pool holds more
    connections, busy or idle, than ``max_keepalive_connections``. At 64 calls in flight
@@ -11,18 +12,21 @@
    for a server's close or its expiry just then), or a new one within
    ``max_connections``, or the place of an idle one; every idle connection is checked
    once a second. 1,000 requests at 64 in flight now open 64 connections.
-2. **Idle checks.** Before it reuses a connection, the pool asks whether its server closed
-   it (``get_extra_info("is_readable")``). Over anyio each answer first builds a dict of
-   attribute getters and calls ``getpeername`` (about 10 µs). :class:`IdleCheckStream`
-   keeps the socket it was opened on and answers with one ``poll``.
+2. **Cancelled connects.** A connection whose request was cancelled while it connected
+   has no socket and would stay in the pool, counting against ``max_connections``, for
+   good (httpcore 1.x): it is dropped at the next pass.
+3. **The network.** Async pools reach the network through
+   :class:`~ailib.transport.asyncio_stream.AsyncioBackend` (asyncio directly, not anyio),
+   which also answers the pool's "did the server close this idle connection?" from its
+   buffer.
 
 httpx has no public way to choose its pool's class or network backend:
-:func:`tune_httpcore_pools` sets the class of the client's ``httpcore.ConnectionPool`` /
-``AsyncConnectionPool`` (exactly those: proxies keep theirs) and the async pool's private
-``_network_backend``, as :func:`ailib.runtime.deadline_io.deadline_bound` does. It changes
-only httpcore 1.x pools whose internals it knows; if a release renames them, nothing
-changes and only speed is lost (``tests/unit/test_httpcore_pool.py`` fails then, on
-purpose). httpcore2 (the ``httpx2`` backend) needs neither fix.
+:func:`tune_httpcore_pools` sets the class of the client's plain ``ConnectionPool`` /
+``AsyncConnectionPool`` (exactly those: proxies keep theirs) and the async pools' private
+``_network_backend``, as :func:`ailib.runtime.deadline_io.deadline_bound` does, for
+httpcore 1.x (httpx) and httpcore2 (httpx2) alike. It changes only pools whose internals
+it knows; if a release renames them, nothing changes and only speed is lost
+(``tests/unit/test_httpcore_pool.py`` fails then, on purpose).
 
 Example::
 
@@ -31,102 +35,17 @@ Example::
 
 from __future__ import annotations
 
-import select
+import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from types import ModuleType
 from typing import Any, TypeVar
 
 import httpcore
 
 C = TypeVar("C")
 
-__all__ = [
-    "IdleCheckBackend",
-    "IdleCheckStream",
-    "LinearAssignment",
-    "socket_readable",
-    "tune_httpcore_pools",
-]
-
-
-def socket_readable(sock: Any) -> bool:
-    """Whether ``sock`` (a socket, or anything with its ``fileno()``) has data or an end
-    of file to read now (a closed socket: True).
-
-    For an idle keep-alive connection, readable means the server closed it (or sent
-    bytes nobody asked for): either way the pool must not reuse it."""
-    fd = sock.fileno()
-    if fd < 0:
-        return True
-    if hasattr(select, "poll"):
-        poller = select.poll()
-        poller.register(fd, select.POLLIN)
-        return bool(poller.poll(0))
-    ready, _, _ = select.select([fd], [], [], 0)  # pragma: no cover - Windows
-    return bool(ready)
-
-
-class IdleCheckStream:
-    """An httpcore async network stream that answers ``is_readable`` from its socket."""
-
-    __slots__ = ("_inner", "_socket")
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-        sock = inner.get_extra_info("socket")  # asyncio hands out a TransportSocket
-        self._socket: Any = sock if callable(getattr(sock, "fileno", None)) else None
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        data: bytes = await self._inner.read(max_bytes, timeout)
-        return data
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self._inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: Any,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> IdleCheckStream:
-        return IdleCheckStream(await self._inner.start_tls(ssl_context, server_hostname, timeout))
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "is_readable" and self._socket is not None:
-            return socket_readable(self._socket)
-        return self._inner.get_extra_info(info)
-
-
-class IdleCheckBackend:
-    """Wraps httpcore's async network backend: its streams are :class:`IdleCheckStream`."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> IdleCheckStream:
-        inner = await self._inner.connect_tcp(host, port, timeout, local_address, socket_options)
-        return IdleCheckStream(inner)
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> IdleCheckStream:
-        return IdleCheckStream(await self._inner.connect_unix_socket(path, timeout, socket_options))
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+__all__ = ["LinearAssignment", "tune_httpcore_pools"]
 
 
 #: seconds between two checks of every idle connection for a server's close or expiry
@@ -162,6 +81,8 @@ class LinearAssignment:
         for connection in self._connections:
             if connection.is_closed():
                 continue
+            if id(connection) not in given and getattr(connection, "_connection", 1) is None:
+                continue  # its request was cancelled while it connected: no socket to close
             if id(connection) not in given and connection.is_idle():
                 if sweep and connection.has_expired():
                     closing.append(connection)
@@ -212,27 +133,56 @@ class LinearConnectionPool(LinearAssignment, httpcore.ConnectionPool):
     """httpcore's sync pool with :class:`LinearAssignment`."""
 
 
-def _knows(pool_class: type) -> bool:
-    """Whether ``pool_class`` (httpcore's) has the internals :class:`LinearAssignment` uses."""
-    return httpcore.__version__.startswith("1.") and callable(
-        getattr(pool_class, "_assign_requests_to_connections", None)
-    )
+#: (httpcore2's pool class) -> the same class with LinearAssignment, made on first use
+_LINEAR_CLASSES: dict[type, type] = {
+    httpcore.AsyncConnectionPool: LinearAsyncConnectionPool,
+    httpcore.ConnectionPool: LinearConnectionPool,
+}
+
+
+def _core_of(pool: Any) -> ModuleType | None:
+    """httpcore or httpcore2 (the package ``pool``'s class comes from), if it is one of
+    their two plain pools (HTTP/1.1 only) whose internals :class:`LinearAssignment` knows."""
+    package = type(pool).__module__.partition(".")[0]
+    if package not in ("httpcore", "httpcore2") or getattr(pool, "_http2", True) is not False:
+        return None
+    core = sys.modules[package]
+    if type(pool) not in (core.AsyncConnectionPool, core.ConnectionPool):
+        return None  # a proxy's pool, or a caller's subclass: left as it is
+    major = "1." if package == "httpcore" else "2."
+    if not core.__version__.startswith(major):
+        return None
+    if not callable(getattr(type(pool), "_assign_requests_to_connections", None)):
+        return None
+    return core
+
+
+def _linear_class(pool_class: type) -> type:
+    found = _LINEAR_CLASSES.get(pool_class)
+    if found is None:
+        name = f"Linear{pool_class.__name__}_{pool_class.__module__.partition('.')[0]}"
+        found = _LINEAR_CLASSES[pool_class] = type(name, (LinearAssignment, pool_class), {})
+    return found
 
 
 def tune_httpcore_pools(client: C) -> C:
-    """``client``, an ``httpx.Client`` / ``AsyncClient`` ailib created, with the HTTP/1.1
-    pools of its transport and proxy mounts linear (:class:`LinearAssignment`) and, async, opening
-    :class:`IdleCheckStream` streams. Other clients are returned as they are."""
+    """``client``, an ``httpx``/``httpx2`` ``Client`` or ``AsyncClient`` ailib created,
+    with the HTTP/1.1 pools of its transport and proxy mounts linear
+    (:class:`LinearAssignment`) and, async, on :class:`~ailib.transport.asyncio_stream.
+    AsyncioBackend`. Other clients are returned as they are."""
+    from ailib.transport.asyncio_stream import AsyncioBackend
+
     transports = [getattr(client, "_transport", None)]
     transports += list((getattr(client, "_mounts", None) or {}).values())
     for transport in transports:
         pool = getattr(transport, "_pool", None)
-        http1_only = getattr(pool, "_http2", True) is False
-        if type(pool) is httpcore.AsyncConnectionPool and http1_only and _knows(type(pool)):
-            pool.__class__ = LinearAsyncConnectionPool
-        elif type(pool) is httpcore.ConnectionPool and http1_only and _knows(type(pool)):
-            pool.__class__ = LinearConnectionPool
+        package = type(pool).__module__.partition(".")[0]
+        if package not in ("httpcore", "httpcore2"):
+            continue
+        if _core_of(pool) is not None:
+            pool.__class__ = _linear_class(type(pool))
+        core = sys.modules[package]
         backend = getattr(pool, "_network_backend", None)
-        if isinstance(backend, httpcore.AsyncNetworkBackend):
-            pool._network_backend = IdleCheckBackend(backend)  # type: ignore[union-attr]
+        if isinstance(backend, core.AsyncNetworkBackend):
+            pool._network_backend = AsyncioBackend(backend, core)  # type: ignore[union-attr]
     return client
