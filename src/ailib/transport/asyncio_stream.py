@@ -257,7 +257,9 @@ class AsyncioBackend:
         local = None if local_address is None else (local_address, 0)
 
         def connect(loop: asyncio.AbstractEventLoop, factory: Any) -> Any:
-            return loop.create_connection(factory, host, port, local_addr=local)
+            return loop.create_connection(  # IPv6 and IPv4 raced, as anyio does
+                factory, host, port, local_addr=local, happy_eyeballs_delay=0.25
+            )
 
         return await self._open(connect, timeout, socket_options)
 
