@@ -321,3 +321,22 @@ def test_ailib_calls_ride_the_asyncio_backend(transport: str) -> None:
             return [a.content for a in answers]
 
         assert asyncio.run(run()) == [f"echo: n{i}" for i in range(20)]
+
+
+def test_a_trust_store_that_cannot_load_is_its_own_error_and_the_socket_closes(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ailib.errors import ConfigurationError
+    from ailib.transport.tls import LazyTLSContext
+
+    monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
+
+    async def run() -> None:
+        server, port = await serve(echo_once)
+        plain = await backend_for(core).connect_tcp("127.0.0.1", port, timeout=5)
+        with pytest.raises(ConfigurationError, match="SSL_CERT_FILE"):
+            await plain.start_tls(LazyTLSContext(), "localhost", timeout=5)
+        assert plain._transport.is_closing()
+        server.close()
+
+    asyncio.run(run())

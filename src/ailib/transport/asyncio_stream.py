@@ -190,9 +190,12 @@ class AsyncioStream:
         except asyncio.TimeoutError:
             self._transport.abort()
             raise self._core.ConnectTimeout("timed out in the TLS handshake") from None
-        except (OSError, ssl.SSLError, ConnectionError) as exc:
+        except (OSError, ssl.SSLError) as exc:
             self._transport.abort()
             raise self._core.ConnectError(str(exc) or type(exc).__name__) from None
+        except BaseException:  # e.g. a trust store that cannot load: its own error
+            self._transport.abort()
+            raise
         if transport is None:  # the connection closed during the handshake
             raise self._core.ConnectError("the connection closed during the TLS handshake")
         conn.transport = transport
