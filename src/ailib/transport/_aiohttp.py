@@ -3,7 +3,8 @@
 :class:`AiohttpClient` offers what the async engine uses of an ``httpx.AsyncClient``:
 ``build_request`` (an ``httpx.Request``, so redirects and signing work unchanged),
 ``send(request, stream=True)``, ``timeout``, ``aclose``; its responses have
-``status_code``, ``headers`` (an ``httpx.Headers``), ``aiter_raw`` (the body as it came
+``status_code``, ``headers`` (an ``httpx.Headers`` that reads aiohttp's parse of them:
+:mod:`ailib.transport._aiohttp_headers`), ``aiter_raw`` (the body as it came
 off the wire: aiohttp's own decompression is off, ailib inflates within bounds),
 ``aiter_bytes``, ``aread`` and ``aclose`` (a body not read to its end closes the
 connection at once; a finished one goes back to the pool). Redirects are never followed
@@ -49,6 +50,7 @@ from yarl import URL
 
 from ailib.errors import ConfigurationError
 from ailib.runtime.redact import mask_url
+from ailib.transport._aiohttp_headers import response_headers
 
 if TYPE_CHECKING:
     from ailib.transport.backends import PoolLimits
@@ -174,7 +176,7 @@ class AiohttpResponse:
         self._raw = raw
         self.request = request
         self.status_code = raw.status
-        self.headers = httpx.Headers(raw.raw_headers)
+        self.headers = response_headers(raw)  # an httpx.Headers
         self.num_bytes_downloaded = 0
         self.is_stream_consumed = False
         self._content: bytes | None = None
@@ -195,6 +197,8 @@ class AiohttpResponse:
                     break
                 self.num_bytes_downloaded += len(chunk)
                 yield chunk
+                if content.at_eof() and content.exception() is None:
+                    break  # all read: no further read() just to be told so
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
             failure = _as_httpx(exc, self.request, body=True)
         else:
@@ -339,8 +343,10 @@ class AiohttpClient:
                 ),
                 timeout=self._client_timeout(self.timeout),
                 trace_configs=self._traces or None,
-                skip_auto_headers=("User-Agent",),
                 trust_env=False,  # proxies as httpx reads them (above); no ~/.netrc
+                # every request carries this User-Agent (or the caller's), so aiohttp never
+                # adds its own: no skip_auto_headers, which costs a sort and two multidict
+                # copies per request
                 headers={"user-agent": f"ailib (aiohttp/{aiohttp.__version__})"},
             )
         return self._session
