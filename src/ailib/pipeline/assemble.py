@@ -52,6 +52,8 @@ USAGE_FIELDS = (
     "audio_input_tokens",
     "audio_output_tokens",
 )
+_USAGE_FIELD_SET = frozenset(USAGE_FIELDS)
+_NUMBERS = (int, float)  # not int | float: that builds a union on each use
 _USAGE_ALIASES = {"prompt_tokens": "input_tokens", "completion_tokens": "output_tokens"}
 #: arguments_error of a call whose stream broke before any of its arguments arrived
 INCOMPLETE_ARGUMENTS = "the response ended before the call's arguments arrived"
@@ -309,7 +311,7 @@ class Assembler:
                 self.usage_flags.add(flag)
         for key, value in f.items():
             key = _USAGE_ALIASES.get(key, key)
-            if key in USAGE_FIELDS and isinstance(value, int | float):
+            if key in _USAGE_FIELD_SET and isinstance(value, _NUMBERS):
                 self.usage[key] = int(value)
                 changed = True
         if changed and self.events:
@@ -328,7 +330,7 @@ class Assembler:
         if raw is None:
             return []
         state = self._cand(cand)
-        out = self._close_tools(cand)
+        out = self._close_tools(cand) if state.tools else []
         state.raw_finish = str(raw)
         state.finish = self.normalize_finish(str(raw), bool(state.tools))
         if self.events:
@@ -346,7 +348,8 @@ class Assembler:
         self.finished = True
         out: list[StreamEvent] = []
         for cand in sorted(self.cands):
-            out.extend(self._close_tools(cand))
+            if self.cands[cand].tools:  # (nothing to close otherwise)
+                out.extend(self._close_tools(cand))
         return out
 
     def current_usage(self) -> Usage:
@@ -356,15 +359,15 @@ class Assembler:
             inp += u.get("cached_tokens", 0) + u.get("cache_creation_tokens", 0)
         if "output_excludes_reasoning" in self.usage_flags:  # Gemini counts thoughts apart
             outp += u.get("reasoning_tokens", 0)
-        return Usage(
-            input_tokens=inp,
-            output_tokens=outp,
-            total_tokens=u.get("total_tokens", inp + outp),
-            cached_tokens=u.get("cached_tokens", 0),
-            reasoning_tokens=u.get("reasoning_tokens", 0),
-            cache_creation_tokens=u.get("cache_creation_tokens", 0),
-            audio_input_tokens=u.get("audio_input_tokens", 0),
-            audio_output_tokens=u.get("audio_output_tokens", 0),
+        return Usage(  # positional (fields in order: tests/unit/test_hot_path_fields.py)
+            inp,  # input_tokens
+            outp,  # output_tokens
+            u.get("total_tokens", inp + outp),
+            u.get("cached_tokens", 0),
+            u.get("reasoning_tokens", 0),
+            u.get("cache_creation_tokens", 0),
+            u.get("audio_input_tokens", 0),
+            u.get("audio_output_tokens", 0),
         )
 
     def response(self, *, request_id: str | None = None, raw: Any = None) -> ChatResponse:
@@ -385,27 +388,31 @@ class Assembler:
             )
         first = candidates[0]
         state = self._cand(first.index)
-        blocks = [
-            ContentBlock("redacted_thinking", data=data)
-            if data is not None
-            else ContentBlock.thinking(text, sig)
-            for text, sig, data in state.thinking
-        ]
-        return ChatResponse(
-            content=first.content,
-            tool_calls=first.tool_calls,
-            finish_reason=first.finish_reason,
-            usage=self.current_usage(),
-            request_id=request_id,
-            raw=raw,
-            model=self.meta.get("model") or self.default_model,
-            id=self.meta.get("id"),
-            reasoning=first.reasoning,
-            refusal=first.refusal,
-            raw_finish_reason=state.raw_finish,
-            candidates=candidates,
-            thinking_blocks=blocks,
-            audio=state.audio.output() if state.audio is not None else None,
+        blocks = (
+            [
+                ContentBlock("redacted_thinking", data=data)
+                if data is not None
+                else ContentBlock.thinking(text, sig)
+                for text, sig, data in state.thinking
+            ]
+            if state.thinking
+            else []
+        )
+        return ChatResponse(  # positional (fields in order: tests/unit/test_hot_path_fields.py)
+            first.content,
+            first.tool_calls,
+            first.finish_reason,
+            self.current_usage(),
+            request_id,
+            raw,
+            self.meta.get("model") or self.default_model,
+            self.meta.get("id"),  # id
+            first.reasoning,
+            first.refusal,
+            state.raw_finish,  # raw_finish_reason
+            candidates,
+            blocks,  # thinking_blocks
+            state.audio.output() if state.audio is not None else None,
         )
 
 

@@ -28,14 +28,33 @@ from typing import Any
 from ailib.errors import StreamDecodeError
 from ailib.runtime.limits import DEFAULT_LIMITS
 
-__all__ = ["first_too_deep", "loads"]
+__all__ = ["dumps_compact", "first_too_deep", "loads"]
 
 _BRACKET = re.compile(rb"[\[\]{}]")
 _NOT_MARK = bytes(c for c in range(256) if c not in b'[]{}"')
 _PAREN = bytes.maketrans(b"[{]}", b"(())")
 _STEP = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1 / -1 as signed bytes
 _PEELS = 8  # innermost levels peeled off cheaply before an exact (slower) scan
-_json_loads = json.loads
+#: the C scanner json.loads runs, called directly for an object or array (no detection
+#: of the encoding, no regex for the leading blank); anything else goes to json.loads
+_scan_once: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_blank_end = re.compile(r"[ \t\n\r]*").match  # json's own whitespace
+#: json.dumps(value, ensure_ascii=False, separators=(",", ":")) without building a
+#: JSONEncoder per call (the cycle check is json.dumps' own, on its fallback path)
+_c_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
+_compact: Any = None
+if _c_encoder is not None:
+    _compact = _c_encoder(
+        None,  # no markers: a cycle raises RecursionError, and json.dumps then says so
+        json.JSONEncoder().default,
+        json.encoder.encode_basestring,
+        None,
+        ":",
+        ",",
+        False,
+        False,
+        True,
+    )
 
 
 def first_too_deep(data: bytes | bytearray | str, max_depth: int) -> int | None:
@@ -76,6 +95,41 @@ def first_too_deep(data: bytes | bytearray | str, max_depth: int) -> int | None:
     for i in range(1, len(pieces), 2):  # string contents blanked: positions kept
         pieces[i] = b"_" * len(pieces[i])
     return next(islice(_BRACKET.finditer(b'"'.join(pieces)), index, None)).start()
+
+
+def dumps_compact(value: Any) -> str:
+    """``json.dumps(value, ensure_ascii=False, separators=(",", ":"))``, faster.
+
+    >>> dumps_compact({"a": [1, "é"]})
+    '{"a":[1,"é"]}'
+    """
+    if _compact is not None and type(value) in (dict, list):
+        try:
+            return "".join(_compact(value, 0))
+        except Exception:  # not JSON, or a cycle: json.dumps raises its own error
+            pass
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _json_loads(data: bytes | bytearray | str) -> Any:
+    """``json.loads(data)``; an object or array in UTF-8 skips its detours."""
+    text: str | None = None
+    if type(data) is str:
+        text = data
+    elif type(data) is bytes and data[:1] in (b"{", b"[") and data[1:2] != b"\x00":
+        try:  # what json.loads does for UTF-8 bytes (UTF-16/32 start with a zero byte)
+            text = data.decode("utf-8", "surrogatepass")
+        except ValueError:  # json.loads raises its own error
+            return json.loads(data)
+    if text is not None and text[:1] in ("{", "["):
+        try:
+            value, end = _scan_once(text, 0)
+        except (ValueError, StopIteration):  # json.loads raises its own error below
+            pass
+        else:
+            if end == len(text) or _blank_end(text, end).end() == len(text):  # type: ignore[union-attr]
+                return value
+    return json.loads(data)
 
 
 def loads(

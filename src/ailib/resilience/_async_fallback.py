@@ -14,7 +14,6 @@ Example::
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -58,21 +57,20 @@ class AsyncSignalsLayer:
 
     def __init__(self, stats: ResilienceStats) -> None:
         self.stats = stats
-        self.in_flight = 0
-        self._lock = threading.Lock()
+        self.in_flight = 0  # changed under the stats' lock, with the counters
 
     def describe(self) -> str:
         return "signals"
 
     def _done(self, ctx: CallContext) -> None:
-        with self._lock:
-            self.in_flight -= 1
+        if ctx.error is None and not ctx.closed_early:  # the common case: one lock
+            self.stats.call_ended(self, ctx.attempt, ctx.served_by)
+            return
+        self.stats.left(self)
         _record_outcome(self.stats, ctx)
 
     async def handle(self, ctx: CallContext, call_next: AsyncNext) -> Any:
-        self.stats.count("calls")
-        with self._lock:
-            self.in_flight += 1
+        self.stats.call_started(self)  # calls counted, in flight raised: one lock
         ctx.when_done(self._done)
         return await call_next(ctx)
 

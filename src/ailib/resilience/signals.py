@@ -105,6 +105,28 @@ class ResilienceStats:
             if served_by is not None:
                 self._served[served_by] = self._served.get(served_by, 0) + 1
 
+    def call_started(self, gauge: Any) -> None:
+        """One call began: ``calls`` counted and ``gauge.in_flight`` raised, under one lock
+        (the signals layer's in-flight count is kept under this lock)."""
+        with self._lock:
+            self._counts["calls"] += 1
+            gauge.in_flight += 1
+
+    def call_ended(self, gauge: Any, attempts: int, served_by: str | None) -> None:
+        """A call ended well (as :meth:`succeeded`), ``gauge.in_flight`` lowered with it."""
+        with self._lock:
+            gauge.in_flight -= 1
+            counts = self._counts
+            counts["attempts"] += attempts
+            counts["successes"] += 1
+            if served_by is not None:
+                self._served[served_by] = self._served.get(served_by, 0) + 1
+
+    def left(self, gauge: Any) -> None:
+        """``gauge.in_flight`` lowered (a call that did not end well; see :meth:`call_ended`)."""
+        with self._lock:
+            gauge.in_flight -= 1
+
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
             self._counts[name] += n

@@ -11,7 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, overload
 
 from ailib.errors import AiLibError, StructuredOutputError
-from ailib.runtime.builder import ChatBuilderBase
+from ailib.runtime.builder import ChatBuilderBase, call_context
 from ailib.runtime.client_builder import ClientBuilderBase
 from ailib.runtime.create_args import check_base_url, check_model_arg, manifest_path_list
 from ailib.runtime.registry import has_overrides, interpreted_spec, provider_class, split_model
@@ -336,10 +336,8 @@ class AsyncAiClient:
     # ---- calls, through the pipeline ---------------------------------------------------
 
     def _context(self, operation: str, req: Any) -> CallContext:
-        from ailib.runtime.context import CallContext, Target
-
         engine = self._engine if self.loader is None else self._current()
-        ctx = CallContext(operation, Target(engine, self.model), request=req)
+        ctx = call_context(operation, engine, self.model, req)
         if self._eager:
             ctx.prepared()  # refused here, before any layer runs (no fallback to go to)
         return ctx

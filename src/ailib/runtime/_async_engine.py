@@ -11,7 +11,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from ailib.dialects import ChatRequest
 from ailib.errors import AiLibError, CancelledError, RemoteError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
+from ailib.pipeline.safejson import dumps_compact
 from ailib.resilience._async_retry import AsyncRetryLayer
 from ailib.resilience.retry_policy import RetryPolicy
 from ailib.runtime._async_body import aread_body
@@ -259,7 +259,7 @@ class AsyncEngine:
             url += ("&" if "?" in url else "?") + urlencode(self._auth_query)
         if payload is None:  # a GET
             return Prepared(url, b"", {}, False)
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        data = dumps_compact(payload).encode()
         return Prepared(url, data, payload, False)
 
     async def attempt(self, ctx: CallContext) -> Any:
@@ -281,7 +281,10 @@ class AsyncEngine:
                 guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
                 return await arun_within(guard, self._send_once, ctx.prepared(), guard)
             method = "GET" if ctx.operation in ("get", "download") else "POST"
-            response, raw = await self._attempt(ctx.prepared(), method, deadline)
+            guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
+            response, raw = await arun_within(  # send and read the whole body by the deadline
+                guard, self._send_and_read, ctx.prepared(), guard, method
+            )
         except RemoteError as exc:
             if exc.headers is not None:  # rate-limit headers of an error answer, for layers
                 ctx.metadata["response_headers"] = exc.headers
@@ -339,14 +342,6 @@ class AsyncEngine:
                 provider=self.spec.id,
             )
         return left if self._deadline is None else min(self._deadline, left)
-
-    async def _attempt(
-        self, prepared: Prepared, method: str = "POST", deadline: float | None = None
-    ) -> tuple[httpx.Response, bytes]:
-        """Send and read the whole body within the attempt's deadline."""
-        deadline = self._deadline if deadline is None else deadline
-        guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
-        return await arun_within(guard, self._send_and_read, prepared, guard, method)
 
     async def _send_and_read(
         self, prepared: Prepared, guard: BodyGuard, method: str

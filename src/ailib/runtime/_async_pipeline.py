@@ -124,12 +124,17 @@ class AsyncPipeline:
         return opened
 
 
-async def _attempt(ctx: CallContext) -> Any:
+def _attempt(ctx: CallContext) -> Any:
     """The innermost step: one attempt of the current target's engine (a stream's up to
-    its first event: ``ctx.primer``)."""
-    opened = await ctx.target.engine.attempt(ctx)
+    its first event: ``ctx.primer``). The engine's own awaitable is handed on as it is:
+    no frame of its own on each call."""
     if ctx.primer is None:
-        return opened
+        return ctx.target.engine.attempt(ctx)
+    return _primed_attempt(ctx)
+
+
+async def _primed_attempt(ctx: CallContext) -> Any:
+    opened = await ctx.target.engine.attempt(ctx)
     return await ctx.primer(opened)
 
 
@@ -144,8 +149,8 @@ def _chain(layers: tuple[AsyncLayer, ...]) -> AsyncNext:
 def _step(layer: AsyncLayer, call_next: AsyncNext) -> AsyncNext:
     handle = layer.handle
 
-    async def step(ctx: CallContext) -> Any:
-        return await handle(ctx, call_next)
+    def step(ctx: CallContext) -> Any:  # the layer's awaitable itself: no frame of its own
+        return handle(ctx, call_next)
 
     return step
 
@@ -166,7 +171,9 @@ async def afinish(ctx: CallContext) -> None:
     failure: BaseException | None = None
     for hook in ctx.take_done_hooks():
         try:
-            await asettle(hook(ctx))
+            result = hook(ctx)
+            if result is not None:  # most hooks are plain functions
+                await asettle(result)
         except Exception as exc:  # one hook failing must not skip the others
             failure = failure or exc
     if failure is not None:  # a hook's own error fails the call, never silently

@@ -28,12 +28,13 @@ import asyncio
 import importlib
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import httpx
 
 from ailib.errors import ResponseTooLargeError, TransportError
+from ailib.runtime.attempt_deadline import arun_within as arun_within  # re-exported
 from ailib.runtime.deadline_io import ATTEMPT_ENDS_AT
 from ailib.runtime.limits import MIB, Limits
 from ailib.runtime.redact import mask_known
@@ -348,24 +349,8 @@ def inflater_for(response: Any, raw: str) -> _Inflater | Identity | _Chain | Non
     return layers[0] if len(layers) == 1 else _Chain(layers)
 
 
-# ---- the deadline of an attempt (aiter_body/aread_body: _async_body.py, its sync twin generated)
-
-
-async def arun_within(
-    guard: BodyGuard, work: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
-) -> T:
-    """``await work(*args, **kwargs)`` within ``guard``'s deadline; past it, E3003 (async)."""
-    remaining = guard.remaining()
-    if remaining is None:
-        return await work(*args, **kwargs)
-    try:
-        if _timeout is None:  # Python 3.10
-            return await asyncio.wait_for(work(*args, **kwargs), remaining)
-        async with _timeout(remaining):  # no extra task, unlike wait_for before 3.12
-            return await work(*args, **kwargs)
-    except asyncio.TimeoutError:
-        pass
-    raise guard.deadline_error()  # outside the except block: no __context__
+# ---- the deadline of an attempt (aiter_body/aread_body: _async_body.py, its sync twin generated;
+# the async one: attempt_deadline.py, re-exported here)
 
 
 def run_within(guard: BodyGuard, work: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:

@@ -12,7 +12,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 import time
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from ailib.dialects import ChatRequest
 from ailib.errors import AiLibError, CancelledError, RemoteError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
+from ailib.pipeline.safejson import dumps_compact
 from ailib.resilience._sync_retry import RetryLayer
 from ailib.resilience.retry_policy import RetryPolicy
 from ailib.runtime._body import (
@@ -260,7 +260,7 @@ class SyncEngine:
             url += ("&" if "?" in url else "?") + urlencode(self._auth_query)
         if payload is None:  # a GET
             return Prepared(url, b"", {}, False)
-        data = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        data = dumps_compact(payload).encode()
         return Prepared(url, data, payload, False)
 
     def attempt(self, ctx: CallContext) -> Any:
@@ -282,7 +282,10 @@ class SyncEngine:
                 guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
                 return run_within(guard, self._send_once, ctx.prepared(), guard)
             method = "GET" if ctx.operation in ("get", "download") else "POST"
-            response, raw = self._attempt(ctx.prepared(), method, deadline)
+            guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
+            response, raw = run_within(  # send and read the whole body by the deadline
+                guard, self._send_and_read, ctx.prepared(), guard, method
+            )
         except RemoteError as exc:
             if exc.headers is not None:  # rate-limit headers of an error answer, for layers
                 ctx.metadata["response_headers"] = exc.headers
@@ -340,14 +343,6 @@ class SyncEngine:
                 provider=self.spec.id,
             )
         return left if self._deadline is None else min(self._deadline, left)
-
-    def _attempt(
-        self, prepared: Prepared, method: str = "POST", deadline: float | None = None
-    ) -> tuple[httpx.Response, bytes]:
-        """Send and read the whole body within the attempt's deadline."""
-        deadline = self._deadline if deadline is None else deadline
-        guard = BodyGuard(self.limits, provider=self.spec.id, deadline=deadline)
-        return run_within(guard, self._send_and_read, prepared, guard, method)
 
     def _send_and_read(
         self, prepared: Prepared, guard: BodyGuard, method: str

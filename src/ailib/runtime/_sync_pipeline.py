@@ -124,10 +124,15 @@ class Pipeline:
 
 def _attempt(ctx: CallContext) -> Any:
     """The innermost step: one attempt of the current target's engine (a stream's up to
-    its first event: ``ctx.primer``)."""
-    opened = ctx.target.engine.attempt(ctx)
+    its first event: ``ctx.primer``). The engine's own awaitable is handed on as it is:
+    no frame of its own on each call."""
     if ctx.primer is None:
-        return opened
+        return ctx.target.engine.attempt(ctx)
+    return _primed_attempt(ctx)
+
+
+def _primed_attempt(ctx: CallContext) -> Any:
+    opened = ctx.target.engine.attempt(ctx)
     return ctx.primer(opened)
 
 
@@ -142,7 +147,7 @@ def _chain(layers: tuple[Layer, ...]) -> Next:
 def _step(layer: Layer, call_next: Next) -> Next:
     handle = layer.handle
 
-    def step(ctx: CallContext) -> Any:
+    def step(ctx: CallContext) -> Any:  # the layer's awaitable itself: no frame of its own
         return handle(ctx, call_next)
 
     return step
@@ -164,7 +169,9 @@ def finish(ctx: CallContext) -> None:
     failure: BaseException | None = None
     for hook in ctx.take_done_hooks():
         try:
-            settle(hook(ctx))
+            result = hook(ctx)
+            if result is not None:  # most hooks are plain functions
+                settle(result)
         except Exception as exc:  # one hook failing must not skip the others
             failure = failure or exc
     if failure is not None:  # a hook's own error fails the call, never silently

@@ -7,11 +7,49 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ailib.dialects import ChatRequest
+    from ailib.runtime.context import CallContext
     from ailib.structured.json_mode import JsonModeConfig, StructuredMode
     from ailib.types.messages import ContentBlock, Message
     from ailib.types.tools import ToolDefinition
 
 _B = TypeVar("_B", bound="ChatBuilderBase")
+
+#: Message and ChatRequest, imported on first use (``import ailib`` stays light) and kept
+#: here: an import statement costs more than the rest of ``.user(...)``
+_message_type: Any = None
+_request_type: Any = None
+_context_types: Any = None
+
+
+def _message() -> Any:
+    global _message_type
+    if _message_type is None:
+        from ailib.types.messages import Message
+
+        _message_type = Message
+    return _message_type
+
+
+def _request() -> Any:
+    global _request_type
+    if _request_type is None:
+        from ailib.dialects import ChatRequest
+
+        _request_type = ChatRequest
+    return _request_type
+
+
+def call_context(operation: str, engine: Any, model: str, req: Any) -> CallContext:
+    """``CallContext(operation, Target(engine, model), request=req)`` (the clients' calls),
+    its module imported once."""
+    global _context_types
+    if _context_types is None:
+        from ailib.runtime.context import CallContext, Target
+
+        _context_types = (CallContext, Target)
+    context, target = _context_types
+    ctx: CallContext = context(operation, target(engine, model), request=req)
+    return ctx
 
 
 class ChatBuilderBase:
@@ -26,21 +64,15 @@ class ChatBuilderBase:
         self._structured: JsonModeConfig[Any] | None = None
 
     def system(self: _B, content: str) -> _B:
-        from ailib.types.messages import Message
-
-        self._messages.append(Message.system(content))
+        self._messages.append(_message().system(content))
         return self
 
     def user(self: _B, content: str | list[ContentBlock]) -> _B:
-        from ailib.types.messages import Message
-
-        self._messages.append(Message.user(content))
+        self._messages.append(_message().user(content))
         return self
 
     def assistant(self: _B, content: str) -> _B:
-        from ailib.types.messages import Message
-
-        self._messages.append(Message.assistant(content))
+        self._messages.append(_message().assistant(content))
         return self
 
     def message(self: _B, message: Message | Mapping[str, Any]) -> _B:
@@ -129,8 +161,6 @@ class ChatBuilderBase:
         return self
 
     def build(self, *, stream: bool = False) -> ChatRequest:
-        from ailib.dialects import ChatRequest
-
         messages, params = list(self._messages), dict(self._params)
         if self._structured is not None:  # the JSON asked for: a parameter or a prompt
             from ailib.structured.json_mode import with_instruction
@@ -141,11 +171,12 @@ class ChatBuilderBase:
             instruction = self._structured.instruction()
             if instruction is not None:
                 messages = with_instruction(messages, instruction)
-        return ChatRequest(
-            model=self._model,
-            messages=messages,
-            params=params,
-            tools=list(self._tools),
-            stream=stream,
-            extra_body=dict(self._extra_body),
+        request: ChatRequest = _request()(  # positional: tests/unit/test_prepare_fields.py
+            self._model,  # model
+            messages,
+            params,
+            list(self._tools),  # tools
+            stream,
+            dict(self._extra_body),  # extra_body
         )
+        return request

@@ -9,7 +9,6 @@ Example::
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
 import os
 from typing import Any
@@ -25,7 +24,8 @@ from ailib.errors import (
     InsecureTransportError,
     InvalidRequestError,
 )
-from ailib.protocol.manifest import deep_merge
+from ailib.pipeline.safejson import dumps_compact
+from ailib.protocol.manifest import Manifest, deep_merge
 from ailib.runtime.input_check import check_model
 from ailib.runtime.params import check_params, drop_idle_reasoning
 from ailib.runtime.redact import MaskedDict as MaskedDict  # re-exported: the engines' import
@@ -170,19 +170,24 @@ def check_capabilities(spec: ProviderSpec, req: ChatRequest) -> None:
         needs.append("tools")
     if req.stream:
         needs.append("streaming")
-    if any(
-        not isinstance(m.content, str) and any(b.type == "image" for b in m.content)
-        for m in req.messages
-        if m.role is MessageRole.USER
-    ):
-        needs.append("vision")
-    needs.extend(media_needs(req))  # audio_in / audio_out
-    if wants_reasoning(req.params):
-        needs.append("reasoning")
-    if "response_format" in req.params:
-        needs.append("structured_output")
-    if req.params.get("parallel_tool_calls") is True:
-        needs.append("parallel_tools")
+    params = req.params
+    if not all(isinstance(m.content, str) for m in req.messages):  # content blocks
+        if any(
+            not isinstance(m.content, str) and any(b.type == "image" for b in m.content)
+            for m in req.messages
+            if m.role is MessageRole.USER
+        ):
+            needs.append("vision")
+        needs.extend(media_needs(req))  # audio_in / audio_out
+    elif params:  # text only: audio_out is all its media can need
+        needs.extend(media_needs(req))
+    if params:
+        if wants_reasoning(params):
+            needs.append("reasoning")
+        if "response_format" in params:
+            needs.append("structured_output")
+        if params.get("parallel_tool_calls") is True:
+            needs.append("parallel_tools")
     for need in needs:
         hint = _STRUCTURED_HINT if need == "structured_output" else ""
         if caps and need not in caps:
@@ -203,6 +208,23 @@ _STRUCTURED_HINT = (
 )
 
 
+#: (id(manifest), model, stream) -> (manifest, chat path with the model quoted in)
+_PATHS: dict[tuple[int, str, bool], tuple[Manifest, str]] = {}
+
+
+def chat_path(manifest: Manifest, model: str, stream: bool) -> str:
+    """The manifest's chat path for ``model`` (``{model}`` quoted in), built once."""
+    key = (id(manifest), model, stream)
+    found = _PATHS.get(key)
+    if found is not None and found[0] is manifest:
+        return found[1]
+    path = manifest.chat_path(stream=stream).replace("{model}", quote(model, safe=""))
+    if len(_PATHS) > 4096:  # many models or hot-reloaded manifests: stay bounded
+        _PATHS.clear()
+    _PATHS[key] = (manifest, path)
+    return path
+
+
 def prepare(
     spec: ProviderSpec,
     req: ChatRequest,
@@ -219,22 +241,32 @@ def prepare(
     check_capabilities(spec, req)  # first: "no vision here" says more than "no such parameter"
     req = fit_structured_output(manifest, req)  # JSON schema, JSON mode or a forced tool
     params = check_params(manifest, req.params, drop_unsupported=drop_unsupported)
-    params = drop_idle_reasoning(manifest, req.model, params)  # "none" where nothing reasons
-    check_tools(manifest, req.tools, params.get("tool_choice"))  # names, schemas, choice
-    if wants_reasoning(params) and "max_tokens" in params and "max_tokens" not in req.params:
+    reasoning = "reasoning" in params  # else neither of the reasoning steps does anything
+    if reasoning:
+        params = drop_idle_reasoning(manifest, req.model, params)  # "none": nothing reasons
+    if req.tools or params.get("tool_choice") is not None:  # (check_tools' own early return)
+        check_tools(manifest, req.tools, params.get("tool_choice"))  # names, schemas, choice
+    if (
+        reasoning
+        and wants_reasoning(params)
+        and "max_tokens" in params
+        and "max_tokens" not in req.params
+    ):
         # a defaulted max_tokens must leave room for the thinking budget plus the answer
         budget = int(reasoning_config(params["reasoning"])["budget_tokens"])
         params["max_tokens"] = max(params["max_tokens"], budget + params["max_tokens"])
     options = manifest.data.get("dialect_options", {})
-    req = ChatRequest(  # attrs.evolve without its per-call introspection (every field:
-        model=req.model,  # tests/unit/test_prepare_fields.py fails when one is added)
-        messages=req.messages,
-        params=params,
-        tools=req.tools,
-        stream=req.stream,
-        extra_body=req.extra_body,
-        options=options,
-    )
+    same_options = options is req.options or (not options and not req.options)
+    if not same_options or params != req.params:  # the same values: the request as it is
+        req = ChatRequest(  # attrs.evolve without its per-call introspection (every field:
+            model=req.model,  # tests/unit/test_prepare_fields.py fails when one is added)
+            messages=req.messages,
+            params=params,
+            tools=req.tools,
+            stream=req.stream,
+            extra_body=req.extra_body,
+            options=options,
+        )
     req = fit_media(manifest, req)  # declared image limits and audio formats (extras convert)
     body = get_dialect(manifest.dialect)(req)
     wire = spec.encode_params(params)
@@ -244,10 +276,9 @@ def prepare(
         body = deep_merge(body, manifest.streaming.get("request", {}))
     if req.extra_body:
         body = deep_merge(body, req.extra_body)
-    path = manifest.chat_path(stream=req.stream).replace("{model}", quote(req.model, safe=""))
-    url = base_url.rstrip("/") + path
+    url = base_url.rstrip("/") + chat_path(manifest, req.model, req.stream)
     if query:
         sep = "&" if "?" in url else "?"
         url += sep + "&".join(f"{k}={quote(v, safe='')}" for k, v in query.items())
-    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    data = dumps_compact(body).encode()
     return Prepared(url, data, body, req.stream)

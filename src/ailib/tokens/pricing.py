@@ -94,15 +94,15 @@ class Rates:
         audio_out_cost = spoken_out * self.audio_output_per_1m / 1e6
         text_in_cost = (fresh - spoken_in) * self.input_per_1m / 1e6
         text_out_cost = (answer - spoken_out) * self.output_per_1m / 1e6
-        return Cost(
-            input_cost=text_in_cost + audio_in_cost + cached_cost + write_cost,
-            output_cost=text_out_cost + audio_out_cost + reasoning_cost,
-            cached_input_cost=cached_cost,
-            cache_write_cost=write_cost,
-            reasoning_cost=reasoning_cost,
-            currency=currency,
-            audio_input_cost=audio_in_cost,
-            audio_output_cost=audio_out_cost,
+        return Cost(  # positional (fields in order: tests/unit/test_hot_path_fields.py)
+            text_in_cost + audio_in_cost + cached_cost + write_cost,  # input_cost
+            text_out_cost + audio_out_cost + reasoning_cost,  # output_cost
+            cached_cost,  # cached_input_cost
+            write_cost,  # cache_write_cost
+            reasoning_cost,
+            currency,
+            audio_in_cost,  # audio_input_cost
+            audio_out_cost,  # audio_output_cost
         )
 
 
