@@ -171,7 +171,8 @@ class Assembler:
                 if type(text) is list:
                     text = _text(text)
                 if isinstance(text, str) and text:
-                    self._cand(cand).content.append(text)
+                    state = self.cands.get(cand)  # _cand's common case, inline
+                    (state or self._cand(cand)).content.append(text)
                     if self.events:
                         out.append(ContentDelta(text, cand))
             elif kind == "meta":  # repeated on every chunk by some providers: first wins

@@ -117,7 +117,7 @@ class _LineBuffer:
         tail, self._tail = self._tail, bytearray()
         return tail, self._tail_start
 
-    def _text(self, block: bytearray, start: int, what: str) -> str:
+    def _text(self, block: bytes | bytearray, start: int, what: str) -> str:
         text = decode_utf8(block, start, what, self._excerpt)
         if not self._bom_checked:
             self._bom_checked = True
@@ -187,14 +187,49 @@ class SseDecoder(_LineBuffer):
 
     def feed(self, chunk: bytes) -> list[SseEvent]:
         """Consume ``chunk``; return the events completed by it."""
-        taken = self._take(chunk)
-        if taken is None:
-            return []
-        text = self._text(*taken, "SSE stream")
+        return self._feed(chunk, SseEvent)
+
+    def feed_data(self, chunk: bytes) -> list[str]:
+        """:meth:`feed`, returning only each event's ``data`` (all that
+        :meth:`~ailib.pipeline.frames.FrameReader.data_frames` reads): no event is built."""
+        return self._feed(chunk, None)
+
+    def _feed(self, chunk: bytes, make: type[SseEvent] | None) -> list[Any]:
+        start = self.bytes_seen
+        if (  # the common case: whole lines in one bytes chunk, nothing held over
+            type(chunk) is bytes
+            and chunk[-1:] == b"\n"
+            and not self._tail
+            and not self._cr_pending
+            and self._bom_checked
+            and len(chunk) <= self._max_line
+        ):  # what _take and _text do for it, inline
+            self.bytes_seen = self._tail_start = start + len(chunk)
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError:
+                text = self._text(chunk, start, "SSE stream")  # raises with the offset
+        else:
+            taken = self._take(chunk)
+            if taken is None:
+                return []
+            text, start = self._text(*taken, "SSE stream"), taken[1]
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if (  # one whole event of one data line ("data: X\n\n"): what _process does
+            not self._data
+            and text.startswith("data: ")
+            and text.find("\n") == len(text) - 2
+            and len(text) - 7 <= self._max_event
+        ):
+            self.last_event_id = self._id_buffer
+            data: Any = text[6:-2]
+            if make is not None:
+                data = make(self._event or "message", data, self._id_buffer, self._retry)
+            self._event, self._retry = "", None
+            return [data]
         # [:-1]: the block ends with a line end
-        return self._process(text.split("\n")[:-1], taken[1])
+        return self._process(text.split("\n")[:-1], start, make)
 
     def flush(self) -> list[SseEvent]:
         """End of stream: parse an unterminated last line and dispatch pending data."""
@@ -205,23 +240,37 @@ class SseDecoder(_LineBuffer):
         self._event, self._retry = "", None
         return out
 
-    def _process(self, lines: list[str], start: int) -> list[SseEvent]:
-        """Handle complete lines; ``start`` is the stream offset of the first one."""
-        out: list[SseEvent] = []
+    def _process(
+        self, lines: list[str], start: int, make: type[SseEvent] | None = SseEvent
+    ) -> list[Any]:
+        """Handle complete lines; ``start`` is the stream offset of the first one.
+
+        Returns the events dispatched, built by ``make`` (None: their data only)."""
+        out: list[Any] = []
         data = self._data
         size, limit = self._size, self._max_event  # characters of data held for the event
         for line in lines:
             if not line:  # blank line: dispatch
                 self.last_event_id = self._id_buffer
                 if data:
-                    event = self._event or "message"
-                    out.append(SseEvent(event, "\n".join(data), self.last_event_id, self._retry))
+                    joined = "\n".join(data)
+                    if make is None:
+                        out.append(joined)
+                    else:
+                        event = self._event or "message"
+                        out.append(make(event, joined, self.last_event_id, self._retry))
                     data.clear()
                     size = 0
                 self._event, self._retry = "", None
                 continue
             if line[0] == ":":
                 self.comments += 1
+                continue
+            if line.startswith("data: "):  # the common field, without partition
+                size += len(line) - 5
+                if size > limit:
+                    raise self._too_big(lines, line, start)
+                data.append(line[6:])
                 continue
             name, _, value = line.partition(":")
             if value[:1] == " ":

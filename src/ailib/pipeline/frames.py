@@ -21,6 +21,10 @@ from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["FrameReader"]
 
+_loads = json.loads
+#: the C scanner json.loads runs on a text that starts with "{"
+_scan_once: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+
 
 class FrameReader:
     """Turns decoder output (SSE events or JSON values) into JSON frames.
@@ -50,11 +54,17 @@ class FrameReader:
         if type(items[0]) is not SseEvent:
             self.count += len(items)
             return items
-        out = []
-        loads = json.loads
+        return self.data_frames([item.data for item in items], offset)
+
+    def data_frames(self, datas: list[str], offset: int) -> list[Any]:
+        """JSON frames of the data of SSE events (:meth:`SseDecoder.feed_data`).
+
+        >>> FrameReader({}).data_frames(['{"a": 1}', "[2]"], 20)
+        [{'a': 1}, [2]]
+        """
+        out: list[Any] = []
         max_depth = self.max_depth
-        for item in items:
-            data = item.data
+        for data in datas:
             if not data or self.done:
                 continue
             if data == self.done_signal:
@@ -68,7 +78,16 @@ class FrameReader:
                     and first_too_deep(data, max_depth) is not None
                 ):
                     raise self._error(data, offset, f"nested deeper than {max_depth} levels")
-                out.append(loads(data))
+                if data[0] == "{":  # json.loads' own scanner, without its detours
+                    try:
+                        value, end = _scan_once(data, 0)
+                    except StopIteration:
+                        value, end = None, -1
+                    if end != len(data):  # blanks after it, or not JSON: json.loads says
+                        value = _loads(data)
+                    out.append(value)
+                else:
+                    out.append(_loads(data))
             except ValueError:
                 raise self._error(data, offset, "is not JSON") from None
             except RecursionError:  # a deep stack already: still a typed error

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from ailib.errors import CancelledError, RemoteError, StreamDecodeError, StreamInterruptedError
 from ailib.errors import TransportError as AiTransportError
 from ailib.pipeline.assemble import Assembler
+from ailib.pipeline.decoders import SseDecoder
 from ailib.pipeline.frames import FrameReader
 from ailib.runtime._body import BodyGuard, StreamClock, is_content, next_within
 from ailib.runtime._sync_body import iter_body
@@ -307,8 +308,12 @@ class ChatStream(Generic[ParsedT]):
                     if clock is not None and is_content(event):
                         clock.content()
                     yield event  # the first bytes, read to choose the decoder
+            to_frames: Any = frames.frames
+            decode: Any = decoder.feed
+            if type(decoder) is SseDecoder:  # no SseEvent built: the frames need the data only
+                to_frames, decode = frames.data_frames, decoder.feed_data
             for chunk in chunks:
-                for frame in frames.frames(decoder.feed(chunk), decoder.bytes_seen):
+                for frame in to_frames(decode(chunk), decoder.bytes_seen):
                     for event in feed(map_stream(frame)):
                         if clock is not None and is_content(event):
                             clock.content()
