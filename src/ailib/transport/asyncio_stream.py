@@ -26,13 +26,15 @@ import asyncio
 import socket
 import ssl
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 import sniffio
 
 __all__ = ["AsyncioBackend", "AsyncioStream"]
+
+T = TypeVar("T")
 
 #: bytes buffered unread before the transport stops reading (and resumes below half)
 HIGH_WATER = 1 << 20
@@ -111,6 +113,20 @@ def _expire(future: asyncio.Future[None]) -> None:
         future.set_exception(TimeoutError())
 
 
+_timeout: Any = getattr(asyncio, "timeout", None)  # Python 3.11+
+
+
+async def _within(work: Awaitable[T], timeout: float | None) -> T:
+    """``await work``; TimeoutError after ``timeout`` seconds (None: no limit). Not
+    ``asyncio.wait_for``: before 3.12 it loses a cancel that arrives as ``work`` ends."""
+    if timeout is None:
+        return await work
+    if _timeout is None:  # Python 3.10
+        return await asyncio.wait_for(work, timeout)
+    async with _timeout(timeout):
+        return await work
+
+
 async def _wait(future: asyncio.Future[None], timeout: float | None) -> None:
     """Await ``future``; TimeoutError after ``timeout`` seconds (None: no limit)."""
     if timeout is None:
@@ -171,7 +187,15 @@ class AsyncioStream:
                 raise self._core.WriteError(str(conn.error or "the connection is closed"))
 
     async def aclose(self) -> None:
-        self._transport.close()
+        self._abort()
+
+    def _abort(self) -> None:
+        """Drop the connection now, as anyio's ``aclose`` does: ``close()`` would keep the
+        socket (and its unsent bytes) for as long as a server that reads nothing more
+        leaves them in the buffer. Not once the connection is lost: asyncio's ``abort()``
+        then fails (its transport has no loop left)."""
+        if not self._conn.lost:
+            self._transport.abort()
 
     async def start_tls(
         self,
@@ -181,20 +205,20 @@ class AsyncioStream:
     ) -> AsyncioStream:
         conn = self._conn
         try:
-            transport = await asyncio.wait_for(
+            transport = await _within(
                 conn.loop.start_tls(
                     self._transport, conn, ssl_context, server_hostname=server_hostname
                 ),
                 timeout,
             )
         except asyncio.TimeoutError:
-            self._transport.abort()
+            self._abort()
             raise self._core.ConnectTimeout("timed out in the TLS handshake") from None
         except (OSError, ssl.SSLError) as exc:
-            self._transport.abort()
+            self._abort()
             raise self._core.ConnectError(str(exc) or type(exc).__name__) from None
         except BaseException:  # e.g. a trust store that cannot load: its own error
-            self._transport.abort()
+            self._abort()
             raise
         if transport is None:  # the connection closed during the handshake
             raise self._core.ConnectError("the connection closed during the TLS handshake")
@@ -233,7 +257,7 @@ class AsyncioBackend:
         loop = asyncio.get_running_loop()
         conn = _Connection(loop)
         try:
-            transport, _ = await asyncio.wait_for(connect(loop, lambda: conn), timeout)
+            transport, _ = await _within(connect(loop, lambda: conn), timeout)
         except asyncio.TimeoutError:
             raise self._core.ConnectTimeout("timed out connecting") from None
         except OSError as exc:
