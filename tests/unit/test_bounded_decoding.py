@@ -90,7 +90,7 @@ def test_loads_turns_a_recursion_error_into_a_typed_error(monkeypatch: pytest.Mo
     def recursing(data: Any) -> Any:
         raise RecursionError("maximum recursion depth exceeded")  # e.g. called deep in a stack
 
-    monkeypatch.setattr(safejson, "_json_loads", recursing)
+    monkeypatch.setattr(safejson, "plain_loads", recursing)
     with pytest.raises(StreamDecodeError, match="nested deeper than 200"):
         loads(deep_array(120), max_depth=200)
 

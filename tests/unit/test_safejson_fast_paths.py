@@ -1,6 +1,6 @@
 """safejson's direct paths give exactly what json.loads / json.dumps give.
 
-``_json_loads`` calls json's C scanner itself for a UTF-8 object or array and
+``plain_loads`` calls json's C scanner itself for a UTF-8 object or array and
 ``dumps_compact`` a prebuilt C encoder; anything else (and every error) goes through
 json itself, so values, error types and messages must match json's own.
 """
@@ -67,7 +67,7 @@ def test_loads_matches_json_loads(kind: str) -> None:
             data = bytearray(raw)
         else:
             data = raw
-        assert outcome(safejson._json_loads, data) == outcome(json.loads, data), data
+        assert outcome(safejson.plain_loads, data) == outcome(json.loads, data), data
 
 
 def test_dumps_compact_matches_json_dumps() -> None:

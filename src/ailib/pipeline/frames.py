@@ -11,19 +11,14 @@ and event-stream decoders already give JSON values: they pass through. ::
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ailib.errors import StreamDecodeError
 from ailib.pipeline.decoders import SseEvent
-from ailib.pipeline.safejson import first_too_deep
+from ailib.pipeline.safejson import first_too_deep, plain_loads
 from ailib.runtime.limits import DEFAULT_LIMITS, Limits
 
 __all__ = ["FrameReader"]
-
-_loads = json.loads
-#: the C scanner json.loads runs on a text that starts with "{"
-_scan_once: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 class FrameReader:
@@ -78,16 +73,7 @@ class FrameReader:
                     and first_too_deep(data, max_depth) is not None
                 ):
                     raise self._error(data, offset, f"nested deeper than {max_depth} levels")
-                if data[0] == "{":  # json.loads' own scanner, without its detours
-                    try:
-                        value, end = _scan_once(data, 0)
-                    except StopIteration:
-                        value, end = None, -1
-                    if end != len(data):  # blanks after it, or not JSON: json.loads says
-                        value = _loads(data)
-                    out.append(value)
-                else:
-                    out.append(_loads(data))
+                out.append(plain_loads(data))  # json.loads, objects by its scanner directly
             except ValueError:
                 raise self._error(data, offset, "is not JSON") from None
             except RecursionError:  # a deep stack already: still a typed error

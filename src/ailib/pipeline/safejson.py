@@ -28,7 +28,7 @@ from typing import Any
 from ailib.errors import StreamDecodeError
 from ailib.runtime.limits import DEFAULT_LIMITS
 
-__all__ = ["dumps_compact", "first_too_deep", "loads"]
+__all__ = ["dumps_compact", "first_too_deep", "loads", "plain_loads"]
 
 _BRACKET = re.compile(rb"[\[\]{}]")
 _NOT_MARK = bytes(c for c in range(256) if c not in b'[]{}"')
@@ -111,7 +111,7 @@ def dumps_compact(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_loads(data: bytes | bytearray | str) -> Any:
+def plain_loads(data: bytes | bytearray | str) -> Any:
     """``json.loads(data)``; an object or array in UTF-8 skips its detours."""
     text: str | None = None
     if type(data) is str:
@@ -153,7 +153,7 @@ def loads(
     at = first_too_deep(data, max_depth)
     if at is None:
         try:
-            return _json_loads(data)
+            return plain_loads(data)
         except RecursionError:  # a deep stack already: still a typed error
             at = 0
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
